@@ -1,0 +1,150 @@
+#include "base/fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace slipway::fs {
+
+Result<UniqueFd> open_file(const std::string& path, int flags, mode_t mode) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) return fail_errno(fmt::format("open {}", path));
+  return UniqueFd(fd);
+}
+
+Result<std::string> read_file(const std::string& path) {
+  UniqueFd fd = SLW_TRY(open_file(path, O_RDONLY));
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno(fmt::format("read {}", path));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+static Status write_all(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno(fmt::format("write {}", path));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return {};
+}
+
+Status write_file(const std::string& path, std::string_view data, mode_t mode) {
+  UniqueFd fd = SLW_TRY(open_file(path, O_WRONLY | O_CREAT | O_TRUNC, mode));
+  return write_all(fd.get(), data, path);
+}
+
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+  std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  {
+    UniqueFd fd = SLW_TRY(open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    if (auto st = write_all(fd.get(), data, tmp); !st) {
+      ::unlink(tmp.c_str());
+      return st;
+    }
+    if (::fsync(fd.get()) < 0) {
+      int e = errno;
+      ::unlink(tmp.c_str());
+      return fail_errno(fmt::format("fsync {}", tmp), e);
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) < 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return fail_errno(fmt::format("rename {} to {}", tmp, path), e);
+  }
+  return {};
+}
+
+Status make_dirs(const std::string& path, mode_t mode) {
+  if (path.empty()) return {};
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return {};
+    return fail("make directory {}: exists and is not a directory", path);
+  }
+  auto slash = path.find_last_of('/');
+  if (slash != std::string::npos && slash > 0) SLW_TRY(make_dirs(path.substr(0, slash), mode));
+  if (::mkdir(path.c_str(), mode) < 0 && errno != EEXIST)
+    return fail_errno(fmt::format("make directory {}", path));
+  return {};
+}
+
+static int remove_entry(const char* p, const struct stat*, int type, struct FTW*) {
+  int r = (type == FTW_DP) ? ::rmdir(p) : ::unlink(p);
+  return (r < 0 && errno != ENOENT) ? errno : 0;
+}
+
+Status remove_tree(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) < 0) {
+    if (errno == ENOENT) return {};
+    return fail_errno(fmt::format("remove {}", path));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    if (::unlink(path.c_str()) < 0) return fail_errno(fmt::format("remove {}", path));
+    return {};
+  }
+  // Directories may be read-only (e.g. unpacked layers); let the owner (root) write them first.
+  int r = ::nftw(
+      path.c_str(),
+      [](const char* p, const struct stat* s, int type, struct FTW*) -> int {
+        if (type == FTW_D && !(s->st_mode & S_IWUSR)) ::chmod(p, s->st_mode | S_IRWXU);
+        return 0;
+      },
+      64, FTW_PHYS | FTW_MOUNT);
+  (void)r;
+  r = ::nftw(path.c_str(), remove_entry, 64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+  if (r != 0) return fail_errno(fmt::format("remove {}", path), r > 0 ? r : errno);
+  return {};
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+bool is_dir(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+Result<std::vector<std::string>> list_dir(const std::string& path) {
+  DIR* d = ::opendir(path.c_str());
+  if (!d) return fail_errno(fmt::format("list {}", path));
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    if (n == "." || n == "..") continue;
+    names.emplace_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string join(std::string_view a, std::string_view b) {
+  if (a.empty()) return std::string(b);
+  while (!b.empty() && b.front() == '/') b.remove_prefix(1);
+  std::string out(a);
+  if (out.back() != '/') out.push_back('/');
+  out.append(b);
+  return out;
+}
+
+}  // namespace slipway::fs

@@ -1,0 +1,31 @@
+// Small file-system helpers that return Result instead of throwing.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+
+namespace slipway::fs {
+
+Result<UniqueFd> open_file(const std::string& path, int flags, mode_t mode = 0644);
+Result<std::string> read_file(const std::string& path);
+Status write_file(const std::string& path, std::string_view data, mode_t mode = 0644);
+// Writes to a temp file beside path, fsyncs and renames it over path: readers see old or new, never half.
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// mkdir -p; succeeds if the directory already exists.
+Status make_dirs(const std::string& path, mode_t mode = 0755);
+// rm -rf that never crosses a mount point and never follows symlinks; missing path is success.
+Status remove_tree(const std::string& path);
+bool exists(const std::string& path);
+bool is_dir(const std::string& path);
+// Names of the entries in a directory, without "." and "..", sorted.
+Result<std::vector<std::string>> list_dir(const std::string& path);
+// Joins two path pieces with exactly one '/' between them.
+std::string join(std::string_view a, std::string_view b);
+
+}  // namespace slipway::fs

@@ -1,0 +1,200 @@
+#include "tests/support/test_support.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "base/fs.h"
+
+extern char** environ;
+
+namespace slipway::testing {
+
+namespace stdfs = std::filesystem;
+
+CommandResult run_command(const std::vector<std::string>& argv, const std::string& input,
+                          const std::vector<std::string>& extra_env) {
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) abort();
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
+  for (auto& e : extra_env) env_store.push_back(e);
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid;
+  CommandResult r;
+  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  if (rc != 0) {
+    close(in[1]);
+    close(out[0]);
+    close(err[0]);
+    r.err = "spawn failed: " + std::string(strerror(rc));
+    return r;
+  }
+  // Feed stdin and drain both outputs without deadlocking.
+  size_t written = 0;
+  if (input.empty()) {
+    close(in[1]);
+    in[1] = -1;
+  }
+  std::string* bufs[2] = {&r.out, &r.err};
+  int fds[2] = {out[0], err[0]};
+  int open_count = 2;
+  while (open_count > 0 || in[1] >= 0) {
+    pollfd p[3];
+    int n = 0;
+    int map[3];
+    for (int i = 0; i < 2; ++i)
+      if (fds[i] >= 0) {
+        p[n] = {fds[i], POLLIN, 0};
+        map[n++] = i;
+      }
+    if (in[1] >= 0) {
+      p[n] = {in[1], POLLOUT, 0};
+      map[n++] = 2;
+    }
+    if (poll(p, n, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int k = 0; k < n; ++k) {
+      if (!p[k].revents) continue;
+      if (map[k] == 2) {
+        ssize_t w = write(in[1], input.data() + written, input.size() - written);
+        if (w > 0) written += w;
+        if (w < 0 || written == input.size()) {
+          close(in[1]);
+          in[1] = -1;
+        }
+        continue;
+      }
+      char buf[8192];
+      ssize_t got = read(fds[map[k]], buf, sizeof buf);
+      if (got > 0) {
+        bufs[map[k]]->append(buf, got);
+      } else {
+        close(fds[map[k]]);
+        fds[map[k]] = -1;
+        --open_count;
+      }
+    }
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+bool is_root() { return geteuid() == 0; }
+std::string slipway_binary() { return SLIPWAY_BINARY; }
+std::string probe_binary() { return SLIPWAY_PROBE; }
+std::string source_dir() { return SLIPWAY_SOURCE_DIR; }
+std::string busybox_layout() { return std::string(SLIPWAY_TEST_IMAGES) + "/busybox"; }
+
+std::string shared_dir() {
+  const char* env = std::getenv("SLIPWAY_SHARED_DIR");
+  std::string dir = env ? env : std::string(SLIPWAY_SOURCE_DIR) + "/../shared";
+  std::error_code ec;
+  if (!stdfs::is_directory(dir, ec)) return "";
+  return stdfs::canonical(dir, ec).string();
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string templ = (stdfs::temp_directory_path() / (prefix + ".XXXXXX")).string();
+  if (!mkdtemp(templ.data())) abort();
+  path_ = templ;
+}
+
+TempDir::~TempDir() { (void)fs::remove_tree(path_); }
+
+void RootTest::SetUp() {
+  if (!is_root()) GTEST_SKIP() << "needs root (namespaces, mounts, cgroups); run as root";
+  root_ = std::make_unique<TempDir>("slipway-root");
+}
+
+void RootTest::TearDown() {
+  if (!root_) return;
+  // The root dir name is unique per test, so anything carrying it was made by this test.
+  std::string id = stdfs::path(root_->path()).filename().string();
+  EXPECT_EQ(mounts_containing(root_->path()), std::vector<std::string>{}) << "mounts left behind";
+  EXPECT_EQ(processes_containing(root_->path()), std::vector<int>{}) << "processes left behind";
+  auto gc = slipway({"gc"});
+  EXPECT_EQ(gc.exit_code, 0) << gc.err;
+  root_.reset();
+}
+
+CommandResult RootTest::slipway(const std::vector<std::string>& args, const std::string& input) {
+  std::vector<std::string> argv = {slipway_binary(), "--root", root_->path()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, input);
+}
+
+void RootTest::load_busybox() {
+  auto r = slipway({"image", "load", busybox_layout()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+std::vector<std::string> mounts_containing(const std::string& needle) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::vector<std::string> found;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string f[5];
+    for (auto& x : f) ls >> x;
+    if (f[4].find(needle) != std::string::npos) found.push_back(f[4]);
+  }
+  return found;
+}
+
+std::vector<std::string> cgroups_containing(const std::string& needle) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (auto it = stdfs::recursive_directory_iterator("/sys/fs/cgroup", ec);
+       !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it.depth() > 4) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_directory(ec) && it->path().string().find(needle) != std::string::npos)
+      found.push_back(it->path().string());
+  }
+  return found;
+}
+
+std::vector<int> processes_containing(const std::string& needle) {
+  std::vector<int> found;
+  std::error_code ec;
+  for (auto& e : stdfs::directory_iterator("/proc", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmd.find(needle) != std::string::npos && std::stoi(name) != getpid())
+      found.push_back(std::stoi(name));
+  }
+  return found;
+}
+
+}  // namespace slipway::testing

@@ -1,0 +1,67 @@
+// Shared helpers for root and e2e tests: a private slipway root per test, running the binary,
+// and leak checks (mounts, cgroups, processes) after each test.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace slipway::testing {
+
+struct CommandResult {
+  int exit_code = -1;  // 128+N when killed by signal N
+  std::string out;
+  std::string err;
+};
+
+// Runs argv (argv[0] looked up in PATH) with optional stdin, capturing stdout and stderr.
+CommandResult run_command(const std::vector<std::string>& argv, const std::string& input = "",
+                          const std::vector<std::string>& extra_env = {});
+
+bool is_root();
+std::string slipway_binary();
+std::string probe_binary();
+std::string source_dir();
+// The OCI layout of the busybox test image made by scripts/mkimage-busybox.
+std::string busybox_layout();
+// ../shared next to the repository, or "" when absent.
+std::string shared_dir();
+
+// A fresh temporary directory removed (never across mounts) at destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "slipway-test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Fixture for tests that need root: a private slipway root, skip (with the reason) when not root,
+// and a check at teardown that nothing made under that root is left mounted, in a cgroup or running.
+class RootTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+  // Runs `slipway --root <root> args...`.
+  CommandResult slipway(const std::vector<std::string>& args, const std::string& input = "");
+  // Loads the busybox test image into this test's root as busybox:latest.
+  void load_busybox();
+  const std::string& root() const { return root_->path(); }
+
+ private:
+  std::unique_ptr<TempDir> root_;
+};
+
+// Mount points whose path contains `needle`, from /proc/self/mountinfo.
+std::vector<std::string> mounts_containing(const std::string& needle);
+// cgroup directories (any hierarchy) whose path contains `needle`.
+std::vector<std::string> cgroups_containing(const std::string& needle);
+// Pids of processes whose command line contains `needle`.
+std::vector<int> processes_containing(const std::string& needle);
+
+}  // namespace slipway::testing
