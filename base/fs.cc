@@ -49,7 +49,8 @@ Status write_file(const std::string& path, std::string_view data, mode_t mode) {
   return write_all(fd.get(), data, path);
 }
 
-Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode,
+                         bool durable) {
   std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
   {
     UniqueFd fd = SLW_TRY(open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
@@ -57,7 +58,7 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
       ::unlink(tmp.c_str());
       return st;
     }
-    if (::fsync(fd.get()) < 0) {
+    if (durable && ::fsync(fd.get()) < 0) {
       int e = errno;
       ::unlink(tmp.c_str());
       return fail_errno(fmt::format("fsync {}", tmp), e);

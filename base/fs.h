@@ -15,8 +15,11 @@ namespace slipway::fs {
 Result<UniqueFd> open_file(const std::string& path, int flags, mode_t mode = 0644);
 Result<std::string> read_file(const std::string& path);
 Status write_file(const std::string& path, std::string_view data, mode_t mode = 0644);
-// Writes to a temp file beside path, fsyncs and renames it over path: readers see old or new, never half.
-Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// Writes to a temp file beside path and renames it over path: readers see old or new, never half.
+// `durable` adds an fsync first so the new content also survives a power loss (costs milliseconds
+// on ext4; not worth it for state that dies with a reboot anyway).
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644,
+                         bool durable = true);
 // mkdir -p; succeeds if the directory already exists.
 Status make_dirs(const std::string& path, mode_t mode = 0755);
 // rm -rf that never crosses a mount point and never follows symlinks; missing path is success.

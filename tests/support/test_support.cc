@@ -120,8 +120,9 @@ std::string shared_dir() {
   return stdfs::canonical(dir, ec).string();
 }
 
-TempDir::TempDir(const std::string& prefix) {
-  std::string templ = (stdfs::temp_directory_path() / (prefix + ".XXXXXX")).string();
+TempDir::TempDir(const std::string& prefix, const std::string& base) {
+  stdfs::path dir = base.empty() ? stdfs::temp_directory_path() : stdfs::path(base);
+  std::string templ = (dir / (prefix + ".XXXXXX")).string();
   if (!mkdtemp(templ.data())) abort();
   path_ = templ;
 }
@@ -131,6 +132,7 @@ TempDir::~TempDir() { (void)fs::remove_tree(path_); }
 void RootTest::SetUp() {
   if (!is_root()) GTEST_SKIP() << "needs root (namespaces, mounts, cgroups); run as root";
   root_ = std::make_unique<TempDir>("slipway-root");
+  run_root_ = std::make_unique<TempDir>("slipway-run", "/dev/shm");
 }
 
 void RootTest::TearDown() {
@@ -138,14 +140,17 @@ void RootTest::TearDown() {
   // The root dir name is unique per test, so anything carrying it was made by this test.
   std::string id = stdfs::path(root_->path()).filename().string();
   EXPECT_EQ(mounts_containing(root_->path()), std::vector<std::string>{}) << "mounts left behind";
+  EXPECT_EQ(mounts_containing(run_root_->path()), std::vector<std::string>{}) << "mounts left behind";
   EXPECT_EQ(processes_containing(root_->path()), std::vector<int>{}) << "processes left behind";
   auto gc = slipway({"gc"});
   EXPECT_EQ(gc.exit_code, 0) << gc.err;
   root_.reset();
+  run_root_.reset();
 }
 
 CommandResult RootTest::slipway(const std::vector<std::string>& args, const std::string& input) {
-  std::vector<std::string> argv = {slipway_binary(), "--root", root_->path()};
+  std::vector<std::string> argv = {slipway_binary(), "--root", root_->path(), "--run-root",
+                                   run_root_->path()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_command(argv, input);
 }

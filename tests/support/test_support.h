@@ -31,7 +31,7 @@ std::string shared_dir();
 // A fresh temporary directory removed (never across mounts) at destruction.
 class TempDir {
  public:
-  explicit TempDir(const std::string& prefix = "slipway-test");
+  explicit TempDir(const std::string& prefix = "slipway-test", const std::string& base = "");
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
@@ -52,9 +52,11 @@ class RootTest : public ::testing::Test {
   // Loads the busybox test image into this test's root as busybox:latest.
   void load_busybox();
   const std::string& root() const { return root_->path(); }
+  const std::string& run_root() const { return run_root_->path(); }
 
  private:
   std::unique_ptr<TempDir> root_;
+  std::unique_ptr<TempDir> run_root_;  // on /dev/shm, like slipway's default
 };
 
 // Mount points whose path contains `needle`, from /proc/self/mountinfo.

@@ -1,0 +1,373 @@
+// Container sub-commands: run, ps, logs, stop, kill, rm, exec, inspect, gc.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "base/fs.h"
+#include "base/random_id.h"
+#include "cli/cli.h"
+#include "oci/image_store.h"
+#include "pipeline/container_config.h"
+#include "runtime/container_ops.h"
+#include "runtime/spec_json.h"
+#include "runtime/supervisor.h"
+
+extern char** environ;
+
+namespace slipway::cli {
+namespace {
+
+using runtime::ContainerRecord;
+using runtime::ContainerState;
+using runtime::ContainerStore;
+
+std::map<std::string, std::string> host_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e; ++e) {
+    std::string_view kv = *e;
+    auto eq = kv.find('=');
+    if (eq != std::string_view::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return env;
+}
+
+Result<int> parse_signal(std::string_view name) {
+  if (!name.empty() && std::isdigit(static_cast<unsigned char>(name[0]))) {
+    int n = std::atoi(std::string(name).c_str());
+    if (n > 0 && n < NSIG) return n;
+    return fail("invalid signal \"{}\"", name);
+  }
+  std::string n(name);
+  for (auto& c : n) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (n.starts_with("SIG")) n = n.substr(3);
+  for (int s = 1; s < NSIG; ++s) {
+    const char* abbrev = sigabbrev_np(s);
+    if (abbrev && n == abbrev) return s;
+  }
+  return fail("invalid signal \"{}\"", name);
+}
+
+std::string short_id(const std::string& id) { return id.substr(0, 12); }
+
+std::string join_args(const std::vector<std::string>& args) {
+  std::string out;
+  for (const auto& a : args) {
+    if (!out.empty()) out += ' ';
+    out += a;
+  }
+  return out;
+}
+
+Result<int> do_run(const GlobalOptions& g, pipeline::RunOptions o, std::vector<std::string> rest) {
+  if (o.rootfs.empty()) {
+    if (rest.empty()) return fail("run: an IMAGE or --rootfs DIR is required");
+    o.image = rest.front();
+    rest.erase(rest.begin());
+  }
+  o.command = std::move(rest);
+  if (o.timeout_seconds && !(*o.timeout_seconds > 0))
+    return fail("invalid --timeout {}: must be > 0", *o.timeout_seconds);
+  if (o.detach && o.remove && o.timeout_seconds) {
+    // allowed: the supervisor applies both
+  }
+
+  ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
+  pipeline::ContainerInputs in;
+  in.id = random_hex_id();
+  in.state_dir = store.dir(in.id);
+  in.cache_dir = fs::join(g.root, "cache");
+  in.host_env = host_environment();
+  ContainerRecord record;
+  if (!o.image.empty()) {
+    auto images = SLW_TRY(oci::ImageStore::open(g.root));
+    oci::Image image = SLW_TRY(images.resolve(o.image));
+    in.layer_dirs = SLW_TRY(images.unpacked_layers(image));
+    in.image = {image.config.entrypoint, image.config.cmd, image.config.env,
+                image.config.working_dir, image.config.user};
+    record.image = o.image;
+    record.image_id = image.id;
+  } else {
+    std::error_code ec;
+    o.rootfs = std::filesystem::absolute(o.rootfs, ec).string();
+  }
+  auto reader = pipeline::layered_rootfs_reader(o.rootfs.empty() ? in.layer_dirs
+                                                                  : std::vector<std::string>{o.rootfs});
+  record.spec = SLW_TRY(pipeline::build_container_spec(o, in, reader));
+  record.id = in.id;
+  record.name = o.name.empty() ? short_id(in.id) : o.name;
+  record.auto_remove = o.remove;
+  if (o.timeout_seconds) record.timeout_ms = static_cast<int64_t>(std::llround(*o.timeout_seconds * 1000));
+  record = SLW_TRY(store.create(std::move(record)));
+
+  if (o.detach) {
+    if (auto st = runtime::run_detached(store, record); !st) {
+      if (!o.remove) (void)store.remove(record);
+      return std::unexpected(st.error());
+    }
+    fmt::print("{}\n", record.id);
+    return 0;
+  }
+  auto exit = runtime::run_foreground(store, record);
+  if (!exit) {
+    if (!o.remove) (void)store.remove(record);  // never started: nothing worth keeping
+    int code = exit.error().code();
+    print_error(exit.error());
+    // Docker's codes: 127 command not found, 126 not executable, 125 anything else.
+    return code == ENOENT && exit.error().message().starts_with("exec ") ? 127
+           : code == EACCES && exit.error().message().starts_with("exec ") ? 126
+                                                                           : 125;
+  }
+  if (exit->oom_killed || exit->timed_out)
+    fmt::print(stderr, "slipway: container {} {}\n", record.name, runtime::describe_exit(*exit));
+  return exit->exit_code;
+}
+
+Result<int> do_ps(const GlobalOptions& g, bool all, bool quiet) {
+  ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
+  auto records = SLW_TRY(store.list());
+  std::sort(records.begin(), records.end(),
+            [](const auto& a, const auto& b) { return a.created > b.created; });
+  if (!quiet)
+    fmt::print("{:<12}  {:<20}  {:<28}  {:<20}  {}\n", "CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "NAMES");
+  for (const auto& r : records) {
+    ContainerState s = store.effective_state(SLW_TRY(store.load_state(r.id)));
+    bool running = s.status == runtime::ContainerStatus::kRunning;
+    if (!all && !running) continue;
+    if (quiet) {
+      fmt::print("{}\n", short_id(r.id));
+      continue;
+    }
+    std::string status = running ? "running"
+                         : s.status == runtime::ContainerStatus::kExited
+                             ? fmt::format("exited ({})", s.exit_code)
+                             : "created";
+    std::string cmd = join_args(r.spec.process.args);
+    if (cmd.size() > 28) cmd = cmd.substr(0, 25) + "...";
+    std::string image = r.image.empty() ? r.spec.rootfs.plain_dir : r.image;
+    fmt::print("{:<12}  {:<20}  {:<28}  {:<20}  {}\n", short_id(r.id), image, cmd, status, r.name);
+  }
+  return 0;
+}
+
+// Copies new bytes of `path` from `offset` to fd; returns the new offset.
+off_t copy_new(const std::string& path, off_t offset, int out_fd) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return offset;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::pread(fd.get(), buf, sizeof buf, offset);
+    if (n <= 0) break;
+    (void)!::write(out_fd, buf, n);
+    offset += n;
+  }
+  return offset;
+}
+
+Result<int> do_logs(const GlobalOptions& g, const std::string& name, bool follow) {
+  ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
+  ContainerRecord r = SLW_TRY(store.find(name));
+  std::string out = runtime::stdout_log(store, r.id), err = runtime::stderr_log(store, r.id);
+  off_t out_off = copy_new(out, 0, STDOUT_FILENO);
+  off_t err_off = copy_new(err, 0, STDERR_FILENO);
+  while (follow) {
+    auto s = store.load_state(r.id);
+    bool running = s && store.effective_state(*s).status == runtime::ContainerStatus::kRunning;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    out_off = copy_new(out, out_off, STDOUT_FILENO);
+    err_off = copy_new(err, err_off, STDERR_FILENO);
+    if (!running) break;
+  }
+  return 0;
+}
+
+template <class F>
+Result<int> for_each_container(const GlobalOptions& g, const std::vector<std::string>& names, F&& f) {
+  ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
+  int rc = 0;
+  for (const auto& n : names) {
+    auto r = store.find(n);
+    Status st = r ? f(store, *r) : Status(std::unexpected(r.error()));
+    if (!st) {
+      print_error(st.error());
+      rc = 1;
+    } else {
+      fmt::print("{}\n", n);
+    }
+  }
+  return rc;
+}
+
+Result<int> do_exec(const GlobalOptions& g, const std::string& name, std::vector<std::string> args,
+                    std::vector<std::string> env, std::string workdir, std::string user) {
+  ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
+  ContainerRecord r = SLW_TRY(store.find(name));
+  runtime::ExecOptions opts;
+  opts.args = std::move(args);
+  opts.env = std::move(env);
+  opts.cwd = std::move(workdir);
+  if (!user.empty()) {
+    std::vector<std::string> layers = r.spec.rootfs.lower_dirs;
+    if (!r.spec.rootfs.plain_dir.empty()) layers = {r.spec.rootfs.plain_dir};
+    else layers.push_back(r.spec.rootfs.upper_dir);
+    auto u = SLW_TRY(pipeline::resolve_user(user, pipeline::layered_rootfs_reader(layers)));
+    opts.user = std::make_pair(u.uid, u.gid);
+  }
+  auto rc = runtime::exec_in_container(store, r, opts);
+  if (!rc) {
+    print_error(rc.error());
+    return rc.error().code() == ENOENT && rc.error().message().starts_with("exec ") ? 127 : 126;
+  }
+  return *rc;
+}
+
+Result<int> do_inspect(const GlobalOptions& g, const std::vector<std::string>& names) {
+  ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& n : names) {
+    ContainerRecord r = SLW_TRY(store.find(n));
+    nlohmann::json j = r;
+    j["state"] = store.effective_state(SLW_TRY(store.load_state(r.id)));
+    out.push_back(std::move(j));
+  }
+  fmt::print("{}\n", out.dump(2));
+  return 0;
+}
+
+Result<int> do_gc(const GlobalOptions& g) {
+  ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
+  auto report = SLW_TRY(runtime::collect_garbage(store));
+  for (const auto& id : report.containers) fmt::print("cleaned up container {}\n", short_id(id));
+  return 0;
+}
+
+}  // namespace
+
+void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome& outcome) {
+  auto run_opts = std::make_shared<pipeline::RunOptions>();
+  auto run = app.add_subcommand("run", "run a command in a new container");
+  auto& o = *run_opts;
+  run->add_flag("--rm", o.remove, "remove the container when it exits");
+  run->add_flag("-d,--detach", o.detach, "run in the background and print the container id");
+  run->add_option("--name", o.name, "container name");
+  run->add_option("--hostname", o.hostname, "container host name");
+  run->add_option("-e,--env", o.env, "set an environment variable K=V (or K from this env)");
+  run->add_option("-w,--workdir", o.workdir, "working directory inside the container");
+  run->add_option("-u,--user", o.user, "UID[:GID] or NAME[:GROUP]");
+  run->add_option("-v,--volume", o.volumes, "bind mount SRC:DST[:ro]");
+  run->add_option("--entrypoint", o.entrypoint, "override the image's entrypoint");
+  run->add_flag("--read-only", o.read_only, "mount the container's rootfs read-only");
+  run->add_option("--memory,-m", o.memory, "memory limit in bytes (k, m, g suffixes allowed)");
+  run->add_option("--cpus", o.cpus, "CPU quota as a number of CPUs");
+  run->add_option("--pids-limit", o.pids_limit, "maximum number of processes");
+  run->add_option("--timeout", o.timeout_seconds, "kill the container after SECONDS");
+  run->add_option("--cap-add", o.cap_add, "add a capability (or ALL)");
+  run->add_option("--cap-drop", o.cap_drop, "drop a capability (or ALL)");
+  run->add_option("--seccomp", o.seccomp, "default, unconfined or a profile FILE.json")
+      ->capture_default_str();
+  run->add_flag("--init", o.init, "run a minimal init as PID 1 that reaps zombies");
+  run->add_option("--net,--network", o.net, "none or host")->capture_default_str();
+  run->add_option("--rootfs", o.rootfs, "run from a plain directory instead of an image");
+  run->prefix_command();
+  run->callback([&g, &outcome, run, run_opts] {
+    run_command(outcome, [&] { return do_run(g, *run_opts, run->remaining()); });
+  });
+
+  auto ps = app.add_subcommand("ps", "list containers");
+  auto ps_all = std::make_shared<bool>(false);
+  auto ps_quiet = std::make_shared<bool>(false);
+  ps->add_flag("-a,--all", *ps_all, "include stopped containers");
+  ps->add_flag("-q,--quiet", *ps_quiet, "print ids only");
+  ps->callback([&g, &outcome, ps_all, ps_quiet] {
+    run_command(outcome, [&] { return do_ps(g, *ps_all, *ps_quiet); });
+  });
+
+  auto logs = app.add_subcommand("logs", "print a detached container's output");
+  auto logs_name = std::make_shared<std::string>();
+  auto logs_follow = std::make_shared<bool>(false);
+  logs->add_flag("-f,--follow", *logs_follow, "keep printing until the container exits");
+  logs->add_option("CONTAINER", *logs_name)->required();
+  logs->callback([&g, &outcome, logs_name, logs_follow] {
+    run_command(outcome, [&] { return do_logs(g, *logs_name, *logs_follow); });
+  });
+
+  auto stop = app.add_subcommand("stop", "stop containers: SIGTERM, then SIGKILL after a grace time");
+  auto stop_names = std::make_shared<std::vector<std::string>>();
+  auto stop_time = std::make_shared<double>(10);
+  stop->add_option("-t,--time", *stop_time, "seconds to wait before killing")->capture_default_str();
+  stop->add_option("CONTAINER", *stop_names)->required();
+  stop->callback([&g, &outcome, stop_names, stop_time] {
+    run_command(outcome, [&] {
+      auto grace = std::chrono::milliseconds(static_cast<int64_t>(std::max(0.0, *stop_time) * 1000));
+      return for_each_container(g, *stop_names, [&](const ContainerStore& s, const ContainerRecord& r) {
+        return runtime::stop_container(s, r, grace);
+      });
+    });
+  });
+
+  auto kill = app.add_subcommand("kill", "send a signal to containers (default SIGKILL)");
+  auto kill_names = std::make_shared<std::vector<std::string>>();
+  auto kill_signal = std::make_shared<std::string>("KILL");
+  kill->add_option("-s,--signal", *kill_signal, "signal name or number")->capture_default_str();
+  kill->add_option("CONTAINER", *kill_names)->required();
+  kill->callback([&g, &outcome, kill_names, kill_signal] {
+    run_command(outcome, [&]() -> Result<int> {
+      int sig = SLW_TRY(parse_signal(*kill_signal));
+      return for_each_container(g, *kill_names, [&](const ContainerStore& s, const ContainerRecord& r) {
+        return runtime::signal_container(s, r, sig);
+      });
+    });
+  });
+
+  auto rm = app.add_subcommand("rm", "remove containers");
+  auto rm_names = std::make_shared<std::vector<std::string>>();
+  auto rm_force = std::make_shared<bool>(false);
+  rm->add_flag("-f,--force", *rm_force, "kill running containers first");
+  rm->add_option("CONTAINER", *rm_names)->required();
+  rm->callback([&g, &outcome, rm_names, rm_force] {
+    run_command(outcome, [&] {
+      return for_each_container(g, *rm_names, [&](const ContainerStore& s, const ContainerRecord& r) {
+        return runtime::remove_container(s, r, *rm_force);
+      });
+    });
+  });
+
+  auto exec = app.add_subcommand("exec", "run a command in a running container");
+  struct ExecArgs {
+    std::vector<std::string> env;
+    std::string workdir, user;
+  };
+  auto ex = std::make_shared<ExecArgs>();
+  exec->add_option("-e,--env", ex->env, "set an environment variable K=V");
+  exec->add_option("-w,--workdir", ex->workdir, "working directory");
+  exec->add_option("-u,--user", ex->user, "UID[:GID] or NAME[:GROUP]");
+  exec->prefix_command();
+  exec->callback([&g, &outcome, exec, ex] {
+    run_command(outcome, [&]() -> Result<int> {
+      auto rest = exec->remaining();
+      if (rest.size() < 2) return fail("exec: usage: slipway exec [OPTIONS] CONTAINER CMD [ARG...]");
+      std::string name = rest.front();
+      rest.erase(rest.begin());
+      return do_exec(g, name, rest, ex->env, ex->workdir, ex->user);
+    });
+  });
+
+  auto inspect = app.add_subcommand("inspect", "print containers' configuration and state as JSON");
+  auto inspect_names = std::make_shared<std::vector<std::string>>();
+  inspect->add_option("CONTAINER", *inspect_names)->required();
+  inspect->callback([&g, &outcome, inspect_names] {
+    run_command(outcome, [&] { return do_inspect(g, *inspect_names); });
+  });
+
+  auto gc = app.add_subcommand("gc", "clean up after killed slipway processes");
+  gc->callback([&g, &outcome] { run_command(outcome, [&] { return do_gc(g); }); });
+}
+
+}  // namespace slipway::cli

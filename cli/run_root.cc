@@ -1,0 +1,52 @@
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <linux/magic.h>
+
+#include "base/fs.h"
+#include "cli/cli.h"
+
+namespace slipway::cli {
+namespace {
+
+bool is_tmpfs(const char* path) {
+  struct statfs st;
+  return ::statfs(path, &st) == 0 && st.f_type == TMPFS_MAGIC;
+}
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+}  // namespace
+
+Result<std::string> run_root(const GlobalOptions& g) {
+  std::string dir = g.run_root;
+  if (dir.empty()) {
+    // Container state is small, short-lived and written on every start: tmpfs makes that cheap.
+    const char* base = is_tmpfs("/run") ? "/run" : "/dev/shm";
+    std::error_code ec;
+    std::string root = std::filesystem::weakly_canonical(g.root, ec).string();
+    dir = root == "/var/lib/slipway" ? fmt::format("{}/slipway", base)
+                                     : fmt::format("{}/slipway-{:012x}", base, fnv1a(root) >> 16);
+  }
+  if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) {
+    SLW_TRY_CTX(fs::make_dirs(dir, 0700), "create run root");
+  }
+  // /dev/shm is world-writable: never use a directory (or symlink) someone else made there.
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) < 0) return fail_errno(fmt::format("run root {}", dir));
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 022))
+    return fail("run root {} is not a directory owned by this user and closed to others", dir);
+  return dir;
+}
+
+}  // namespace slipway::cli

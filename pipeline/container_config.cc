@@ -1,0 +1,166 @@
+#include "pipeline/container_config.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "base/fs.h"
+#include "runtime/capabilities.h"
+
+namespace slipway::pipeline {
+
+namespace {
+constexpr std::string_view kDefaultPath =
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+std::string_view env_key(std::string_view kv) { return kv.substr(0, kv.find('=')); }
+
+void set_env(std::vector<std::string>& env, std::string kv) {
+  for (auto& e : env)
+    if (env_key(e) == env_key(kv)) {
+      e = std::move(kv);
+      return;
+    }
+  env.push_back(std::move(kv));
+}
+
+bool has_env(const std::vector<std::string>& env, std::string_view key) {
+  for (const auto& e : env)
+    if (env_key(e) == key) return true;
+  return false;
+}
+}  // namespace
+
+std::vector<std::string> resolve_args(const ImageDefaults& image, const RunOptions& options) {
+  std::vector<std::string> args;
+  if (options.entrypoint) {
+    if (!options.entrypoint->empty()) args.push_back(*options.entrypoint);
+    args.insert(args.end(), options.command.begin(), options.command.end());
+    return args;
+  }
+  args = image.entrypoint;
+  const auto& cmd = options.command.empty() ? image.cmd : options.command;
+  args.insert(args.end(), cmd.begin(), cmd.end());
+  return args;
+}
+
+std::vector<std::string> merge_env(const std::vector<std::string>& image_env,
+                                   const std::vector<std::string>& flags,
+                                   const std::map<std::string, std::string>& host_env) {
+  std::vector<std::string> env = image_env;
+  for (const auto& f : flags) {
+    if (f.find('=') != std::string::npos) {
+      set_env(env, f);
+    } else if (auto it = host_env.find(f); it != host_env.end()) {
+      set_env(env, f + "=" + it->second);
+    }
+  }
+  return env;
+}
+
+Result<runtime::BindMount> parse_volume(std::string_view spec) {
+  runtime::BindMount b;
+  auto first = spec.find(':');
+  if (first == std::string_view::npos)
+    return fail("invalid volume \"{}\": want SRC:DST[:ro]", spec);
+  b.source = std::string(spec.substr(0, first));
+  std::string_view rest = spec.substr(first + 1);
+  auto second = rest.find(':');
+  b.target = std::string(rest.substr(0, second));
+  if (second != std::string_view::npos) {
+    std::string_view mode = rest.substr(second + 1);
+    if (mode == "ro") b.read_only = true;
+    else if (mode != "rw") return fail("invalid volume \"{}\": mode \"{}\" is not ro or rw", spec, mode);
+  }
+  if (b.source.empty() || b.source[0] != '/')
+    return fail("invalid volume \"{}\": source must be an absolute host path", spec);
+  if (b.target.empty() || b.target[0] != '/')
+    return fail("invalid volume \"{}\": destination must be an absolute path", spec);
+  if (b.target == "/") return fail("invalid volume \"{}\": cannot mount over /", spec);
+  return b;
+}
+
+Result<int64_t> parse_memory(std::string_view text) {
+  int64_t value = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || value <= 0) return fail("invalid memory size \"{}\"", text);
+  std::string_view suffix(p, text.data() + text.size() - p);
+  int shift = 0;
+  if (suffix == "" || suffix == "b" || suffix == "B") shift = 0;
+  else if (suffix == "k" || suffix == "K" || suffix == "kb" || suffix == "KB") shift = 10;
+  else if (suffix == "m" || suffix == "M" || suffix == "mb" || suffix == "MB") shift = 20;
+  else if (suffix == "g" || suffix == "G" || suffix == "gb" || suffix == "GB") shift = 30;
+  else return fail("invalid memory size \"{}\": unknown unit \"{}\"", text, suffix);
+  if (value > (INT64_MAX >> shift)) return fail("invalid memory size \"{}\": too large", text);
+  value <<= shift;
+  if (value < (6 << 20)) return fail("invalid memory size \"{}\": the minimum is 6m", text);
+  return value;
+}
+
+Result<runtime::ContainerSpec> build_container_spec(const RunOptions& o, const ContainerInputs& in,
+                                                    const RootfsReader& rootfs) {
+  runtime::ContainerSpec s;
+  s.id = in.id;
+  s.state_dir = in.state_dir;
+  s.cache_dir = in.cache_dir;
+  s.hostname = o.hostname.empty() ? in.id.substr(0, 12) : o.hostname;
+  if (s.hostname.size() > 64) return fail("hostname \"{}\" is longer than 64 characters", s.hostname);
+
+  if (o.rootfs.empty()) {
+    s.rootfs.lower_dirs = in.layer_dirs;
+    s.rootfs.upper_dir = fs::join(in.state_dir, "upper");
+    s.rootfs.work_dir = fs::join(in.state_dir, "work");
+  } else {
+    s.rootfs.plain_dir = o.rootfs;
+  }
+  s.rootfs.read_only = o.read_only;
+
+  s.process.args = resolve_args(in.image, o);
+  if (s.process.args.empty())
+    return fail("no command specified: the image has no Cmd or Entrypoint and none was given");
+  s.process.env = merge_env(in.image.env, o.env, in.host_env);
+  if (!has_env(s.process.env, "PATH")) s.process.env.insert(s.process.env.begin(), std::string(kDefaultPath));
+  if (!has_env(s.process.env, "HOSTNAME")) s.process.env.push_back("HOSTNAME=" + s.hostname);
+
+  std::string user = o.user.empty() ? in.image.user : o.user;
+  ResolvedUser u = SLW_TRY(resolve_user(user, rootfs));
+  s.process.uid = u.uid;
+  s.process.gid = u.gid;
+  s.process.additional_gids = u.additional_gids;
+  if (!has_env(s.process.env, "HOME")) s.process.env.push_back("HOME=" + u.home);
+  std::string cwd = !o.workdir.empty()               ? o.workdir
+                    : !in.image.working_dir.empty() ? in.image.working_dir
+                                                    : std::string("/");
+  if (cwd[0] != '/') return fail("working directory \"{}\" is not an absolute path", cwd);
+  s.process.cwd = cwd;
+
+  for (const auto& v : o.volumes) s.binds.push_back(SLW_TRY(parse_volume(v)));
+
+  if (o.net == "none") s.network.mode = runtime::NetworkMode::kNone;
+  else if (o.net == "host") s.network.mode = runtime::NetworkMode::kHost;
+  else return fail("unknown network \"{}\": this build supports none and host", o.net);
+
+  s.security.capabilities = SLW_TRY(runtime::resolve_capabilities(
+      runtime::docker_default_capabilities(), o.cap_add, o.cap_drop));
+  if (o.seccomp == "default") {
+    s.security.seccomp = runtime::SeccompMode::kDefault;
+  } else if (o.seccomp == "unconfined") {
+    s.security.seccomp = runtime::SeccompMode::kUnconfined;
+  } else {
+    s.security.seccomp = runtime::SeccompMode::kFile;
+    s.security.seccomp_file = o.seccomp;
+  }
+
+  if (!o.memory.empty()) s.resources.memory_bytes = SLW_TRY(parse_memory(o.memory));
+  if (o.cpus) {
+    if (!(*o.cpus > 0) || !std::isfinite(*o.cpus)) return fail("invalid --cpus {}: must be > 0", *o.cpus);
+    s.resources.cpus = o.cpus;
+  }
+  if (o.pids_limit) {
+    if (*o.pids_limit <= 0) return fail("invalid --pids-limit {}: must be > 0", *o.pids_limit);
+    s.resources.pids = o.pids_limit;
+  }
+  s.init = o.init;
+  return s;
+}
+
+}  // namespace slipway::pipeline

@@ -1,0 +1,54 @@
+// Turns `slipway run` options plus an image's config into a runtime::ContainerSpec, with Docker's
+// rules for Entrypoint/Cmd, Env, WorkingDir and User. Pure: no image store, no syscalls beyond
+// reading the rootfs's passwd/group through the given reader.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "pipeline/run_options.h"
+#include "pipeline/user_lookup.h"
+#include "runtime/container_spec.h"
+
+namespace slipway::pipeline {
+
+// The parts of an image config that shape a container.
+struct ImageDefaults {
+  std::vector<std::string> entrypoint;
+  std::vector<std::string> cmd;
+  std::vector<std::string> env;
+  std::string working_dir;
+  std::string user;
+};
+
+// Docker: --entrypoint replaces the image's Entrypoint and drops its Cmd; a command given on the
+// command line replaces Cmd.
+std::vector<std::string> resolve_args(const ImageDefaults& image, const RunOptions& options);
+
+// Image env, then -e values on top (same key replaced); "-e K" copies K from `host_env` if set.
+std::vector<std::string> merge_env(const std::vector<std::string>& image_env,
+                                   const std::vector<std::string>& flags,
+                                   const std::map<std::string, std::string>& host_env);
+
+// "SRC:DST[:ro|rw]" with both paths absolute.
+Result<runtime::BindMount> parse_volume(std::string_view spec);
+
+// "512m", "1g", "1048576" -> bytes.
+Result<int64_t> parse_memory(std::string_view text);
+
+struct ContainerInputs {
+  std::string id;
+  std::string state_dir;
+  std::string cache_dir;
+  std::vector<std::string> layer_dirs;  // lowest first; empty with --rootfs
+  ImageDefaults image;
+  std::map<std::string, std::string> host_env;
+};
+
+Result<runtime::ContainerSpec> build_container_spec(const RunOptions& options,
+                                                    const ContainerInputs& inputs,
+                                                    const RootfsReader& rootfs);
+
+}  // namespace slipway::pipeline

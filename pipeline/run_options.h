@@ -1,0 +1,36 @@
+// What `slipway run` was asked for, before it is turned into a runtime::ContainerSpec.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace slipway::pipeline {
+
+struct RunOptions {
+  std::string image;   // name[:tag], digest or id prefix
+  std::string rootfs;  // --rootfs DIR instead of an image
+  std::vector<std::string> command;  // CMD [ARG...] after the image
+  std::optional<std::string> entrypoint;
+  std::string name;
+  std::string hostname;
+  std::vector<std::string> env;      // K=V, or K to take the value from slipway's environment
+  std::string workdir;
+  std::string user;                  // UID[:GID] or NAME[:GROUP]
+  std::vector<std::string> volumes;  // SRC:DST[:ro|rw]
+  bool read_only = false;
+  bool remove = false;
+  bool detach = false;
+  bool init = false;
+  std::string memory;  // bytes, with an optional k/m/g suffix
+  std::optional<double> cpus;
+  std::optional<int64_t> pids_limit;
+  std::optional<double> timeout_seconds;
+  std::vector<std::string> cap_add;
+  std::vector<std::string> cap_drop;
+  std::string seccomp = "default";  // default | unconfined | FILE.json
+  std::string net = "none";         // none | host
+};
+
+}  // namespace slipway::pipeline

@@ -1,0 +1,349 @@
+// The post-clone child: one ordered list of containment steps over a precomputed ChildPlan.
+// Only raw system calls and stack buffers here; see child_plan.h for why.
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "runtime/capabilities.h"
+#include "runtime/child_plan.h"
+
+namespace slipway::runtime {
+namespace {
+
+constexpr size_t kPathMax = 4096;
+
+[[noreturn]] void report_and_exit(const ChildPlan& plan, ChildStep step, int error, int op = -1) {
+  ChildReport r{step, error, op};
+  (void)!::write(plan.report_fd, &r, sizeof r);
+  ::_exit(127);
+}
+
+// Writes "/proc/self/fd/<fd>" into buf.
+void fd_path(int fd, char* buf) {
+  static constexpr char kPrefix[] = "/proc/self/fd/";
+  std::memcpy(buf, kPrefix, sizeof kPrefix);
+  char digits[16];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + fd % 10);
+    fd /= 10;
+  } while (fd > 0);
+  char* p = buf + sizeof kPrefix - 1;
+  while (n > 0) *p++ = digits[--n];
+  *p = '\0';
+}
+
+int openat2_in_root(int root_fd, const char* path, int flags) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  return static_cast<int>(::syscall(SYS_openat2, root_fd, path, &how, sizeof how));
+}
+
+// Opens `path` (absolute, inside the container) as an O_PATH fd, resolving every component inside
+// root_fd so that no symlink in the image can point a mount outside the rootfs. Missing components
+// are created: directories, and the last one as an empty file when `as_file`.
+int open_target_in_root(int root_fd, const char* path, bool as_file, int* out_fd) {
+  char buf[kPathMax];
+  size_t len = std::strlen(path);
+  if (len + 1 > sizeof buf) return ENAMETOOLONG;
+  std::memcpy(buf, path, len + 1);
+  int parent = ::fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+  if (parent < 0) return errno;
+  size_t pos = 0;
+  while (pos < len) {
+    while (pos < len && buf[pos] == '/') ++pos;
+    if (pos >= len) break;
+    size_t end = pos;
+    while (end < len && buf[end] != '/') ++end;
+    bool last = end >= len;
+    char saved = buf[end];
+    buf[end] = '\0';
+    int fd = openat2_in_root(root_fd, buf, O_PATH);
+    if (fd < 0 && errno == ENOENT) {
+      const char* name = buf + pos;
+      int rc;
+      if (last && as_file) {
+        rc = ::openat(parent, name, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0644);
+        if (rc >= 0) ::close(rc);
+      } else {
+        rc = ::mkdirat(parent, name, 0755);
+      }
+      if (rc < 0 && errno != EEXIST) {
+        int e = errno;
+        ::close(parent);
+        return e;
+      }
+      fd = openat2_in_root(root_fd, buf, O_PATH);
+    }
+    if (fd < 0) {
+      int e = errno;
+      ::close(parent);
+      return e;
+    }
+    ::close(parent);
+    parent = fd;
+    buf[end] = saved;
+    pos = end;
+  }
+  *out_fd = parent;
+  return 0;
+}
+
+// Opens the parent dir of `path` inside the root and returns the last component in *name.
+int open_parent_in_root(int root_fd, const char* path, char* parent_buf, const char** name,
+                        int* out_fd) {
+  size_t len = std::strlen(path);
+  if (len + 1 > kPathMax) return ENAMETOOLONG;
+  std::memcpy(parent_buf, path, len + 1);
+  char* slash = std::strrchr(parent_buf, '/');
+  if (!slash || slash[1] == '\0') return EINVAL;
+  *slash = '\0';
+  *name = path + (slash - parent_buf) + 1;
+  return open_target_in_root(root_fd, parent_buf[0] ? parent_buf : "/", false, out_fd);
+}
+
+int apply_in_rootfs(int root_fd, const MountOp& op) {
+  char path[kPathMax];
+  char proc_path[64];
+  int fd = -1;
+  int rc = 0;
+  switch (op.kind) {
+    case MountOp::Kind::kMount:
+      if ((rc = open_target_in_root(root_fd, op.target.c_str(), false, &fd))) return rc;
+      fd_path(fd, proc_path);
+      rc = ::mount(op.source.c_str(), proc_path, op.fstype.c_str(), op.flags,
+                   op.data.empty() ? nullptr : op.data.c_str());
+      break;
+    case MountOp::Kind::kBind:
+      if ((rc = open_target_in_root(root_fd, op.target.c_str(), op.target_is_file, &fd))) return rc;
+      fd_path(fd, proc_path);
+      rc = ::mount(op.source.c_str(), proc_path, nullptr, op.flags, nullptr);
+      if (rc == 0 && op.read_only)
+        rc = ::mount(nullptr, proc_path, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC, nullptr);
+      break;
+    case MountOp::Kind::kDevice: {
+      const char* name;
+      if ((rc = open_parent_in_root(root_fd, op.target.c_str(), path, &name, &fd))) return rc;
+      rc = ::mknodat(fd, name, op.mode, op.device);
+      if (rc == 0) rc = ::fchmodat(fd, name, op.mode & 07777, 0);  // mknod obeys the umask
+      break;
+    }
+    case MountOp::Kind::kSymlink: {
+      const char* name;
+      if ((rc = open_parent_in_root(root_fd, op.target.c_str(), path, &name, &fd))) return rc;
+      rc = ::symlinkat(op.source.c_str(), fd, name);
+      if (rc < 0 && errno == EEXIST) rc = 0;
+      break;
+    }
+    default:
+      return EINVAL;
+  }
+  int e = rc < 0 ? errno : 0;
+  if (fd >= 0) ::close(fd);
+  return e;
+}
+
+int apply_after_pivot(const MountOp& op) {
+  const char* t = op.target.c_str();
+  struct stat st;
+  if (::lstat(t, &st) < 0) return errno == ENOENT ? 0 : errno;  // nothing to hide or protect
+  switch (op.kind) {
+    case MountOp::Kind::kMaskWithNull:
+      return ::mount("/dev/null", t, nullptr, MS_BIND, nullptr) < 0 ? errno : 0;
+    case MountOp::Kind::kMaskWithTmpfs:
+      return ::mount("tmpfs", t, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0")
+                 < 0 ? errno : 0;
+    case MountOp::Kind::kReadOnly:
+      // Only /proc paths are made read-only; keep proc's nosuid/nodev/noexec on the remount.
+      if (::mount(t, t, nullptr, MS_BIND | MS_REC, nullptr) < 0) return errno;
+      return ::mount(nullptr, t, nullptr,
+                     MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                     nullptr) < 0 ? errno : 0;
+    default:
+      return EINVAL;
+  }
+}
+
+int make_dirs_in_container(const char* path) {
+  char buf[kPathMax];
+  size_t len = std::strlen(path);
+  if (len + 1 > sizeof buf) return ENAMETOOLONG;
+  std::memcpy(buf, path, len + 1);
+  for (size_t i = 1; i <= len; ++i) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    char c = buf[i];
+    buf[i] = '\0';
+    if (::mkdir(buf, 0755) < 0 && errno != EEXIST) return errno;
+    buf[i] = c;
+  }
+  return 0;
+}
+
+// execvpe without allocation: tries each PATH entry for a bare command name.
+int exec_command(const ChildPlan& plan) {
+  const char* cmd = plan.argv[0];
+  if (std::strchr(cmd, '/')) {
+    ::execve(cmd, plan.argv, plan.envp);
+    return errno;
+  }
+  const char* path = plan.path_env ? plan.path_env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  int first_error = ENOENT;
+  char buf[kPathMax];
+  size_t cmd_len = std::strlen(cmd);
+  while (*path) {
+    const char* end = std::strchr(path, ':');
+    size_t dir_len = end ? static_cast<size_t>(end - path) : std::strlen(path);
+    if (dir_len + cmd_len + 2 <= sizeof buf) {
+      std::memcpy(buf, path, dir_len);
+      size_t n = dir_len;
+      if (n == 0) buf[n++] = '.';
+      buf[n++] = '/';
+      std::memcpy(buf + n, cmd, cmd_len + 1);
+      ::execve(buf, plan.argv, plan.envp);
+      // Like execvp: remember a permission error but keep looking.
+      if (errno == EACCES) first_error = EACCES;
+      else if (errno != ENOENT && errno != ENOTDIR) return errno;
+    }
+    if (!end) break;
+    path = end + 1;
+  }
+  return first_error;
+}
+
+// PID 1 for --init: forwards signals to the workload, reaps every zombie, exits with the
+// workload's status (128+N when it was killed by signal N).
+[[noreturn]] void run_init(pid_t workload) {
+  sigset_t all;
+  ::sigfillset(&all);
+  for (;;) {
+    siginfo_t info;
+    int sig = ::sigwaitinfo(&all, &info);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      ::kill(workload, sig);
+      continue;
+    }
+    for (;;) {
+      int status;
+      pid_t p = ::waitpid(-1, &status, WNOHANG);
+      if (p <= 0) break;
+      if (p == workload) {
+        // Other processes of the container die with PID 1 (the kernel kills the pid namespace).
+        ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+[[noreturn]] void run_child(const ChildPlan& plan) noexcept {
+  // If the runtime dies during setup, so does the container.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Not dumpable until exec: nothing inside can open this process's /proc/PID/exe (the host binary).
+  ::prctl(PR_SET_DUMPABLE, 0);
+
+  if (plan.netns_fd >= 0 && ::setns(plan.netns_fd, CLONE_NEWNET) < 0)
+    report_and_exit(plan, ChildStep::kJoinNetwork, errno);
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
+    report_and_exit(plan, ChildStep::kMountPropagation, errno);
+
+  const MountPlan& m = plan.mounts;
+  const char* root = m.rootfs_target.c_str();
+  int rc;
+  if (m.rootfs.kind == MountOp::Kind::kBind)
+    rc = ::mount(m.rootfs.source.c_str(), root, nullptr, MS_BIND | MS_REC, nullptr);
+  else
+    rc = ::mount("overlay", root, "overlay", 0, m.rootfs.data.c_str());
+  if (rc < 0) report_and_exit(plan, ChildStep::kMountRootfs, errno);
+
+  int root_fd = ::open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) report_and_exit(plan, ChildStep::kOpenRootfs, errno);
+  for (size_t i = 0; i < m.in_rootfs.size(); ++i)
+    if (int e = apply_in_rootfs(root_fd, m.in_rootfs[i]))
+      report_and_exit(plan, ChildStep::kMountInRootfs, e, static_cast<int>(i));
+  ::close(root_fd);
+
+  // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the new.
+  if (::chdir(root) < 0 || ::syscall(SYS_pivot_root, ".", ".") < 0 ||
+      ::umount2(".", MNT_DETACH) < 0 || ::chdir("/") < 0)
+    report_and_exit(plan, ChildStep::kPivotRoot, errno);
+
+  for (size_t i = 0; i < m.after_pivot.size(); ++i)
+    if (int e = apply_after_pivot(m.after_pivot[i]))
+      report_and_exit(plan, ChildStep::kMountAfterPivot, e, static_cast<int>(i));
+  if (m.read_only_root &&
+      ::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) < 0)
+    report_and_exit(plan, ChildStep::kReadOnlyRoot, errno);
+
+  if (plan.hostname && ::sethostname(plan.hostname, std::strlen(plan.hostname)) < 0)
+    report_and_exit(plan, ChildStep::kHostname, errno);
+
+  // The filesystem work above overlaps with the parent placing this process in its cgroup (a
+  // v1 cgroup migration waits for an RCU grace period). Nothing below may run outside the cgroup.
+  char go;
+  ssize_t got;
+  do got = ::read(plan.sync_fd, &go, 1);
+  while (got < 0 && errno == EINTR);
+  if (got != 1) report_and_exit(plan, ChildStep::kWaitForParent, got < 0 ? errno : EPIPE);
+  ::close(plan.sync_fd);
+  if (::unshare(CLONE_NEWCGROUP) < 0) report_and_exit(plan, ChildStep::kCgroupNamespace, errno);
+
+  for (int i = 0; i < 3; ++i)
+    if (plan.stdio_fds[i] >= 0 && ::dup2(plan.stdio_fds[i], i) < 0)
+      report_and_exit(plan, ChildStep::kStdio, errno);
+
+  if (plan.init) {
+    sigset_t all, old;
+    ::sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, &old);
+    pid_t workload = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
+    if (workload < 0) report_and_exit(plan, ChildStep::kInitFork, errno);
+    if (workload > 0) {
+      // PID 1 keeps no fds of the runtime; stdio stays for nothing but is harmless.
+      ::close(plan.report_fd);
+      ::syscall(SYS_close_range, 3U, ~0U, 0U);
+      ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+      CapabilityPlan none{0, plan.last_cap};
+      (void)apply_capabilities(none);
+      run_init(workload);
+    }
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  }
+
+  if (make_dirs_in_container(plan.cwd) != 0 || ::chdir(plan.cwd) < 0)
+    report_and_exit(plan, ChildStep::kWorkingDir, errno);
+
+  if (int e = prepare_keep_caps()) report_and_exit(plan, ChildStep::kCapabilities, e);
+  if (::setgroups(plan.group_count, plan.groups) < 0)
+    report_and_exit(plan, ChildStep::kSetGroups, errno);
+  if (::setresgid(plan.gid, plan.gid, plan.gid) < 0) report_and_exit(plan, ChildStep::kSetGid, errno);
+  if (::setresuid(plan.uid, plan.uid, plan.uid) < 0) report_and_exit(plan, ChildStep::kSetUid, errno);
+  CapabilityPlan caps{plan.capabilities, plan.last_cap};
+  if (int e = apply_capabilities(caps)) report_and_exit(plan, ChildStep::kCapabilities, e);
+  if (plan.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    report_and_exit(plan, ChildStep::kNoNewPrivileges, errno);
+  // Every inherited fd above stdio closes at exec: no runtime fd reaches the container.
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    report_and_exit(plan, ChildStep::kCloseFds, errno);
+  // Seccomp last: the filter may forbid calls the steps above need.
+  if (plan.seccomp)
+    if (int e = load_seccomp(*plan.seccomp)) report_and_exit(plan, ChildStep::kSeccomp, e);
+  report_and_exit(plan, ChildStep::kExec, exec_command(plan));
+}
+
+}  // namespace slipway::runtime

@@ -1,0 +1,73 @@
+// Everything the post-clone child needs, laid out before clone() so the child only reads it:
+// after clone() the child may run async-signal-safe code only (no allocation, no exceptions, no logs).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "runtime/mount_plan.h"
+#include "runtime/seccomp_filter.h"
+
+namespace slipway::runtime {
+
+// Containment steps, in the order the child runs them; reported back with the errno on failure.
+enum class ChildStep : int32_t {
+  kJoinNetwork = 1,
+  kMountPropagation,
+  kMountRootfs,
+  kOpenRootfs,
+  kMountInRootfs,
+  kPivotRoot,
+  kMountAfterPivot,
+  kReadOnlyRoot,
+  kHostname,
+  kWaitForParent,
+  kCgroupNamespace,
+  kWorkingDir,
+  kInitFork,
+  kSetGroups,
+  kSetGid,
+  kSetUid,
+  kCapabilities,
+  kNoNewPrivileges,
+  kCloseFds,
+  kSeccomp,
+  kExec,
+  kStdio,
+};
+
+// Written by the child to the report pipe when a step fails; EOF on the pipe means exec succeeded.
+struct ChildReport {
+  ChildStep step;
+  int32_t error;     // errno
+  int32_t op_index;  // index into the mount list for mount steps, else -1
+};
+
+struct ChildPlan {
+  MountPlan mounts;
+  const char* hostname = nullptr;
+  const char* cwd = "/";
+  char* const* argv = nullptr;  // null-terminated
+  char* const* envp = nullptr;  // null-terminated
+  const char* path_env = nullptr;  // PATH value used to look up argv[0]
+  uid_t uid = 0;
+  gid_t gid = 0;
+  const gid_t* groups = nullptr;
+  size_t group_count = 0;
+  uint64_t capabilities = 0;
+  int last_cap = 40;
+  const SeccompProgram* seccomp = nullptr;  // null: unconfined
+  bool no_new_privileges = true;
+  bool init = false;
+  int netns_fd = -1;       // join this network namespace when >= 0
+  int stdio_fds[3] = {-1, -1, -1};  // dup'ed onto 0,1,2 when >= 0 (detached containers)
+  int sync_fd = -1;        // read end: parent says "go" once the cgroup (and network) are set
+  int report_fd = -1;      // write end: ChildReport on failure, closed by exec on success
+};
+
+// The body of the cloned child. Never returns.
+[[noreturn]] void run_child(const ChildPlan& plan) noexcept;
+
+}  // namespace slipway::runtime

@@ -1,0 +1,125 @@
+#include "runtime/container_ops.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "runtime/cgroups.h"
+
+namespace slipway::runtime {
+namespace {
+
+Result<UniqueFd> open_pidfd(const ContainerState& s) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0));
+  if (fd < 0) return fail_errno(fmt::format("open pidfd of {}", s.pid));
+  UniqueFd pidfd(fd);
+  // The pid could have been reused between reading the state and pidfd_open: check once more.
+  if (!process_alive(s.pid, s.pid_start_time)) return fail("process {} has exited", s.pid);
+  return pidfd;
+}
+
+// Waits until pred() or the deadline; polls because the waited-for process is not our child.
+template <class Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+bool supervisor_done(const ContainerStore& store, const ContainerRecord& r) {
+  auto s = store.load_state(r.id);
+  if (!s) return true;  // record removed (--rm)
+  return s->status != ContainerStatus::kRunning ||
+         !process_alive(s->supervisor_pid, s->supervisor_start_time);
+}
+
+Status destroy_cgroup(const std::string& id) {
+  auto layout = SLW_TRY(detect_cgroup_layout());
+  auto cg = Cgroup::open_existing(layout, container_cgroup_name(id));
+  if (!cg) return {};  // never created or already gone
+  return cg->destroy();
+}
+
+}  // namespace
+
+bool container_running(const ContainerState& s) {
+  return s.status == ContainerStatus::kRunning && process_alive(s.pid, s.pid_start_time);
+}
+
+Status signal_container(const ContainerStore& store, const ContainerRecord& record, int sig) {
+  ContainerState s = SLW_TRY(store.load_state(record.id));
+  if (!container_running(s)) return fail("container {} is not running", record.name);
+  UniqueFd pidfd = SLW_TRY(open_pidfd(s));
+  if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0)
+    return fail_errno(fmt::format("send signal {} to container {}", sig, record.name));
+  return {};
+}
+
+Status stop_container(const ContainerStore& store, const ContainerRecord& record,
+                      std::chrono::milliseconds grace) {
+  ContainerState s = SLW_TRY(store.load_state(record.id));
+  if (container_running(s)) {
+    auto pidfd = open_pidfd(s);
+    if (pidfd) {
+      ::syscall(SYS_pidfd_send_signal, pidfd->get(), SIGTERM, nullptr, 0);
+      pollfd p{pidfd->get(), POLLIN, 0};
+      int r = ::poll(&p, 1, static_cast<int>(grace.count()));
+      if (r == 0) {
+        // Killing PID 1 makes the kernel kill the whole pid namespace.
+        ::syscall(SYS_pidfd_send_signal, pidfd->get(), SIGKILL, nullptr, 0);
+        ::poll(&p, 1, 10000);
+      }
+    }
+  }
+  if (!wait_until([&] { return supervisor_done(store, record); }, std::chrono::seconds(10)))
+    return fail("container {} did not stop within 10 s of SIGKILL", record.name);
+  return {};
+}
+
+Status remove_container(const ContainerStore& store, const ContainerRecord& record, bool force) {
+  ContainerState s = SLW_TRY(store.load_state(record.id));
+  if (container_running(s)) {
+    if (!force)
+      return fail("container {} is running: stop it first or use rm -f", record.name);
+    SLW_TRY(stop_container(store, record, std::chrono::milliseconds(0)));
+  } else if (s.status == ContainerStatus::kRunning &&
+             process_alive(s.supervisor_pid, s.supervisor_start_time)) {
+    // PID 1 is gone but its supervisor is still recording the exit; let it finish.
+    wait_until([&] { return supervisor_done(store, record); }, std::chrono::seconds(5));
+  }
+  SLW_TRY(destroy_cgroup(record.id));
+  if (!fs::exists(store.dir(record.id))) return {};  // removed by its own --rm supervisor
+  return store.remove(record);
+}
+
+Result<GcReport> collect_garbage(const ContainerStore& store) {
+  GcReport report;
+  auto records = SLW_TRY(store.list());
+  for (const auto& r : records) {
+    ContainerState s = SLW_TRY(store.load_state(r.id));
+    if (s.status != ContainerStatus::kRunning) continue;
+    if (process_alive(s.pid, s.pid_start_time) ||
+        process_alive(s.supervisor_pid, s.supervisor_start_time))
+      continue;
+    SLW_TRY_CTX(destroy_cgroup(r.id), "gc container {}", r.id.substr(0, 12));
+    if (r.auto_remove) {
+      SLW_TRY(store.remove(r));
+    } else {
+      SLW_TRY(store.save_state(r.id, store.effective_state(s)));
+    }
+    report.containers.push_back(r.id);
+  }
+  return report;
+}
+
+}  // namespace slipway::runtime

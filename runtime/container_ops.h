@@ -1,0 +1,48 @@
+// Operations on recorded containers: signal, stop, remove, exec, and gc of what dead runtimes left.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "runtime/container_store.h"
+
+namespace slipway::runtime {
+
+// True when the record's PID 1 is alive (pid and start time match).
+bool container_running(const ContainerState& s);
+
+// Sends sig to the container's PID 1 (through a pidfd, so a reused pid is never hit).
+Status signal_container(const ContainerStore& store, const ContainerRecord& record, int sig);
+
+// SIGTERM, then SIGKILL to every process of the container after `grace`; returns once the
+// container has exited and its supervisor has recorded the exit.
+Status stop_container(const ContainerStore& store, const ContainerRecord& record,
+                      std::chrono::milliseconds grace);
+
+// Removes a stopped container (or a running one with force: killed first) and all it holds.
+Status remove_container(const ContainerStore& store, const ContainerRecord& record, bool force);
+
+struct ExecOptions {
+  std::vector<std::string> args;
+  std::vector<std::string> env;  // K=V added to the container's env
+  std::string cwd;               // default: the container's working dir
+  std::optional<std::pair<uid_t, gid_t>> user;  // default: the container's user
+};
+
+// Runs a process inside a running container's namespaces and cgroup with the container's
+// capabilities, seccomp filter and user; returns its exit code (128+N for signal N).
+Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord& record,
+                              const ExecOptions& options);
+
+struct GcReport {
+  std::vector<std::string> containers;  // ids of records cleaned up
+};
+
+// Cleans up after runtimes that were killed: records whose processes are gone get their cgroup
+// removed and are marked exited (or removed, for --rm). Only this store's records are touched, so
+// parallel roots (tests, users) never clean up each other's live containers.
+Result<GcReport> collect_garbage(const ContainerStore& store);
+
+}  // namespace slipway::runtime

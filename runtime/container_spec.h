@@ -1,0 +1,79 @@
+// What the runtime needs to start one container. Plain data, built by the caller (pipeline/ from an
+// image config plus flags, or the CLI for --rootfs); the runtime knows nothing of images.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace slipway::runtime {
+
+struct RootfsSpec {
+  // Overlay: read-only layer dirs, lowest first, plus a writable upper and work dir.
+  std::vector<std::string> lower_dirs;
+  std::string upper_dir;
+  std::string work_dir;
+  // Plain directory used as the rootfs directly (--rootfs); set instead of lower_dirs.
+  std::string plain_dir;
+  bool read_only = false;
+};
+
+struct BindMount {
+  std::string source;  // host path
+  std::string target;  // path inside the container
+  bool read_only = false;
+};
+
+enum class NetworkMode {
+  kNone,  // own network namespace with only lo up
+  kHost,  // share the host's
+  kJoin,  // join an existing namespace (bridge and container: modes)
+};
+
+struct NetworkSpec {
+  NetworkMode mode = NetworkMode::kNone;
+  std::string join_path;  // /proc/PID/ns/net or a bind-mounted netns file, for kJoin
+};
+
+struct ProcessSpec {
+  std::vector<std::string> args;  // args[0] without '/' is looked up in PATH from env
+  std::vector<std::string> env;   // KEY=VALUE
+  std::string cwd = "/";
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> additional_gids;
+};
+
+enum class SeccompMode { kDefault, kUnconfined, kFile };
+
+struct SecuritySpec {
+  uint64_t capabilities = 0;  // bit set of CAP_* numbers
+  SeccompMode seccomp = SeccompMode::kDefault;
+  std::string seccomp_file;  // for kFile
+  bool no_new_privileges = true;
+};
+
+struct ResourceSpec {
+  std::optional<int64_t> memory_bytes;
+  std::optional<double> cpus;
+  std::optional<int64_t> pids;
+};
+
+struct ContainerSpec {
+  std::string id;  // 64 hex
+  std::string hostname;
+  std::string state_dir;  // the container's own dir: rootfs mount point, generated /etc files
+  std::string cache_dir;  // the runtime's cache (compiled seccomp filters); empty: no cache
+  RootfsSpec rootfs;
+  std::vector<BindMount> binds;
+  ProcessSpec process;
+  NetworkSpec network;
+  SecuritySpec security;
+  ResourceSpec resources;
+  bool init = false;  // run a minimal PID 1 that reaps zombies and forwards signals
+};
+
+}  // namespace slipway::runtime

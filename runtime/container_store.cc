@@ -1,0 +1,171 @@
+#include "runtime/container_store.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <fstream>
+
+#include "base/fs.h"
+#include "runtime/spec_json.h"
+
+namespace slipway::runtime {
+
+using nlohmann::json;
+
+std::string_view to_string(ContainerStatus s) {
+  switch (s) {
+    case ContainerStatus::kCreated: return "created";
+    case ContainerStatus::kRunning: return "running";
+    case ContainerStatus::kExited: return "exited";
+  }
+  return "unknown";
+}
+
+uint64_t process_start_time(pid_t pid) {
+  if (pid <= 0) return 0;
+  auto stat = fs::read_file(fmt::format("/proc/{}/stat", pid));
+  if (!stat) return 0;
+  // Field 22; the command name (field 2) may hold spaces, so count from its closing paren.
+  auto paren = stat->rfind(')');
+  if (paren == std::string::npos) return 0;
+  size_t pos = paren + 2;
+  for (int field = 3; field < 22 && pos != std::string::npos; ++field) pos = stat->find(' ', pos) + 1;
+  return std::strtoull(stat->c_str() + pos, nullptr, 10);
+}
+
+bool process_alive(pid_t pid, uint64_t start_time) {
+  return pid > 0 && start_time != 0 && process_start_time(pid) == start_time;
+}
+
+std::string now_rfc3339() {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm t;
+  ::gmtime_r(&ts.tv_sec, &t);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
+}
+
+Result<ContainerStore> ContainerStore::open(const std::string& root) {
+  std::string dir = fs::join(root, "containers");
+  SLW_TRY_CTX(fs::make_dirs(fs::join(dir, "names"), 0700), "open container store {}", root);
+  return ContainerStore(dir);
+}
+
+std::string ContainerStore::dir(const std::string& id) const { return fs::join(containers_, id); }
+
+static bool valid_name(std::string_view name) {
+  if (name.empty() || name.size() > 128) return false;
+  if (!std::isalnum(static_cast<unsigned char>(name[0]))) return false;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') return false;
+  return true;
+}
+
+Result<ContainerRecord> ContainerStore::create(ContainerRecord record) {
+  if (!valid_name(record.name))
+    return fail("invalid container name \"{}\": use letters, digits, '_', '.', '-'", record.name);
+  std::string name_link = fs::join(fs::join(containers_, "names"), record.name);
+  if (::symlink(record.id.c_str(), name_link.c_str()) < 0) {
+    if (errno == EEXIST) {
+      auto owner = find(record.name);
+      return fail("container name \"{}\" is already in use by container {}", record.name,
+                  owner ? owner->id.substr(0, 12) : std::string("(unknown)"));
+    }
+    return fail_errno(fmt::format("reserve container name {}", record.name));
+  }
+  std::string d = dir(record.id);
+  auto undo = [&] {
+    ::unlink(name_link.c_str());
+    (void)fs::remove_tree(d);
+  };
+  if (::mkdir(d.c_str(), 0700) < 0) {
+    int e = errno;
+    undo();
+    return fail_errno(fmt::format("create container dir {}", d), e);
+  }
+  if (record.created.empty()) record.created = now_rfc3339();
+  if (auto st = fs::write_file_atomic(fs::join(d, "config.json"), json(record).dump(), 0600, false); !st) {
+    undo();
+    return std::unexpected(st.error());
+  }
+  return record;
+}
+
+static Result<ContainerRecord> read_record(const std::string& dir) {
+  std::string text = SLW_TRY(fs::read_file(fs::join(dir, "config.json")));
+  try {
+    return json::parse(text).get<ContainerRecord>();
+  } catch (const json::exception& e) {
+    return fail("{}/config.json: {}", dir, e.what());
+  }
+}
+
+Result<ContainerRecord> ContainerStore::find(std::string_view name_or_id) const {
+  std::string key(name_or_id);
+  if (key.empty()) return fail("empty container name");
+  if (key.find('/') == std::string::npos && key != "." && key != "..") {
+    char target[128];
+    std::string link = fs::join(fs::join(containers_, "names"), key);
+    ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+    if (n > 0) return read_record(dir(std::string(target, n)));
+    if (key.size() == 64 && fs::exists(dir(key))) return read_record(dir(key));
+  }
+  auto ids = SLW_TRY(fs::list_dir(containers_));
+  std::string match;
+  for (const auto& id : ids) {
+    if (id == "names" || !id.starts_with(key)) continue;
+    if (!match.empty()) return fail("container id prefix \"{}\" is ambiguous", key);
+    match = id;
+  }
+  if (match.empty()) return fail("no such container: {}", key);
+  return read_record(dir(match));
+}
+
+Result<std::vector<ContainerRecord>> ContainerStore::list() const {
+  std::vector<ContainerRecord> out;
+  for (const auto& id : SLW_TRY(fs::list_dir(containers_))) {
+    if (id == "names") continue;
+    auto r = read_record(dir(id));
+    if (r) out.push_back(std::move(*r));  // a half-created or half-removed record is skipped
+  }
+  return out;
+}
+
+Status ContainerStore::save_state(const std::string& id, const ContainerState& state) const {
+  return fs::write_file_atomic(fs::join(dir(id), "state.json"), json(state).dump(), 0600, false);
+}
+
+Result<ContainerState> ContainerStore::load_state(const std::string& id) const {
+  auto text = fs::read_file(fs::join(dir(id), "state.json"));
+  if (!text) return ContainerState{};  // created, never started
+  try {
+    return json::parse(*text).get<ContainerState>();
+  } catch (const json::exception& e) {
+    return fail("{}/state.json: {}", dir(id), e.what());
+  }
+}
+
+ContainerState ContainerStore::effective_state(const ContainerState& s) const {
+  if (s.status != ContainerStatus::kRunning) return s;
+  if (process_alive(s.pid, s.pid_start_time) ||
+      process_alive(s.supervisor_pid, s.supervisor_start_time))
+    return s;
+  ContainerState dead = s;
+  dead.status = ContainerStatus::kExited;
+  dead.exit_code = 137;
+  dead.error = "the runtime that supervised it was killed";
+  return dead;
+}
+
+Status ContainerStore::remove(const ContainerRecord& record) const {
+  std::string name_link = fs::join(fs::join(containers_, "names"), record.name);
+  char target[128];
+  ssize_t n = ::readlink(name_link.c_str(), target, sizeof target - 1);
+  if (n > 0 && std::string_view(target, n) == record.id) ::unlink(name_link.c_str());
+  return with_context(fs::remove_tree(dir(record.id)), fmt::format("remove container {}", record.id.substr(0, 12)));
+}
+
+}  // namespace slipway::runtime

@@ -1,0 +1,75 @@
+// Records of containers under <root>/containers/<id>/: what was asked (config.json), what happened
+// (state.json), logs, and the overlay upper/work dirs. Names are unique through
+// <root>/containers/names/<name> symlinks, made atomically with symlink(2).
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "runtime/container_spec.h"
+
+namespace slipway::runtime {
+
+struct ContainerRecord {
+  std::string id;
+  std::string name;
+  std::string image;     // as the user named it; empty for --rootfs
+  std::string image_id;  // config digest
+  std::string created;   // RFC 3339 UTC
+  bool auto_remove = false;
+  std::optional<int64_t> timeout_ms;
+  ContainerSpec spec;
+};
+
+enum class ContainerStatus { kCreated, kRunning, kExited };
+std::string_view to_string(ContainerStatus s);
+
+struct ContainerState {
+  ContainerStatus status = ContainerStatus::kCreated;
+  pid_t pid = 0;                // PID 1 of the container, in the host's pid namespace
+  uint64_t pid_start_time = 0;  // /proc/PID/stat starttime: tells a reused pid apart
+  pid_t supervisor_pid = 0;     // the process that waits for PID 1 (run or its detached supervisor)
+  uint64_t supervisor_start_time = 0;
+  int exit_code = 0;
+  bool oom_killed = false;
+  bool timed_out = false;
+  std::string started_at;
+  std::string finished_at;
+  std::string error;  // why it failed to start, if it did
+};
+
+// Start time of a process in clock ticks since boot, or 0 if it does not exist.
+uint64_t process_start_time(pid_t pid);
+// True when pid exists and is still the process that had start_time.
+bool process_alive(pid_t pid, uint64_t start_time);
+std::string now_rfc3339();
+
+class ContainerStore {
+ public:
+  static Result<ContainerStore> open(const std::string& root);
+
+  // Reserves the name (error if taken) and creates the container's dir with its config.
+  Result<ContainerRecord> create(ContainerRecord record);
+  // By full id, unique id prefix, or name.
+  Result<ContainerRecord> find(std::string_view name_or_id) const;
+  Result<std::vector<ContainerRecord>> list() const;
+  Status save_state(const std::string& id, const ContainerState& state) const;
+  Result<ContainerState> load_state(const std::string& id) const;
+  // Removes the record, its name and its dir (upper layer, logs).
+  Status remove(const ContainerRecord& record) const;
+  // A running state whose processes are gone becomes exited (killed runtime, reboot).
+  ContainerState effective_state(const ContainerState& s) const;
+
+  std::string dir(const std::string& id) const;
+  const std::string& root() const { return containers_; }
+
+ private:
+  explicit ContainerStore(std::string containers) : containers_(std::move(containers)) {}
+  std::string containers_;
+};
+
+}  // namespace slipway::runtime

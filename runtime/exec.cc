@@ -1,0 +1,184 @@
+// `slipway exec`: a new process in a running container. The parent enters the container's pid
+// namespace (affects only its children), forks, places the child in the container's cgroup, and the
+// child joins the other namespaces through the pidfd, drops to the container's user, capabilities
+// and seccomp filter, and execs.
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/scope_exit.h"
+#include "runtime/capabilities.h"
+#include "runtime/cgroups.h"
+#include "runtime/container_ops.h"
+#include "base/fs.h"
+#include "runtime/seccomp_cache.h"
+#include "runtime/seccomp_filter.h"
+#include "runtime/seccomp_profile.h"
+
+namespace slipway::runtime {
+namespace {
+
+struct ExecReport {
+  int32_t step;
+  int32_t error;
+};
+
+enum ExecStep : int32_t { kWait = 1, kJoin, kChdir, kIds, kCaps, kNnp, kFds, kSeccomp, kExecve };
+
+const char* step_name(int32_t step) {
+  switch (step) {
+    case kWait: return "wait for runtime";
+    case kJoin: return "join container namespaces";
+    case kChdir: return "change to working directory";
+    case kIds: return "set user";
+    case kCaps: return "set capabilities";
+    case kNnp: return "set no_new_privs";
+    case kFds: return "close inherited file descriptors";
+    case kSeccomp: return "load seccomp filter";
+    case kExecve: return "exec";
+  }
+  return "exec setup";
+}
+
+[[noreturn]] void report(int fd, int32_t step, int error) {
+  ExecReport r{step, error};
+  (void)!::write(fd, &r, sizeof r);
+  ::_exit(127);
+}
+
+const char* path_of(const std::vector<std::string>& env) {
+  for (const auto& e : env)
+    if (e.starts_with("PATH=")) return e.c_str() + 5;
+  return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}
+
+}  // namespace
+
+Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord& record,
+                              const ExecOptions& options) {
+  if (options.args.empty()) return fail("exec: no command given");
+  ContainerState s = SLW_TRY(store.load_state(record.id));
+  if (!container_running(s)) return fail("container {} is not running", record.name);
+  int pidfd_raw = static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0));
+  if (pidfd_raw < 0) return fail_errno(fmt::format("open pidfd of container {}", record.name));
+  UniqueFd pidfd(pidfd_raw);
+  if (!process_alive(s.pid, s.pid_start_time)) return fail("container {} is not running", record.name);
+
+  const ContainerSpec& spec = record.spec;
+  SeccompProgram seccomp;
+  if (spec.security.seccomp == SeccompMode::kDefault) {
+    seccomp = SLW_TRY(compile_seccomp_cached(docker_default_profile(spec.security.capabilities), spec.cache_dir));
+  } else if (spec.security.seccomp == SeccompMode::kFile) {
+    std::string json = SLW_TRY(fs::read_file(spec.security.seccomp_file));
+    seccomp = SLW_TRY(compile_seccomp(SLW_TRY(parse_seccomp_profile_json(json, spec.security.capabilities))));
+  }
+  CapabilityPlan caps = SLW_TRY(plan_capabilities(spec.security.capabilities));
+  std::vector<std::string> env = spec.process.env;
+  env.insert(env.end(), options.env.begin(), options.env.end());
+  std::vector<char*> argv, envp;
+  for (const auto& a : options.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  std::string cwd = options.cwd.empty() ? spec.process.cwd : options.cwd;
+  uid_t uid = options.user ? options.user->first : spec.process.uid;
+  gid_t gid = options.user ? options.user->second : spec.process.gid;
+  const std::vector<gid_t>& groups = spec.process.additional_gids;
+  const char* path = path_of(env);
+
+  CgroupLayout layout = SLW_TRY(detect_cgroup_layout());
+  Cgroup cgroup = SLW_TRY(Cgroup::open_existing(layout, container_cgroup_name(record.id)));
+  cgroup.release();  // the container owns it, not this exec
+
+  // Children of this process are born in the container's pid namespace from here on.
+  UniqueFd pidns = SLW_TRY(fs::open_file(fmt::format("/proc/{}/ns/pid", s.pid), O_RDONLY));
+  if (::setns(pidns.get(), CLONE_NEWPID) < 0) return fail_errno("enter container pid namespace");
+
+  int sync[2], rep[2];
+  if (::pipe2(sync, O_CLOEXEC) < 0 || ::pipe2(rep, O_CLOEXEC) < 0) return fail_errno("create pipes");
+  UniqueFd sync_r(sync[0]), sync_w(sync[1]), rep_r(rep[0]), rep_w(rep[1]);
+  pid_t child = ::fork();
+  if (child < 0) return fail_errno("fork exec process");
+  if (child == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::prctl(PR_SET_DUMPABLE, 0);  // nothing in the container may open our /proc/PID/exe
+    char go;
+    if (::read(sync[0], &go, 1) != 1) report(rep[1], kWait, EPIPE);
+    int ns = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
+    if (::setns(pidfd.get(), ns) < 0) report(rep[1], kJoin, errno);
+    if (::chdir(cwd.c_str()) < 0) report(rep[1], kChdir, errno);
+    if (int e = prepare_keep_caps()) report(rep[1], kCaps, e);
+    if (::setgroups(groups.size(), groups.data()) < 0 || ::setresgid(gid, gid, gid) < 0 ||
+        ::setresuid(uid, uid, uid) < 0)
+      report(rep[1], kIds, errno);
+    if (int e = apply_capabilities(caps)) report(rep[1], kCaps, e);
+    if (spec.security.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+      report(rep[1], kNnp, errno);
+    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) report(rep[1], kFds, errno);
+    if (!seccomp.filter.empty())
+      if (int e = load_seccomp(seccomp)) report(rep[1], kSeccomp, e);
+    if (std::strchr(argv[0], '/')) {
+      ::execve(argv[0], argv.data(), envp.data());
+      report(rep[1], kExecve, errno);
+    }
+    char buf[4096];
+    int first = ENOENT;
+    for (const char* p = path; *p;) {
+      const char* end = std::strchr(p, ':');
+      size_t n = end ? static_cast<size_t>(end - p) : std::strlen(p);
+      size_t len = std::strlen(argv[0]);
+      if (n + len + 2 < sizeof buf) {
+        std::memcpy(buf, p, n);
+        buf[n] = '/';
+        std::memcpy(buf + n + 1, argv[0], len + 1);
+        ::execve(buf, argv.data(), envp.data());
+        if (errno == EACCES) first = EACCES;
+      }
+      if (!end) break;
+      p = end + 1;
+    }
+    report(rep[1], kExecve, first);
+  }
+  sync_r.reset();
+  rep_w.reset();
+  auto reap = ScopeExit([&] {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+  });
+  SLW_TRY(cgroup.add_process(child));
+  if (::write(sync_w.get(), "g", 1) != 1) return fail_errno("start exec process");
+  ExecReport r{};
+  ssize_t n = ::read(rep_r.get(), &r, sizeof r);
+  if (n == sizeof r) {
+    if (r.step == kExecve && r.error == ENOENT)
+      return fail("exec {}: executable file not found in $PATH", options.args[0]);
+    return std::unexpected(Error(r.error, fmt::format("{} {}: {}", step_name(r.step), options.args[0], std::strerror(r.error))));
+  }
+  reap.release();
+  // Forward the usual termination signals to the exec'd process while waiting for it.
+  sigset_t fwd, old;
+  sigemptyset(&fwd);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&fwd, sig);
+  ::sigprocmask(SIG_BLOCK, &fwd, &old);
+  int status = 0;
+  for (;;) {
+    timespec tick{0, 20 * 1000 * 1000};
+    siginfo_t info;
+    int sig = ::sigtimedwait(&fwd, &info, &tick);
+    if (sig > 0) ::kill(child, sig);
+    pid_t w = ::waitpid(child, &status, WNOHANG);
+    if (w == child) break;
+  }
+  ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace slipway::runtime

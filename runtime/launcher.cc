@@ -1,0 +1,287 @@
+#include "runtime/launcher.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/fs.h"
+#include "base/scope_exit.h"
+#include "runtime/capabilities.h"
+#include "runtime/child_plan.h"
+#include "runtime/etc_files.h"
+#include "runtime/seccomp_cache.h"
+#include "runtime/seccomp_profile.h"
+
+namespace slipway::runtime {
+namespace {
+
+// Null-terminated char* arrays over strings that outlive the child's use of them.
+class CStringArray {
+ public:
+  explicit CStringArray(const std::vector<std::string>& v) {
+    for (const auto& s : v) ptrs_.push_back(const_cast<char*>(s.c_str()));
+    ptrs_.push_back(nullptr);
+  }
+  char* const* get() const { return ptrs_.data(); }
+
+ private:
+  std::vector<char*> ptrs_;
+};
+
+const char* path_from_env(const std::vector<std::string>& env) {
+  for (const auto& e : env)
+    if (e.starts_with("PATH=")) return e.c_str() + 5;
+  return nullptr;
+}
+
+std::string describe_step(const ChildReport& r, const ChildPlan& plan, const ContainerSpec& spec) {
+  const MountPlan& m = plan.mounts;
+  auto op_target = [&](const std::vector<MountOp>& ops) -> std::string {
+    if (r.op_index < 0 || static_cast<size_t>(r.op_index) >= ops.size()) return "?";
+    const MountOp& op = ops[r.op_index];
+    return op.kind == MountOp::Kind::kBind ? fmt::format("bind {} on {}", op.source, op.target)
+                                           : fmt::format("{} on {}", op.fstype.empty() ? "create" : op.fstype, op.target);
+  };
+  switch (r.step) {
+    case ChildStep::kWaitForParent: return "wait for runtime";
+    case ChildStep::kCgroupNamespace: return "create cgroup namespace";
+    case ChildStep::kJoinNetwork: return fmt::format("join network namespace {}", spec.network.join_path);
+    case ChildStep::kMountPropagation: return "make mounts private";
+    case ChildStep::kMountRootfs:
+      return m.rootfs.kind == MountOp::Kind::kBind
+                 ? fmt::format("bind rootfs {} on {}", m.rootfs.source, m.rootfs_target)
+                 : fmt::format("mount overlay on {}", m.rootfs_target);
+    case ChildStep::kOpenRootfs: return fmt::format("open rootfs {}", m.rootfs_target);
+    case ChildStep::kMountInRootfs: return fmt::format("mount {}", op_target(m.in_rootfs));
+    case ChildStep::kPivotRoot: return fmt::format("pivot_root to {}", m.rootfs_target);
+    case ChildStep::kMountAfterPivot: return fmt::format("protect {}", op_target(m.after_pivot));
+    case ChildStep::kReadOnlyRoot: return "make rootfs read-only";
+    case ChildStep::kHostname: return fmt::format("set hostname {}", spec.hostname);
+    case ChildStep::kWorkingDir: return fmt::format("change to working directory {}", spec.process.cwd);
+    case ChildStep::kInitFork: return "fork init";
+    case ChildStep::kSetGroups: return "set supplementary groups";
+    case ChildStep::kSetGid: return fmt::format("set gid {}", spec.process.gid);
+    case ChildStep::kSetUid: return fmt::format("set uid {}", spec.process.uid);
+    case ChildStep::kCapabilities: return "set capabilities";
+    case ChildStep::kNoNewPrivileges: return "set no_new_privs";
+    case ChildStep::kCloseFds: return "close inherited file descriptors";
+    case ChildStep::kSeccomp: return "load seccomp filter";
+    case ChildStep::kExec: return fmt::format("exec {}", spec.process.args.front());
+    case ChildStep::kStdio: return "set up stdio";
+  }
+  return "container setup";
+}
+
+Result<SeccompProgram> seccomp_for(const SecuritySpec& sec, const std::string& cache_dir) {
+  switch (sec.seccomp) {
+    case SeccompMode::kUnconfined:
+      return SeccompProgram{};
+    case SeccompMode::kFile: {
+      std::string json = SLW_TRY(fs::read_file(sec.seccomp_file));
+      SeccompProfile profile = SLW_TRY_CTX(parse_seccomp_profile_json(json, sec.capabilities),
+                                           "seccomp profile {}", sec.seccomp_file);
+      return compile_seccomp_cached(profile, cache_dir);
+    }
+    case SeccompMode::kDefault:
+      break;
+  }
+  return compile_seccomp_cached(docker_default_profile(sec.capabilities), cache_dir);
+}
+
+// clone3 with CLONE_PIDFD where the kernel has it, else clone + pidfd_open. Fork semantics: the child
+// returns 0 on a copy of the parent's stack.
+pid_t clone_child(uint64_t ns_flags, int* pidfd) {
+  clone_args args{};
+  args.flags = ns_flags | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.exit_signal = SIGCHLD;
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid >= 0 || errno != ENOSYS) return static_cast<pid_t>(pid);
+  pid = ::syscall(SYS_clone, ns_flags | SIGCHLD, 0, 0, 0, 0);
+  if (pid > 0) *pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  return static_cast<pid_t>(pid);
+}
+
+ExitStatus exit_status_from(int status) {
+  ExitStatus s;
+  if (WIFEXITED(status)) {
+    s.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    s.signal = WTERMSIG(status);
+    s.exit_code = 128 + s.signal;
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<StartedContainer> start_container(const ContainerSpec& spec, const StdioFds& stdio) {
+  if (spec.process.args.empty()) return fail("no command to run: the image has no Cmd or Entrypoint");
+  if (spec.state_dir.empty()) return fail("container {} has no state directory", spec.id);
+
+  std::string etc_dir = fs::join(spec.state_dir, "etc");
+  SLW_TRY(fs::make_dirs(etc_dir));
+  SLW_TRY(fs::make_dirs(fs::join(spec.state_dir, "rootfs")));
+  if (spec.rootfs.plain_dir.empty()) {
+    SLW_TRY(fs::make_dirs(spec.rootfs.upper_dir));
+    SLW_TRY(fs::make_dirs(spec.rootfs.work_dir));
+  } else if (!fs::is_dir(spec.rootfs.plain_dir)) {
+    return fail("rootfs {}: not a directory", spec.rootfs.plain_dir);
+  }
+  for (const auto& b : spec.binds)
+    if (!fs::exists(b.source)) SLW_TRY_CTX(fs::make_dirs(b.source), "volume {}", b.source);
+  SLW_TRY(write_etc_files(etc_dir, spec));
+
+  ChildPlan plan;
+  plan.mounts = plan_mounts(spec, etc_dir);
+  SeccompProgram seccomp = SLW_TRY(seccomp_for(spec.security, spec.cache_dir));
+  CapabilityPlan caps = SLW_TRY(plan_capabilities(spec.security.capabilities));
+  CStringArray argv(spec.process.args);
+  CStringArray envp(spec.process.env);
+  plan.hostname = spec.hostname.c_str();
+  plan.cwd = spec.process.cwd.empty() ? "/" : spec.process.cwd.c_str();
+  plan.argv = argv.get();
+  plan.envp = envp.get();
+  plan.path_env = path_from_env(spec.process.env);
+  plan.uid = spec.process.uid;
+  plan.gid = spec.process.gid;
+  plan.groups = spec.process.additional_gids.data();
+  plan.group_count = spec.process.additional_gids.size();
+  plan.capabilities = caps.set;
+  plan.last_cap = caps.last_cap;
+  plan.seccomp = seccomp.filter.empty() ? nullptr : &seccomp;
+  plan.no_new_privileges = spec.security.no_new_privileges;
+  plan.init = spec.init;
+  plan.stdio_fds[0] = stdio.in;
+  plan.stdio_fds[1] = stdio.out;
+  plan.stdio_fds[2] = stdio.err;
+
+  UniqueFd netns;
+  if (spec.network.mode == NetworkMode::kJoin) {
+    netns = SLW_TRY(fs::open_file(spec.network.join_path, O_RDONLY));
+    plan.netns_fd = netns.get();
+  }
+
+  CgroupLimits limits{spec.resources.memory_bytes, spec.resources.cpus, spec.resources.pids};
+  CgroupLayout layout = SLW_TRY(detect_cgroup_layout());
+  Cgroup cgroup = SLW_TRY(Cgroup::create(layout, "slipway/" + spec.id, limits));
+
+  int sync[2], report[2];
+  if (::pipe2(sync, O_CLOEXEC) < 0) return fail_errno("create sync pipe");
+  UniqueFd sync_read(sync[0]), sync_write(sync[1]);
+  if (::pipe2(report, O_CLOEXEC) < 0) return fail_errno("create report pipe");
+  UniqueFd report_read(report[0]), report_write(report[1]);
+  plan.sync_fd = sync_read.get();
+  plan.report_fd = report_write.get();
+
+  uint64_t ns_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+  if (spec.network.mode == NetworkMode::kNone) ns_flags |= CLONE_NEWNET;
+  int pidfd = -1;
+  pid_t pid = clone_child(ns_flags, &pidfd);
+  if (pid < 0) return fail_errno("clone container process");
+  if (pid == 0) {
+    ::close(sync[1]);
+    ::close(report[0]);
+    run_child(plan);
+  }
+  StartedContainer c{pid, UniqueFd(pidfd), std::move(cgroup)};
+  sync_read.reset();
+  report_write.reset();
+  auto reap = ScopeExit([&] {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  });
+
+  SLW_TRY(c.cgroup.add_process(pid));
+  // The child may already have failed (and closed its end): its report below says why. The
+  // caller ignores SIGPIPE (cli main), so this write fails with EPIPE rather than killing us.
+  char go = 'g';
+  (void)!::write(sync_write.get(), &go, 1);
+  sync_write.reset();
+
+  ChildReport r{};
+  ssize_t n;
+  do n = ::read(report_read.get(), &r, sizeof r);
+  while (n < 0 && errno == EINTR);
+  if (n == sizeof r) {
+    Error e(r.error, fmt::format("{}: {}", describe_step(r, plan, spec), std::strerror(r.error)));
+    if (r.step == ChildStep::kExec && (r.error == ENOENT || r.error == EACCES)) {
+      e = Error(r.error, fmt::format("exec {}: {}", spec.process.args.front(),
+                                     r.error == ENOENT ? "executable file not found in $PATH"
+                                                       : "permission denied"));
+    }
+    return std::unexpected(std::move(e));
+  }
+  if (n != 0) return fail("container process died during setup");
+  reap.release();
+  return c;
+}
+
+Result<ExitStatus> wait_container(StartedContainer& c, const WaitOptions& options) {
+  sigset_t forwarded, old;
+  sigemptyset(&forwarded);
+  UniqueFd sigfd;
+  if (options.forward_signals) {
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&forwarded, s);
+    ::sigprocmask(SIG_BLOCK, &forwarded, &old);
+    sigfd.reset(::signalfd(-1, &forwarded, SFD_CLOEXEC));
+  }
+  auto restore = ScopeExit([&] {
+    if (options.forward_signals) ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  });
+  UniqueFd timer;
+  if (options.timeout) {
+    timer.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
+    itimerspec its{};
+    its.it_value.tv_sec = options.timeout->count() / 1000;
+    its.it_value.tv_nsec = (options.timeout->count() % 1000) * 1000000;
+    ::timerfd_settime(timer.get(), 0, &its, nullptr);
+  }
+  bool timed_out = false;
+  for (;;) {
+    pollfd fds[3] = {{c.pidfd.get(), POLLIN, 0}, {sigfd.get(), POLLIN, 0}, {timer.get(), POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("wait for container");
+    }
+    if (fds[0].revents) break;
+    if (fds[1].revents) {
+      signalfd_siginfo si;
+      if (::read(sigfd.get(), &si, sizeof si) == sizeof si)
+        ::syscall(SYS_pidfd_send_signal, c.pidfd.get(), si.ssi_signo, nullptr, 0);
+    }
+    if (fds[2].revents) {
+      timed_out = true;
+      timer.reset();
+      (void)c.cgroup.kill_all(SIGKILL);
+      ::syscall(SYS_pidfd_send_signal, c.pidfd.get(), SIGKILL, nullptr, 0);
+    }
+  }
+  int status = 0;
+  while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  ExitStatus s = exit_status_from(status);
+  s.timed_out = timed_out;
+  s.oom_killed = c.cgroup.oom_killed().value_or(false);
+  SLW_TRY(c.cgroup.destroy());
+  return s;
+}
+
+std::string describe_exit(const ExitStatus& s) {
+  std::string what = s.signal ? fmt::format("killed by signal {} ({})", s.signal, strsignal(s.signal))
+                              : fmt::format("exited with code {}", s.exit_code);
+  if (s.oom_killed) what += ", out of memory (OOM killed)";
+  if (s.timed_out) what += ", timed out";
+  return what;
+}
+
+}  // namespace slipway::runtime

@@ -1,0 +1,55 @@
+// Starts one container from a ContainerSpec: parent-side setup (state dir, cgroup, seccomp
+// compile), clone3 into new namespaces, then the child's containment steps (child.cc).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+#include "runtime/cgroups.h"
+#include "runtime/container_spec.h"
+
+namespace slipway::runtime {
+
+// Where the container's stdio goes; -1 keeps the caller's own fd.
+struct StdioFds {
+  int in = -1;
+  int out = -1;
+  int err = -1;
+};
+
+// A started container: PID 1 (in the host's pid namespace), its pidfd and its cgroup.
+struct StartedContainer {
+  pid_t pid = -1;
+  UniqueFd pidfd;
+  Cgroup cgroup;
+};
+
+struct ExitStatus {
+  int exit_code = 0;     // the process's exit code, or 128+N when killed by signal N
+  int signal = 0;        // N when killed by a signal
+  bool oom_killed = false;
+  bool timed_out = false;
+};
+
+// Runs every parent-side step, clones, waits until the child has exec'd the command or failed.
+// A failure leaves nothing behind: the child is reaped and the cgroup removed.
+[[nodiscard]] Result<StartedContainer> start_container(const ContainerSpec& spec,
+                                                       const StdioFds& stdio = {});
+
+struct WaitOptions {
+  std::optional<std::chrono::milliseconds> timeout;  // kill the whole container after this
+  bool forward_signals = false;  // SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2 go to PID 1
+};
+
+// Waits for PID 1 to exit, then kills whatever is left in the cgroup and removes it.
+[[nodiscard]] Result<ExitStatus> wait_container(StartedContainer& c, const WaitOptions& options);
+
+// Human words for an exit: "exited with code 3", "killed by signal 9 (OOM)", ...
+std::string describe_exit(const ExitStatus& s);
+
+}  // namespace slipway::runtime

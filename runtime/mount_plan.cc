@@ -1,0 +1,137 @@
+#include "runtime/mount_plan.h"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <fmt/core.h>
+
+#include "base/fs.h"
+
+namespace slipway::runtime {
+
+const std::vector<std::string>& default_masked_paths() {
+  static const std::vector<std::string> kPaths = {
+      "/proc/asound",       "/proc/acpi",        "/proc/kcore",          "/proc/keys",
+      "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",    "/proc/sched_debug",
+      "/proc/scsi",         "/sys/firmware",     "/sys/devices/virtual/powercap"};
+  return kPaths;
+}
+
+const std::vector<std::string>& default_readonly_paths() {
+  static const std::vector<std::string> kPaths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                                  "/proc/sysrq-trigger"};
+  return kPaths;
+}
+
+std::string overlay_options(const RootfsSpec& rootfs) {
+  std::string lower;
+  for (auto it = rootfs.lower_dirs.rbegin(); it != rootfs.lower_dirs.rend(); ++it) {
+    if (!lower.empty()) lower += ':';
+    lower += *it;
+  }
+  // index=off and xino=off keep the mount independent of the layer dirs' inode numbers and of
+  // other overlays sharing those lower dirs (many containers share one cached layer).
+  return fmt::format("lowerdir={},upperdir={},workdir={},index=off,xino=off", lower,
+                     rootfs.upper_dir, rootfs.work_dir);
+}
+
+namespace {
+
+MountOp mount_op(std::string fstype, std::string target, unsigned long flags, std::string data) {
+  MountOp op;
+  op.kind = MountOp::Kind::kMount;
+  op.source = fstype;
+  op.fstype = std::move(fstype);
+  op.target = std::move(target);
+  op.flags = flags;
+  op.data = std::move(data);
+  return op;
+}
+
+MountOp device_op(std::string target, mode_t mode, unsigned major_no, unsigned minor_no) {
+  MountOp op;
+  op.kind = MountOp::Kind::kDevice;
+  op.target = std::move(target);
+  op.mode = S_IFCHR | mode;
+  op.device = makedev(major_no, minor_no);
+  op.target_is_file = true;
+  return op;
+}
+
+MountOp symlink_op(std::string link_target, std::string path) {
+  MountOp op;
+  op.kind = MountOp::Kind::kSymlink;
+  op.source = std::move(link_target);
+  op.target = std::move(path);
+  return op;
+}
+
+MountOp bind_op(std::string source, std::string target, bool read_only, bool is_file) {
+  MountOp op;
+  op.kind = MountOp::Kind::kBind;
+  op.source = std::move(source);
+  op.target = std::move(target);
+  op.flags = MS_BIND | MS_REC;
+  op.read_only = read_only;
+  op.target_is_file = is_file;
+  return op;
+}
+
+}  // namespace
+
+MountPlan plan_mounts(const ContainerSpec& spec, const std::string& etc_files_dir) {
+  MountPlan plan;
+  plan.rootfs_target = fs::join(spec.state_dir, "rootfs");
+  if (spec.rootfs.plain_dir.empty()) {
+    plan.rootfs = mount_op("overlay", plan.rootfs_target, 0, overlay_options(spec.rootfs));
+  } else {
+    plan.rootfs = bind_op(spec.rootfs.plain_dir, plan.rootfs_target, false, false);
+  }
+
+  constexpr unsigned long kNoSuidExecDev = MS_NOSUID | MS_NOEXEC | MS_NODEV;
+  auto& in = plan.in_rootfs;
+  in.push_back(mount_op("proc", "/proc", kNoSuidExecDev, ""));
+  in.push_back(mount_op("tmpfs", "/dev", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"));
+  in.push_back(mount_op("devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC,
+                        "newinstance,ptmxmode=0666,mode=0620,gid=5"));
+  in.push_back(mount_op("tmpfs", "/dev/shm", kNoSuidExecDev, "mode=1777,size=65536k"));
+  in.push_back(mount_op("mqueue", "/dev/mqueue", kNoSuidExecDev, ""));
+  in.push_back(mount_op("sysfs", "/sys", kNoSuidExecDev | MS_RDONLY, ""));
+  in.push_back(device_op("/dev/null", 0666, 1, 3));
+  in.push_back(device_op("/dev/zero", 0666, 1, 5));
+  in.push_back(device_op("/dev/full", 0666, 1, 7));
+  in.push_back(device_op("/dev/random", 0666, 1, 8));
+  in.push_back(device_op("/dev/urandom", 0666, 1, 9));
+  in.push_back(device_op("/dev/tty", 0666, 5, 0));
+  in.push_back(symlink_op("pts/ptmx", "/dev/ptmx"));
+  in.push_back(symlink_op("/proc/self/fd", "/dev/fd"));
+  in.push_back(symlink_op("/proc/self/fd/0", "/dev/stdin"));
+  in.push_back(symlink_op("/proc/self/fd/1", "/dev/stdout"));
+  in.push_back(symlink_op("/proc/self/fd/2", "/dev/stderr"));
+  in.push_back(symlink_op("/proc/kcore", "/dev/core"));
+  for (const char* name : {"hostname", "hosts", "resolv.conf"})
+    in.push_back(bind_op(fs::join(etc_files_dir, name), fmt::format("/etc/{}", name), false, true));
+  for (const auto& b : spec.binds)
+    in.push_back(bind_op(b.source, b.target, b.read_only, !fs::is_dir(b.source)));
+
+  for (const auto& p : default_masked_paths()) {
+    MountOp op;
+    op.target = p;
+    // /proc/kcore and friends are files; the rest are directories.
+    bool is_dir = p == "/proc/asound" || p == "/proc/acpi" || p == "/proc/scsi" ||
+                  p == "/sys/firmware" || p == "/sys/devices/virtual/powercap";
+    op.kind = is_dir ? MountOp::Kind::kMaskWithTmpfs : MountOp::Kind::kMaskWithNull;
+    plan.after_pivot.push_back(op);
+  }
+  for (const auto& p : default_readonly_paths()) {
+    MountOp op;
+    op.kind = MountOp::Kind::kReadOnly;
+    op.target = p;
+    plan.after_pivot.push_back(op);
+  }
+  plan.read_only_root = spec.rootfs.read_only;
+  return plan;
+}
+
+}  // namespace slipway::runtime

@@ -1,0 +1,54 @@
+// The mounts that make a container's filesystem, computed up front as plain data (no syscalls) so the
+// post-clone child only walks a list, and so the plan is unit-testable without root.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "runtime/container_spec.h"
+
+namespace slipway::runtime {
+
+struct MountOp {
+  enum class Kind {
+    kMount,         // mount(source, target, fstype, flags, data)
+    kBind,          // bind source (host path) to target; read-only via a second remount
+    kDevice,        // mknod target with mode and dev
+    kSymlink,       // symlink source -> target
+    kMaskWithNull,  // bind /dev/null over a file (after pivot; skipped when absent)
+    kMaskWithTmpfs, // read-only empty tmpfs over a dir (after pivot; skipped when absent)
+    kReadOnly,      // bind target onto itself read-only (after pivot; skipped when absent)
+  };
+  Kind kind = Kind::kMount;
+  std::string source;
+  std::string target;  // absolute path inside the container
+  std::string fstype;
+  std::string data;
+  unsigned long flags = 0;
+  bool read_only = false;       // kBind: remount read-only after binding
+  bool target_is_file = false;  // kBind/kDevice: create the target as a file, not a directory
+  mode_t mode = 0;              // kDevice
+  dev_t device = 0;             // kDevice
+};
+
+struct MountPlan {
+  std::string rootfs_target;  // host directory the rootfs is mounted on, inside the container's ns
+  MountOp rootfs;             // overlay of the layers, or a recursive bind of a plain dir
+  std::vector<MountOp> in_rootfs;    // before pivot_root; targets resolved inside the rootfs only
+  std::vector<MountOp> after_pivot;  // masks and read-only /proc paths
+  bool read_only_root = false;       // remount / read-only as the last step
+};
+
+// Paths Docker (runc's defaults) hides from containers and paths it makes read-only.
+const std::vector<std::string>& default_masked_paths();
+const std::vector<std::string>& default_readonly_paths();
+
+// The overlay mount option string; lowerdir lists the top-most layer first, as overlayfs wants.
+std::string overlay_options(const RootfsSpec& rootfs);
+
+// Builds the whole plan. `etc_files_dir` holds the generated hostname, hosts and resolv.conf.
+MountPlan plan_mounts(const ContainerSpec& spec, const std::string& etc_files_dir);
+
+}  // namespace slipway::runtime

@@ -1,0 +1,106 @@
+#include "runtime/spec_json.h"
+
+namespace nlohmann {
+template <class T>
+struct adl_serializer<std::optional<T>> {
+  static void to_json(json& j, const std::optional<T>& o) {
+    if (o) j = *o;
+    else j = nullptr;
+  }
+  static void from_json(const json& j, std::optional<T>& o) {
+    if (j.is_null()) o.reset();
+    else o = j.get<T>();
+  }
+};
+}  // namespace nlohmann
+
+namespace slipway::runtime {
+
+NLOHMANN_JSON_SERIALIZE_ENUM(NetworkMode, {{NetworkMode::kNone, "none"},
+                                           {NetworkMode::kHost, "host"},
+                                           {NetworkMode::kJoin, "join"}})
+NLOHMANN_JSON_SERIALIZE_ENUM(SeccompMode, {{SeccompMode::kDefault, "default"},
+                                           {SeccompMode::kUnconfined, "unconfined"},
+                                           {SeccompMode::kFile, "file"}})
+NLOHMANN_JSON_SERIALIZE_ENUM(ContainerStatus, {{ContainerStatus::kCreated, "created"},
+                                               {ContainerStatus::kRunning, "running"},
+                                               {ContainerStatus::kExited, "exited"}})
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RootfsSpec, lower_dirs, upper_dir, work_dir, plain_dir,
+                                                read_only)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BindMount, source, target, read_only)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NetworkSpec, mode, join_path)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProcessSpec, args, env, cwd, uid, gid,
+                                                additional_gids)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SecuritySpec, capabilities, seccomp, seccomp_file,
+                                                no_new_privileges)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourceSpec, memory_bytes, cpus, pids)
+
+void to_json(nlohmann::json& j, const ContainerSpec& s) {
+  j = {{"id", s.id},           {"hostname", s.hostname}, {"state_dir", s.state_dir}, {"cache_dir", s.cache_dir},
+       {"rootfs", s.rootfs},   {"binds", s.binds},       {"process", s.process},
+       {"network", s.network}, {"security", s.security}, {"resources", s.resources},
+       {"init", s.init}};
+}
+
+void from_json(const nlohmann::json& j, ContainerSpec& s) {
+  ContainerSpec d;
+  s.id = j.value("id", d.id);
+  s.hostname = j.value("hostname", d.hostname);
+  s.state_dir = j.value("state_dir", d.state_dir);
+  s.cache_dir = j.value("cache_dir", d.cache_dir);
+  s.rootfs = j.value("rootfs", d.rootfs);
+  s.binds = j.value("binds", d.binds);
+  s.process = j.value("process", d.process);
+  s.network = j.value("network", d.network);
+  s.security = j.value("security", d.security);
+  s.resources = j.value("resources", d.resources);
+  s.init = j.value("init", d.init);
+}
+
+void to_json(nlohmann::json& j, const ContainerRecord& r) {
+  j = {{"id", r.id},           {"name", r.name},       {"image", r.image},
+       {"image_id", r.image_id}, {"created", r.created}, {"auto_remove", r.auto_remove},
+       {"timeout_ms", r.timeout_ms}, {"spec", r.spec}};
+}
+
+void from_json(const nlohmann::json& j, ContainerRecord& r) {
+  r.id = j.at("id").get<std::string>();
+  r.name = j.value("name", "");
+  r.image = j.value("image", "");
+  r.image_id = j.value("image_id", "");
+  r.created = j.value("created", "");
+  r.auto_remove = j.value("auto_remove", false);
+  r.timeout_ms = j.value("timeout_ms", std::optional<int64_t>{});
+  r.spec = j.at("spec").get<ContainerSpec>();
+}
+
+void to_json(nlohmann::json& j, const ContainerState& s) {
+  j = {{"status", s.status},
+       {"pid", s.pid},
+       {"pid_start_time", s.pid_start_time},
+       {"supervisor_pid", s.supervisor_pid},
+       {"supervisor_start_time", s.supervisor_start_time},
+       {"exit_code", s.exit_code},
+       {"oom_killed", s.oom_killed},
+       {"timed_out", s.timed_out},
+       {"started_at", s.started_at},
+       {"finished_at", s.finished_at},
+       {"error", s.error}};
+}
+
+void from_json(const nlohmann::json& j, ContainerState& s) {
+  s.status = j.value("status", ContainerStatus::kCreated);
+  s.pid = j.value("pid", 0);
+  s.pid_start_time = j.value("pid_start_time", uint64_t{0});
+  s.supervisor_pid = j.value("supervisor_pid", 0);
+  s.supervisor_start_time = j.value("supervisor_start_time", uint64_t{0});
+  s.exit_code = j.value("exit_code", 0);
+  s.oom_killed = j.value("oom_killed", false);
+  s.timed_out = j.value("timed_out", false);
+  s.started_at = j.value("started_at", "");
+  s.finished_at = j.value("finished_at", "");
+  s.error = j.value("error", "");
+}
+
+}  // namespace slipway::runtime

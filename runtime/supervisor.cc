@@ -1,0 +1,142 @@
+#include "runtime/supervisor.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/fs.h"
+#include "base/log.h"
+
+namespace slipway::runtime {
+namespace {
+
+WaitOptions wait_options(const ContainerRecord& record, bool forward_signals) {
+  WaitOptions w;
+  w.forward_signals = forward_signals;
+  if (record.timeout_ms) w.timeout = std::chrono::milliseconds(*record.timeout_ms);
+  return w;
+}
+
+ContainerState running_state(const StartedContainer& c) {
+  ContainerState s;
+  s.status = ContainerStatus::kRunning;
+  s.pid = c.pid;
+  s.pid_start_time = process_start_time(c.pid);
+  s.supervisor_pid = ::getpid();
+  s.supervisor_start_time = process_start_time(s.supervisor_pid);
+  s.started_at = now_rfc3339();
+  return s;
+}
+
+void record_exit(const ContainerStore& store, const ContainerRecord& record, ContainerState s,
+                 const ExitStatus& exit) {
+  s.status = ContainerStatus::kExited;
+  s.exit_code = exit.exit_code;
+  s.oom_killed = exit.oom_killed;
+  s.timed_out = exit.timed_out;
+  s.finished_at = now_rfc3339();
+  if (auto st = store.save_state(record.id, s); !st) log::warn("{}", st.error().message());
+}
+
+// Releases what a record holds once its container is gone: the record itself for --rm.
+void finish(const ContainerStore& store, const ContainerRecord& record) {
+  if (!record.auto_remove) return;
+  if (auto st = store.remove(record); !st) log::warn("{}", st.error().message());
+}
+
+}  // namespace
+
+std::string stdout_log(const ContainerStore& store, const std::string& id) {
+  return fs::join(store.dir(id), "stdout.log");
+}
+std::string stderr_log(const ContainerStore& store, const std::string& id) {
+  return fs::join(store.dir(id), "stderr.log");
+}
+
+Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRecord& record) {
+  auto started = start_container(record.spec);
+  if (!started) {
+    ContainerState failed;
+    failed.status = ContainerStatus::kExited;
+    failed.exit_code = 125;
+    failed.error = started.error().message();
+    (void)store.save_state(record.id, failed);
+    finish(store, record);
+    return std::unexpected(started.error());
+  }
+  ContainerState s = running_state(*started);
+  if (auto st = store.save_state(record.id, s); !st) log::warn("{}", st.error().message());
+  auto exit = wait_container(*started, wait_options(record, true));
+  if (!exit) return std::unexpected(exit.error());
+  record_exit(store, record, s, *exit);
+  finish(store, record);
+  return exit;
+}
+
+Status run_detached(const ContainerStore& store, const ContainerRecord& record) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) < 0) return fail_errno("create supervisor pipe");
+  UniqueFd ready_read(ready[0]), ready_write(ready[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return fail_errno("fork supervisor");
+  if (pid == 0) {
+    // The supervisor: its own session, no terminal, stdio to /dev/null; it reports "ok" or the
+    // error on the pipe, then waits for the container.
+    ready_read.reset();
+    ::setsid();
+    int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    auto out = fs::open_file(stdout_log(store, record.id), O_WRONLY | O_CREAT | O_APPEND, 0640);
+    auto err = fs::open_file(stderr_log(store, record.id), O_WRONLY | O_CREAT | O_APPEND, 0640);
+    std::string message;
+    Result<StartedContainer> started = std::unexpected(Error());
+    if (!out || !err) {
+      message = (!out ? out.error() : err.error()).message();
+    } else {
+      started = start_container(record.spec, StdioFds{null_fd, out->get(), err->get()});
+      if (!started) message = started.error().message();
+    }
+    ::dup2(null_fd, 0);
+    ::dup2(null_fd, 1);
+    ::dup2(null_fd, 2);
+    if (!started) {
+      ContainerState failed;
+      failed.status = ContainerStatus::kExited;
+      failed.exit_code = 125;
+      failed.error = message;
+      (void)store.save_state(record.id, failed);
+      (void)!::write(ready_write.get(), message.data(), message.size());
+      finish(store, record);
+      ::_exit(1);
+    }
+    out->reset();
+    err->reset();
+    ContainerState s = running_state(*started);
+    (void)store.save_state(record.id, s);
+    (void)!::write(ready_write.get(), "ok", 2);
+    ready_write.reset();
+    auto exit = wait_container(*started, wait_options(record, false));
+    if (exit) record_exit(store, record, s, *exit);
+    finish(store, record);
+    ::_exit(0);
+  }
+  ready_write.reset();
+  std::string reply;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(ready_read.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    reply.append(buf, n);
+  }
+  if (reply == "ok") return {};
+  if (reply.empty()) {
+    ::waitpid(pid, nullptr, WNOHANG);
+    return fail("container supervisor died before the container started");
+  }
+  return fail("{}", reply);
+}
+
+}  // namespace slipway::runtime

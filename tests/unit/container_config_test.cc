@@ -1,0 +1,170 @@
+#include "pipeline/container_config.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "runtime/capabilities.h"
+
+namespace slipway::pipeline {
+namespace {
+
+using ::testing::Test;
+
+RootfsReader fake_rootfs(std::map<std::string, std::string> files) {
+  return [files = std::move(files)](std::string_view path) -> std::optional<std::string> {
+    auto it = files.find(std::string(path));
+    if (it == files.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+const char* kPasswd =
+    "root:x:0:0:root:/root:/bin/sh\n"
+    "# comment\n"
+    "app:x:1000:1000:App:/home/app:/bin/sh\n"
+    "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
+const char* kGroup = "root:x:0:\nwheel:x:10:app,other\napp:x:1000:\nstaff:x:50:app\n";
+
+TEST(ResolveArgs, DockerEntrypointAndCmdRules) {
+  ImageDefaults image{{"/entry", "-x"}, {"default", "cmd"}, {}, "", ""};
+  RunOptions o;
+  EXPECT_EQ(resolve_args(image, o), (std::vector<std::string>{"/entry", "-x", "default", "cmd"}));
+  o.command = {"mine"};
+  EXPECT_EQ(resolve_args(image, o), (std::vector<std::string>{"/entry", "-x", "mine"}));
+  o.entrypoint = "/other";
+  EXPECT_EQ(resolve_args(image, o), (std::vector<std::string>{"/other", "mine"}));
+  o.command.clear();
+  EXPECT_EQ(resolve_args(image, o), (std::vector<std::string>{"/other"})) << "--entrypoint drops Cmd";
+}
+
+TEST(MergeEnv, FlagsOverrideImageAndCopyFromHost) {
+  auto env = merge_env({"PATH=/bin", "A=1"}, {"A=2", "B=3", "HOSTVAR", "MISSING"},
+                       {{"HOSTVAR", "h"}});
+  EXPECT_EQ(env, (std::vector<std::string>{"PATH=/bin", "A=2", "B=3", "HOSTVAR=h"}));
+}
+
+TEST(ParseVolume, Forms) {
+  auto v = parse_volume("/src:/dst:ro");
+  ASSERT_TRUE(v) << v.error().message();
+  EXPECT_EQ(v->source, "/src");
+  EXPECT_EQ(v->target, "/dst");
+  EXPECT_TRUE(v->read_only);
+  EXPECT_FALSE(parse_volume("/src:/dst")->read_only);
+  EXPECT_FALSE(parse_volume("relative:/dst"));
+  EXPECT_FALSE(parse_volume("/src:dst"));
+  EXPECT_FALSE(parse_volume("/src"));
+  EXPECT_FALSE(parse_volume("/src:/"));
+  auto bad = parse_volume("/a:/b:rx");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("rx"), std::string::npos);
+}
+
+TEST(ParseMemory, UnitsAndErrors) {
+  EXPECT_EQ(*parse_memory("16m"), 16 << 20);
+  EXPECT_EQ(*parse_memory("1g"), int64_t{1} << 30);
+  EXPECT_EQ(*parse_memory("8388608"), 8388608);
+  EXPECT_FALSE(parse_memory("abc"));
+  EXPECT_FALSE(parse_memory("10x"));
+  EXPECT_FALSE(parse_memory("1k")) << "below Docker's 6m minimum";
+  EXPECT_FALSE(parse_memory("-5m"));
+}
+
+TEST(ResolveUser, NamesNumbersAndGroups) {
+  auto rootfs = fake_rootfs({{"/etc/passwd", kPasswd}, {"/etc/group", kGroup}});
+  auto root = resolve_user("", rootfs);
+  EXPECT_EQ(root->uid, 0u);
+  auto app = resolve_user("app", rootfs);
+  ASSERT_TRUE(app);
+  EXPECT_EQ(app->uid, 1000u);
+  EXPECT_EQ(app->gid, 1000u);
+  EXPECT_EQ(app->home, "/home/app");
+  EXPECT_EQ(app->additional_gids, (std::vector<gid_t>{10, 50}));
+  auto numeric = resolve_user("4242:4343", rootfs);
+  EXPECT_EQ(numeric->uid, 4242u);
+  EXPECT_EQ(numeric->gid, 4343u);
+  EXPECT_EQ(resolve_user("app:staff", rootfs)->gid, 50u);
+  EXPECT_EQ(resolve_user("1000", rootfs)->gid, 1000u) << "a uid in passwd takes its gid";
+  auto unknown = resolve_user("ghost", rootfs);
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message().find("ghost"), std::string::npos);
+  EXPECT_FALSE(resolve_user("app:nogroup", rootfs));
+  EXPECT_EQ(resolve_user("7", fake_rootfs({}))->uid, 7u) << "numeric users need no passwd";
+}
+
+ContainerInputs inputs() {
+  ContainerInputs in;
+  in.id = "0123456789abcdef" + std::string(48, '0');
+  in.state_dir = "/state/c";
+  in.layer_dirs = {"/l/1", "/l/2"};
+  in.image = {{}, {"sh"}, {"PATH=/usr/bin:/bin", "LANG=C"}, "/srv", "app"};
+  return in;
+}
+
+TEST(BuildContainerSpec, FromImageDefaults) {
+  RunOptions o;
+  auto rootfs = fake_rootfs({{"/etc/passwd", kPasswd}, {"/etc/group", kGroup}});
+  auto s = build_container_spec(o, inputs(), rootfs);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->hostname, "0123456789ab");
+  EXPECT_EQ(s->process.args, std::vector<std::string>{"sh"});
+  EXPECT_EQ(s->process.cwd, "/srv");
+  EXPECT_EQ(s->process.uid, 1000u);
+  EXPECT_EQ(s->rootfs.upper_dir, "/state/c/upper");
+  EXPECT_EQ(s->rootfs.lower_dirs, (std::vector<std::string>{"/l/1", "/l/2"}));
+  EXPECT_EQ(s->security.capabilities, runtime::docker_default_capabilities());
+  EXPECT_EQ(s->network.mode, runtime::NetworkMode::kNone);
+  auto has = [&](std::string_view kv) {
+    return std::find(s->process.env.begin(), s->process.env.end(), kv) != s->process.env.end();
+  };
+  EXPECT_TRUE(has("PATH=/usr/bin:/bin"));
+  EXPECT_TRUE(has("HOSTNAME=0123456789ab"));
+  EXPECT_TRUE(has("HOME=/home/app"));
+}
+
+TEST(BuildContainerSpec, FlagsAndErrors) {
+  auto rootfs = fake_rootfs({{"/etc/passwd", kPasswd}});
+  RunOptions o;
+  o.user = "0";
+  o.workdir = "/w";
+  o.memory = "32m";
+  o.cpus = 0.5;
+  o.pids_limit = 20;
+  o.cap_drop = {"ALL"};
+  o.cap_add = {"NET_ADMIN"};
+  o.seccomp = "unconfined";
+  o.net = "host";
+  o.read_only = true;
+  auto s = build_container_spec(o, inputs(), rootfs);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->process.uid, 0u);
+  EXPECT_EQ(s->process.cwd, "/w");
+  EXPECT_EQ(*s->resources.memory_bytes, 32 << 20);
+  EXPECT_EQ(*s->resources.cpus, 0.5);
+  EXPECT_EQ(*s->resources.pids, 20);
+  EXPECT_EQ(s->security.capabilities, uint64_t{1} << 12);  // CAP_NET_ADMIN only
+  EXPECT_EQ(s->security.seccomp, runtime::SeccompMode::kUnconfined);
+  EXPECT_EQ(s->network.mode, runtime::NetworkMode::kHost);
+  EXPECT_TRUE(s->rootfs.read_only);
+
+  RunOptions bad;
+  bad.net = "bridge0";
+  EXPECT_FALSE(build_container_spec(bad, inputs(), rootfs));
+  bad = {};
+  bad.workdir = "relative";
+  EXPECT_FALSE(build_container_spec(bad, inputs(), rootfs));
+  bad = {};
+  bad.cap_add = {"NOT_A_CAP"};
+  EXPECT_FALSE(build_container_spec(bad, inputs(), rootfs));
+  bad = {};
+  bad.pids_limit = 0;
+  EXPECT_FALSE(build_container_spec(bad, inputs(), rootfs));
+  ContainerInputs no_cmd = inputs();
+  no_cmd.image.cmd.clear();
+  auto e = build_container_spec(RunOptions{}, no_cmd, rootfs);
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().message().find("no command"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace slipway::pipeline

@@ -1,0 +1,121 @@
+#include "runtime/mount_plan.h"
+
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+
+#include <algorithm>
+
+#include "runtime/etc_files.h"
+
+namespace slipway::runtime {
+namespace {
+
+ContainerSpec overlay_spec() {
+  ContainerSpec s;
+  s.id = std::string(64, 'a');
+  s.state_dir = "/var/lib/slipway/containers/aaa";
+  s.rootfs.lower_dirs = {"/layers/base", "/layers/mid", "/layers/top"};
+  s.rootfs.upper_dir = "/c/upper";
+  s.rootfs.work_dir = "/c/work";
+  return s;
+}
+
+const MountOp* find_target(const std::vector<MountOp>& ops, std::string_view target) {
+  auto it = std::find_if(ops.begin(), ops.end(), [&](const MountOp& o) { return o.target == target; });
+  return it == ops.end() ? nullptr : &*it;
+}
+
+TEST(MountPlan, OverlayListsTopLayerFirst) {
+  MountPlan p = plan_mounts(overlay_spec(), "/c/etc");
+  EXPECT_EQ(p.rootfs.fstype, "overlay");
+  EXPECT_EQ(p.rootfs_target, "/var/lib/slipway/containers/aaa/rootfs");
+  EXPECT_EQ(p.rootfs.data,
+            "lowerdir=/layers/top:/layers/mid:/layers/base,upperdir=/c/upper,workdir=/c/work,"
+            "index=off,xino=off");
+}
+
+TEST(MountPlan, PlainRootfsIsARecursiveBind) {
+  ContainerSpec s = overlay_spec();
+  s.rootfs = {};
+  s.rootfs.plain_dir = "/srv/rootfs";
+  MountPlan p = plan_mounts(s, "/c/etc");
+  EXPECT_EQ(p.rootfs.kind, MountOp::Kind::kBind);
+  EXPECT_EQ(p.rootfs.source, "/srv/rootfs");
+  EXPECT_TRUE(p.rootfs.flags & MS_REC);
+}
+
+TEST(MountPlan, KernelFilesystemsAndDevices) {
+  MountPlan p = plan_mounts(overlay_spec(), "/c/etc");
+  const MountOp* proc = find_target(p.in_rootfs, "/proc");
+  ASSERT_NE(proc, nullptr);
+  EXPECT_EQ(proc->fstype, "proc");
+  EXPECT_TRUE(proc->flags & MS_NOSUID);
+  const MountOp* sys = find_target(p.in_rootfs, "/sys");
+  ASSERT_NE(sys, nullptr);
+  EXPECT_TRUE(sys->flags & MS_RDONLY) << "sysfs must be read-only";
+  for (auto dev : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}) {
+    const MountOp* d = find_target(p.in_rootfs, dev);
+    ASSERT_NE(d, nullptr) << dev;
+    EXPECT_EQ(d->kind, MountOp::Kind::kDevice);
+  }
+  for (auto dir : {"/dev/pts", "/dev/shm", "/dev/mqueue"}) EXPECT_NE(find_target(p.in_rootfs, dir), nullptr) << dir;
+  // /dev must be mounted before anything is created inside it.
+  auto index = [&](std::string_view t) { return find_target(p.in_rootfs, t) - p.in_rootfs.data(); };
+  EXPECT_LT(index("/dev"), index("/dev/null"));
+  EXPECT_LT(index("/dev"), index("/dev/pts"));
+}
+
+TEST(MountPlan, GeneratedEtcFilesAreBoundAsFiles) {
+  MountPlan p = plan_mounts(overlay_spec(), "/c/etc");
+  for (auto name : {"hostname", "hosts", "resolv.conf"}) {
+    const MountOp* op = find_target(p.in_rootfs, std::string("/etc/") + name);
+    ASSERT_NE(op, nullptr) << name;
+    EXPECT_EQ(op->kind, MountOp::Kind::kBind);
+    EXPECT_TRUE(op->target_is_file);
+    EXPECT_EQ(op->source, std::string("/c/etc/") + name);
+  }
+}
+
+TEST(MountPlan, VolumesKeepReadOnlyFlag) {
+  ContainerSpec s = overlay_spec();
+  s.binds = {{"/tmp", "/data", true}, {"/var", "/rw", false}};
+  MountPlan p = plan_mounts(s, "/c/etc");
+  const MountOp* ro = find_target(p.in_rootfs, "/data");
+  ASSERT_NE(ro, nullptr);
+  EXPECT_TRUE(ro->read_only);
+  EXPECT_FALSE(ro->target_is_file);
+  EXPECT_FALSE(find_target(p.in_rootfs, "/rw")->read_only);
+}
+
+TEST(MountPlan, MasksAndReadOnlyPathsLikeRunc) {
+  MountPlan p = plan_mounts(overlay_spec(), "/c/etc");
+  const MountOp* kcore = find_target(p.after_pivot, "/proc/kcore");
+  ASSERT_NE(kcore, nullptr);
+  EXPECT_EQ(kcore->kind, MountOp::Kind::kMaskWithNull);
+  EXPECT_EQ(find_target(p.after_pivot, "/sys/firmware")->kind, MountOp::Kind::kMaskWithTmpfs);
+  EXPECT_EQ(find_target(p.after_pivot, "/proc/sys")->kind, MountOp::Kind::kReadOnly);
+  EXPECT_EQ(find_target(p.after_pivot, "/proc/sysrq-trigger")->kind, MountOp::Kind::kReadOnly);
+  EXPECT_FALSE(p.read_only_root);
+}
+
+TEST(MountPlan, ReadOnlyRoot) {
+  ContainerSpec s = overlay_spec();
+  s.rootfs.read_only = true;
+  EXPECT_TRUE(plan_mounts(s, "/c/etc").read_only_root);
+}
+
+TEST(EtcFiles, HostsMapsHostname) {
+  std::string hosts = hosts_file("box");
+  EXPECT_NE(hosts.find("127.0.0.1\tlocalhost\n"), std::string::npos);
+  EXPECT_NE(hosts.find("\tbox\n"), std::string::npos);
+}
+
+TEST(EtcFiles, ResolvConfDropsLoopbackNameserversOutsideHostNetwork) {
+  std::string host = "nameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch example.com\noptions edns0\n";
+  EXPECT_EQ(container_resolv_conf(host, NetworkMode::kNone),
+            "nameserver 10.0.0.2\nsearch example.com\noptions edns0\n");
+  EXPECT_EQ(container_resolv_conf(host, NetworkMode::kHost), host);
+}
+
+}  // namespace
+}  // namespace slipway::runtime
