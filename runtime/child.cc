@@ -328,6 +328,9 @@ int exec_command(const ChildPlan& plan) {
   if (make_dirs_in_container(plan.cwd) != 0 || ::chdir(plan.cwd) < 0)
     report_and_exit(plan, ChildStep::kWorkingDir, errno);
 
+  // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it while we have it.
+  if (plan.seccomp && !plan.no_new_privileges)
+    if (int e = load_seccomp(*plan.seccomp)) report_and_exit(plan, ChildStep::kSeccomp, e);
   if (int e = prepare_keep_caps()) report_and_exit(plan, ChildStep::kCapabilities, e);
   if (::setgroups(plan.group_count, plan.groups) < 0)
     report_and_exit(plan, ChildStep::kSetGroups, errno);
@@ -341,7 +344,7 @@ int exec_command(const ChildPlan& plan) {
   if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     report_and_exit(plan, ChildStep::kCloseFds, errno);
   // Seccomp last: the filter may forbid calls the steps above need.
-  if (plan.seccomp)
+  if (plan.seccomp && plan.no_new_privileges)
     if (int e = load_seccomp(*plan.seccomp)) report_and_exit(plan, ChildStep::kSeccomp, e);
   report_and_exit(plan, ChildStep::kExec, exec_command(plan));
 }
