@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 
@@ -16,6 +17,8 @@ struct GlobalOptions {
   // Per-container state (records, logs, upper dirs) on a tmpfs (--run-root / SLIPWAY_RUN_ROOT);
   // empty: derived from root, see run_root().
   std::string run_root;
+  // For run and exec: the container's command line, everything after IMAGE or CONTAINER.
+  std::vector<std::string> command;
 };
 
 // The container state dir: --run-root if given, else a directory on /run (when it is a tmpfs) or

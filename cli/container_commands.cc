@@ -86,10 +86,14 @@ Result<int> do_run(const GlobalOptions& g, pipeline::RunOptions o, std::vector<s
   in.cache_dir = fs::join(g.root, "cache");
   in.host_env = host_environment();
   ContainerRecord record;
+  // Held for as long as this process (or the detached supervisor it forks) lives: no `image rm`
+  // can remove layers under a running container.
+  oci::LayerLease layer_lease;
   if (!o.image.empty()) {
     auto images = SLW_TRY(oci::ImageStore::open(g.root));
     oci::Image image = SLW_TRY(images.resolve(o.image));
     in.layer_dirs = SLW_TRY(images.unpacked_layers(image));
+    layer_lease = SLW_TRY(images.lease_layers(in.layer_dirs));
     in.image = {image.config.entrypoint, image.config.cmd, image.config.env,
                 image.config.working_dir, image.config.user};
     record.image = o.image;
@@ -258,26 +262,31 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
   run->add_flag("-d,--detach", o.detach, "run in the background and print the container id");
   run->add_option("--name", o.name, "container name");
   run->add_option("--hostname", o.hostname, "container host name");
-  run->add_option("-e,--env", o.env, "set an environment variable K=V (or K from this env)");
+  run->add_option("-e,--env", o.env, "set an environment variable K=V (or K from this env)")->allow_extra_args(false);
   run->add_option("-w,--workdir", o.workdir, "working directory inside the container");
   run->add_option("-u,--user", o.user, "UID[:GID] or NAME[:GROUP]");
-  run->add_option("-v,--volume", o.volumes, "bind mount SRC:DST[:ro]");
+  run->add_option("-v,--volume", o.volumes, "bind mount SRC:DST[:ro]")->allow_extra_args(false);
   run->add_option("--entrypoint", o.entrypoint, "override the image's entrypoint");
   run->add_flag("--read-only", o.read_only, "mount the container's rootfs read-only");
   run->add_option("--memory,-m", o.memory, "memory limit in bytes (k, m, g suffixes allowed)");
   run->add_option("--cpus", o.cpus, "CPU quota as a number of CPUs");
   run->add_option("--pids-limit", o.pids_limit, "maximum number of processes");
   run->add_option("--timeout", o.timeout_seconds, "kill the container after SECONDS");
-  run->add_option("--cap-add", o.cap_add, "add a capability (or ALL)");
-  run->add_option("--cap-drop", o.cap_drop, "drop a capability (or ALL)");
+  run->add_option("--cap-add", o.cap_add, "add a capability (or ALL)")->allow_extra_args(false);
+  run->add_option("--cap-drop", o.cap_drop, "drop a capability (or ALL)")->allow_extra_args(false);
   run->add_option("--seccomp", o.seccomp, "default, unconfined or a profile FILE.json")
       ->capture_default_str();
   run->add_flag("--init", o.init, "run a minimal init as PID 1 that reaps zombies");
   run->add_option("--net,--network", o.net, "none or host")->capture_default_str();
   run->add_option("--rootfs", o.rootfs, "run from a plain directory instead of an image");
-  run->prefix_command();
-  run->callback([&g, &outcome, run, run_opts] {
-    run_command(outcome, [&] { return do_run(g, *run_opts, run->remaining()); });
+  auto run_image = std::make_shared<std::vector<std::string>>();
+  run->add_option("IMAGE", *run_image, "image (omit with --rootfs); the command and arguments follow");
+  run->callback([&g, &outcome, run_opts, run_image] {
+    run_command(outcome, [&] {
+      std::vector<std::string> rest = *run_image;
+      rest.insert(rest.end(), g.command.begin(), g.command.end());
+      return do_run(g, *run_opts, rest);
+    });
   });
 
   auto ps = app.add_subcommand("ps", "list containers");
@@ -345,13 +354,15 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
     std::string workdir, user;
   };
   auto ex = std::make_shared<ExecArgs>();
-  exec->add_option("-e,--env", ex->env, "set an environment variable K=V");
+  exec->add_option("-e,--env", ex->env, "set an environment variable K=V")->allow_extra_args(false);
   exec->add_option("-w,--workdir", ex->workdir, "working directory");
   exec->add_option("-u,--user", ex->user, "UID[:GID] or NAME[:GROUP]");
-  exec->prefix_command();
-  exec->callback([&g, &outcome, exec, ex] {
+  auto exec_args = std::make_shared<std::vector<std::string>>();
+  exec->add_option("CONTAINER", *exec_args, "container; the command and arguments follow");
+  exec->callback([&g, &outcome, exec_args, ex] {
     run_command(outcome, [&]() -> Result<int> {
-      auto rest = exec->remaining();
+      auto rest = *exec_args;
+      rest.insert(rest.end(), g.command.begin(), g.command.end());
       if (rest.size() < 2) return fail("exec: usage: slipway exec [OPTIONS] CONTAINER CMD [ARG...]");
       std::string name = rest.front();
       rest.erase(rest.begin());

@@ -2,7 +2,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "base/log.h"
 #include "cli/cli.h"
@@ -14,6 +17,48 @@ void print_error(const Error& e) {
   (void)!::write(STDERR_FILENO, line.data(), line.size());
 }
 
+// `run IMAGE CMD...` and `exec CONTAINER CMD...`: everything after the first positional belongs to
+// the container's command, even "--help" or "-e". CLI11 would parse those itself, so they are cut
+// off before parsing and handed to the sub-command in `command`.
+std::vector<std::string> split_container_command(CLI::App& app, int argc, char** argv,
+                                                 std::vector<std::string>& command) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto takes_value = [](CLI::App* on, const std::string& a) {
+    if (a.find('=') != std::string::npos) return false;
+    try {
+      return on->get_option(a)->get_expected_min() > 0;
+    } catch (const CLI::Error&) {
+      return false;
+    }
+  };
+  size_t i = 0;
+  while (i < args.size() && args[i].starts_with("-") && args[i] != "--")
+    i += takes_value(&app, args[i]) ? 2 : 1;
+  if (i >= args.size()) return args;
+  CLI::App* sub = nullptr;
+  try {
+    sub = app.get_subcommand(args[i]);
+  } catch (const CLI::Error&) {
+    return args;
+  }
+  if (sub->get_name() != "run" && sub->get_name() != "exec") return args;
+  for (++i; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      command.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+      args.resize(i);
+      return args;
+    }
+    if (!a.starts_with("-") || a == "-") {
+      command.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+      args.resize(i + 1);
+      return args;
+    }
+    if (takes_value(sub, a)) ++i;
+  }
+  return args;
+}
+
 }  // namespace slipway::cli
 
 int main(int argc, char** argv) {
@@ -22,7 +67,6 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"slipway: run containers, build images and run CI pipelines, without a daemon"};
   app.require_subcommand(1);
-  app.fallthrough();
   GlobalOptions global;
   if (const char* env = std::getenv("SLIPWAY_ROOT")) global.root = env;
   if (const char* env = std::getenv("SLIPWAY_RUN_ROOT")) global.run_root = env;
@@ -34,7 +78,9 @@ int main(int argc, char** argv) {
   register_container_commands(app, global, outcome);
   register_image_commands(app, global, outcome);
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args = split_container_command(app, argc, argv, global.command);
+    std::reverse(args.begin(), args.end());  // CLI11 takes them back to front
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     // CLI11 prints help on --help (exit 0) and a message on bad usage; keep 125 for usage errors too.
     int rc = app.exit(e);

@@ -54,8 +54,11 @@ int openat2_in_root(int root_fd, const char* path, int flags) {
 
 // Opens `path` (absolute, inside the container) as an O_PATH fd, resolving every component inside
 // root_fd so that no symlink in the image can point a mount outside the rootfs. Missing components
-// are created: directories, and the last one as an empty file when `as_file`.
-int open_target_in_root(int root_fd, const char* path, bool as_file, int* out_fd) {
+// are created: directories, and the last one as an empty file when `as_file`. A dangling symlink on
+// the way (e.g. /etc/resolv.conf -> ../run/...) is followed inside the root and its target created,
+// as runc does; `depth` bounds symlink loops.
+int open_target_in_root(int root_fd, const char* path, bool as_file, int* out_fd, int depth = 0) {
+  if (depth > 40) return ELOOP;
   char buf[kPathMax];
   size_t len = std::strlen(path);
   if (len + 1 > sizeof buf) return ENAMETOOLONG;
@@ -81,7 +84,29 @@ int open_target_in_root(int root_fd, const char* path, bool as_file, int* out_fd
       } else {
         rc = ::mkdirat(parent, name, 0755);
       }
-      if (rc < 0 && errno != EEXIST) {
+      if (rc < 0 && errno == EEXIST) {
+        // Something is there but does not resolve: a dangling symlink. Continue at its target.
+        char link[kPathMax];
+        ssize_t n = ::readlinkat(parent, name, link, sizeof link - 1);
+        ::close(parent);
+        if (n < 0) return ENOENT;
+        link[n] = '\0';
+        char next[kPathMax];
+        size_t used = 0;
+        if (link[0] != '/') {  // relative to the symlink's directory
+          if (pos + 1 > sizeof next) return ENAMETOOLONG;
+          std::memcpy(next, buf, pos);
+          used = pos;
+        }
+        size_t rest = len - end;
+        if (used + static_cast<size_t>(n) + rest + 1 > sizeof next) return ENAMETOOLONG;
+        std::memcpy(next + used, link, static_cast<size_t>(n));
+        used += static_cast<size_t>(n);
+        buf[end] = saved;
+        std::memcpy(next + used, buf + end, rest + 1);
+        return open_target_in_root(root_fd, next, as_file, out_fd, depth + 1);
+      }
+      if (rc < 0) {
         int e = errno;
         ::close(parent);
         return e;
@@ -131,8 +156,14 @@ int apply_in_rootfs(int root_fd, const MountOp& op) {
       if ((rc = open_target_in_root(root_fd, op.target.c_str(), op.target_is_file, &fd))) return rc;
       fd_path(fd, proc_path);
       rc = ::mount(op.source.c_str(), proc_path, nullptr, op.flags, nullptr);
-      if (rc == 0 && op.read_only)
+      if (rc == 0 && op.read_only) {
+        // The fd still names the directory under the new mount; reopen to reach the mount itself.
+        ::close(fd);
+        fd = openat2_in_root(root_fd, op.target.c_str(), O_PATH);
+        if (fd < 0) return errno;
+        fd_path(fd, proc_path);
         rc = ::mount(nullptr, proc_path, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC, nullptr);
+      }
       break;
     case MountOp::Kind::kDevice: {
       const char* name;

@@ -28,7 +28,10 @@ uint64_t process_start_time(pid_t pid) {
   if (!stat) return 0;
   // Field 22; the command name (field 2) may hold spaces, so count from its closing paren.
   auto paren = stat->rfind(')');
-  if (paren == std::string::npos) return 0;
+  if (paren == std::string::npos || paren + 2 >= stat->size()) return 0;
+  // A zombie (Z) or dying (X) process has exited: its pid only waits for a reaper.
+  char state = (*stat)[paren + 2];
+  if (state == 'Z' || state == 'X') return 0;
   size_t pos = paren + 2;
   for (int field = 3; field < 22 && pos != std::string::npos; ++field) pos = stat->find(' ', pos) + 1;
   return std::strtoull(stat->c_str() + pos, nullptr, 10);

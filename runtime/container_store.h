@@ -42,7 +42,7 @@ struct ContainerState {
   std::string error;  // why it failed to start, if it did
 };
 
-// Start time of a process in clock ticks since boot, or 0 if it does not exist.
+// Start time of a process in clock ticks since boot, or 0 if it does not exist or is a zombie.
 uint64_t process_start_time(pid_t pid);
 // True when pid exists and is still the process that had start_time.
 bool process_alive(pid_t pid, uint64_t start_time);

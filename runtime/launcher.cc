@@ -124,7 +124,8 @@ ExitStatus exit_status_from(int status) {
 
 }  // namespace
 
-Result<StartedContainer> start_container(const ContainerSpec& spec, const StdioFds& stdio) {
+Result<StartedContainer> start_container(const ContainerSpec& spec, const LaunchOptions& options) {
+  const StdioFds& stdio = options.stdio;
   if (spec.process.args.empty()) return fail("no command to run: the image has no Cmd or Entrypoint");
   if (spec.state_dir.empty()) return fail("container {} has no state directory", spec.id);
 
@@ -202,6 +203,7 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const StdioF
   });
 
   SLW_TRY(c.cgroup.add_process(pid));
+  if (options.before_exec) SLW_TRY(options.before_exec(pid));
   // The child may already have failed (and closed its end): its report below says why. The
   // caller ignores SIGPIPE (cli main), so this write fails with EPIPE rather than killing us.
   char go = 'g';
@@ -247,9 +249,14 @@ Result<ExitStatus> wait_container(StartedContainer& c, const WaitOptions& option
     ::timerfd_settime(timer.get(), 0, &its, nullptr);
   }
   bool timed_out = false;
+  bool holder_exited = false;
+  int holder = options.holder_pidfd;
   for (;;) {
-    pollfd fds[3] = {{c.pidfd.get(), POLLIN, 0}, {sigfd.get(), POLLIN, 0}, {timer.get(), POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) {
+    pollfd fds[4] = {{c.pidfd.get(), POLLIN, 0},
+                     {sigfd.get(), POLLIN, 0},
+                     {timer.get(), POLLIN, 0},
+                     {holder, POLLIN, 0}};
+    if (::poll(fds, 4, -1) < 0) {
       if (errno == EINTR) continue;
       return fail_errno("wait for container");
     }
@@ -259,8 +266,20 @@ Result<ExitStatus> wait_container(StartedContainer& c, const WaitOptions& option
       if (::read(sigfd.get(), &si, sizeof si) == sizeof si)
         ::syscall(SYS_pidfd_send_signal, c.pidfd.get(), si.ssi_signo, nullptr, 0);
     }
+    if (fds[3].revents) {
+      // The network holder is gone: this container has lost its network; stop it, visibly.
+      holder_exited = true;
+      holder = -1;
+      ::syscall(SYS_pidfd_send_signal, c.pidfd.get(), SIGTERM, nullptr, 0);
+      timer.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
+      itimerspec its{};
+      its.it_value.tv_sec = options.holder_grace.count() / 1000;
+      its.it_value.tv_nsec = (options.holder_grace.count() % 1000) * 1000000 + 1;
+      ::timerfd_settime(timer.get(), 0, &its, nullptr);
+      continue;
+    }
     if (fds[2].revents) {
-      timed_out = true;
+      timed_out = !holder_exited;
       timer.reset();
       (void)c.cgroup.kill_all(SIGKILL);
       ::syscall(SYS_pidfd_send_signal, c.pidfd.get(), SIGKILL, nullptr, 0);
@@ -271,6 +290,7 @@ Result<ExitStatus> wait_container(StartedContainer& c, const WaitOptions& option
   }
   ExitStatus s = exit_status_from(status);
   s.timed_out = timed_out;
+  s.holder_exited = holder_exited;
   s.oom_killed = c.cgroup.oom_killed().value_or(false);
   SLW_TRY(c.cgroup.destroy());
   return s;
@@ -281,6 +301,7 @@ std::string describe_exit(const ExitStatus& s) {
                               : fmt::format("exited with code {}", s.exit_code);
   if (s.oom_killed) what += ", out of memory (OOM killed)";
   if (s.timed_out) what += ", timed out";
+  if (s.holder_exited) what += ", stopped because the container whose network it shared exited";
   return what;
 }
 

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,13 @@ struct StdioFds {
   int err = -1;
 };
 
+// Options for one start. before_exec runs in the parent after the child is in its cgroup and
+// before the child is let go to exec: networking (a veth into the child's netns) plugs in here.
+struct LaunchOptions {
+  StdioFds stdio;
+  std::function<Status(pid_t pid)> before_exec;
+};
+
 // A started container: PID 1 (in the host's pid namespace), its pidfd and its cgroup.
 struct StartedContainer {
   pid_t pid = -1;
@@ -34,16 +42,21 @@ struct ExitStatus {
   int signal = 0;        // N when killed by a signal
   bool oom_killed = false;
   bool timed_out = false;
+  bool holder_exited = false;  // stopped because the container whose network it shared exited
 };
 
 // Runs every parent-side step, clones, waits until the child has exec'd the command or failed.
 // A failure leaves nothing behind: the child is reaped and the cgroup removed.
 [[nodiscard]] Result<StartedContainer> start_container(const ContainerSpec& spec,
-                                                       const StdioFds& stdio = {});
+                                                       const LaunchOptions& options = {});
 
 struct WaitOptions {
   std::optional<std::chrono::milliseconds> timeout;  // kill the whole container after this
   bool forward_signals = false;  // SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2 go to PID 1
+  // A pidfd of the process whose network namespace this container joined (--net container:X):
+  // when it exits the container is stopped (SIGTERM, SIGKILL after holder_grace).
+  int holder_pidfd = -1;
+  std::chrono::milliseconds holder_grace{2000};
 };
 
 // Waits for PID 1 to exit, then kills whatever is left in the cgroup and removes it.

@@ -13,9 +13,11 @@
 namespace slipway::runtime {
 namespace {
 
-WaitOptions wait_options(const ContainerRecord& record, bool forward_signals) {
+WaitOptions wait_options(const ContainerRecord& record, bool forward_signals,
+                         const ContainerHooks& hooks) {
   WaitOptions w;
   w.forward_signals = forward_signals;
+  if (hooks.holder_pidfd) w.holder_pidfd = hooks.holder_pidfd();
   if (record.timeout_ms) w.timeout = std::chrono::milliseconds(*record.timeout_ms);
   return w;
 }
@@ -37,12 +39,14 @@ void record_exit(const ContainerStore& store, const ContainerRecord& record, Con
   s.exit_code = exit.exit_code;
   s.oom_killed = exit.oom_killed;
   s.timed_out = exit.timed_out;
+  if (exit.holder_exited) s.error = "stopped: the container whose network it shared exited";
   s.finished_at = now_rfc3339();
   if (auto st = store.save_state(record.id, s); !st) log::warn("{}", st.error().message());
 }
 
 // Releases what a record holds once its container is gone: the record itself for --rm.
-void finish(const ContainerStore& store, const ContainerRecord& record) {
+void finish(const ContainerStore& store, const ContainerRecord& record, const ContainerHooks& hooks) {
+  if (hooks.finished) hooks.finished();
   if (!record.auto_remove) return;
   if (auto st = store.remove(record); !st) log::warn("{}", st.error().message());
 }
@@ -56,27 +60,46 @@ std::string stderr_log(const ContainerStore& store, const std::string& id) {
   return fs::join(store.dir(id), "stderr.log");
 }
 
-Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRecord& record) {
-  auto started = start_container(record.spec);
+// Starts the container and runs the started hook; a failing hook stops it again.
+static Result<StartedContainer> start_with_hooks(const ContainerRecord& record, const ContainerHooks& hooks,
+                                          const StdioFds& stdio) {
+  LaunchOptions launch{stdio, hooks.before_exec};
+  StartedContainer c = SLW_TRY(start_container(record.spec, launch));
+  if (hooks.started) {
+    if (auto st = hooks.started(c); !st) {
+      (void)c.cgroup.kill_all(SIGKILL);
+      ::kill(c.pid, SIGKILL);
+      ::waitpid(c.pid, nullptr, 0);
+      (void)c.cgroup.destroy();
+      return std::unexpected(st.error());
+    }
+  }
+  return c;
+}
+
+Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRecord& record,
+                                  const ContainerHooks& hooks) {
+  auto started = start_with_hooks(record, hooks, {});
   if (!started) {
     ContainerState failed;
     failed.status = ContainerStatus::kExited;
     failed.exit_code = 125;
     failed.error = started.error().message();
     (void)store.save_state(record.id, failed);
-    finish(store, record);
+    finish(store, record, hooks);
     return std::unexpected(started.error());
   }
   ContainerState s = running_state(*started);
   if (auto st = store.save_state(record.id, s); !st) log::warn("{}", st.error().message());
-  auto exit = wait_container(*started, wait_options(record, true));
+  auto exit = wait_container(*started, wait_options(record, true, hooks));
   if (!exit) return std::unexpected(exit.error());
   record_exit(store, record, s, *exit);
-  finish(store, record);
+  finish(store, record, hooks);
   return exit;
 }
 
-Status run_detached(const ContainerStore& store, const ContainerRecord& record) {
+Status run_detached(const ContainerStore& store, const ContainerRecord& record,
+                    const ContainerHooks& hooks) {
   int ready[2];
   if (::pipe2(ready, O_CLOEXEC) < 0) return fail_errno("create supervisor pipe");
   UniqueFd ready_read(ready[0]), ready_write(ready[1]);
@@ -95,7 +118,7 @@ Status run_detached(const ContainerStore& store, const ContainerRecord& record) 
     if (!out || !err) {
       message = (!out ? out.error() : err.error()).message();
     } else {
-      started = start_container(record.spec, StdioFds{null_fd, out->get(), err->get()});
+      started = start_with_hooks(record, hooks, StdioFds{null_fd, out->get(), err->get()});
       if (!started) message = started.error().message();
     }
     ::dup2(null_fd, 0);
@@ -108,7 +131,7 @@ Status run_detached(const ContainerStore& store, const ContainerRecord& record) 
       failed.error = message;
       (void)store.save_state(record.id, failed);
       (void)!::write(ready_write.get(), message.data(), message.size());
-      finish(store, record);
+      finish(store, record, hooks);
       ::_exit(1);
     }
     out->reset();
@@ -117,9 +140,9 @@ Status run_detached(const ContainerStore& store, const ContainerRecord& record) 
     (void)store.save_state(record.id, s);
     (void)!::write(ready_write.get(), "ok", 2);
     ready_write.reset();
-    auto exit = wait_container(*started, wait_options(record, false));
+    auto exit = wait_container(*started, wait_options(record, false, hooks));
     if (exit) record_exit(store, record, s, *exit);
-    finish(store, record);
+    finish(store, record, hooks);
     ::_exit(0);
   }
   ready_write.reset();

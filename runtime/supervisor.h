@@ -11,13 +11,28 @@
 
 namespace slipway::runtime {
 
+// What the composing layer (pipeline/) attaches to a container's lifetime. All run in the process
+// that waits for the container: `slipway run` itself, or the detached supervisor.
+struct ContainerHooks {
+  // In the parent before the child execs (networking).
+  std::function<Status(pid_t pid)> before_exec;
+  // Once PID 1 runs (port forwarders start here); an error stops the container.
+  std::function<Status(const StartedContainer&)> started;
+  // After the container exited or failed to start (leases released, forwarders stopped).
+  std::function<void()> finished;
+  // pidfd of the network holder for --net container:X (see WaitOptions::holder_pidfd).
+  std::function<int()> holder_pidfd;
+};
+
 // Starts the container, records it as running, waits (forwarding signals, applying the record's
 // timeout), records the exit, removes cgroup and, for auto_remove records, the whole record.
-Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRecord& record);
+Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRecord& record,
+                                  const ContainerHooks& hooks = {});
 
 // Forks a supervisor that starts the container with stdout/stderr going to log files and returns
 // once the container has started (or failed to). The caller may exit right away.
-Status run_detached(const ContainerStore& store, const ContainerRecord& record);
+Status run_detached(const ContainerStore& store, const ContainerRecord& record,
+                    const ContainerHooks& hooks = {});
 
 std::string stdout_log(const ContainerStore& store, const std::string& id);
 std::string stderr_log(const ContainerStore& store, const std::string& id);

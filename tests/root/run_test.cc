@@ -89,12 +89,14 @@ TEST_F(RunTest, KernelFilesMaskedAndProcSysReadOnly) {
   json f = facts();
   std::map<std::string, std::string> opts;
   for (auto& m : f["mounts"]) opts[m["target"]] = m["options"];
-  ASSERT_TRUE(opts.count("/proc/kcore")) << "kcore not masked";
+  // Masked only where the host kernel has them (this kernel may be built without /proc/kcore).
+  for (auto p : {"/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"})
+    if (stdfs::exists(p)) EXPECT_TRUE(opts.count(p)) << p << " not masked";
   ASSERT_TRUE(opts.count("/proc/sys"));
   EXPECT_TRUE(opts["/proc/sys"].starts_with("ro")) << opts["/proc/sys"];
   EXPECT_TRUE(opts["/sys"].starts_with("ro"));
   EXPECT_TRUE(opts.count("/dev/pts") && opts.count("/dev/shm") && opts.count("/dev/mqueue"));
-  auto r = run({}, {"sh", "-c", "cat /proc/kcore | wc -c; echo x > /proc/sys/kernel/hostname"});
+  auto r = run({}, {"sh", "-c", "cat /proc/keys | wc -c; echo x > /proc/sys/kernel/hostname"});
   EXPECT_EQ(r.out, "0\n");
   EXPECT_NE(r.exit_code, 0) << "/proc/sys must be read-only";
 }
@@ -103,16 +105,16 @@ TEST_F(RunTest, NoRuntimeFdLeaksIntoContainer) {
   json f = facts();
   for (auto& fd : f["fds"]) {
     int n = fd["fd"];
-    // 0-2 are stdio; one more is the directory the probe is listing.
+    // 0-2 are stdio; the probe's own fds (the fd dir it lists, mountinfo) are under /proc.
     if (n <= 2 || fd["target"].get<std::string>().starts_with("/proc/")) continue;
     ADD_FAILURE() << "leaked fd " << n << " -> " << fd["target"];
   }
-  EXPECT_LE(f["fds"].size(), 4u);
 }
 
 TEST_F(RunTest, ExitCodesAndSignalsPropagate) {
   EXPECT_EQ(run({}, {"sh", "-c", "exit 3"}).exit_code, 3);
-  EXPECT_EQ(run({}, {"sh", "-c", "kill -9 $$"}).exit_code, 137);
+  // PID 1 ignores signals it has no handler for, even SIGKILL from inside: --init makes sh a child.
+  EXPECT_EQ(run({"--init"}, {"sh", "-c", "kill -9 $$"}).exit_code, 137);
   EXPECT_EQ(run({"--init"}, {"sh", "-c", "kill -TERM $$"}).exit_code, 143);
   auto missing = run({}, {"no-such-command"});
   EXPECT_EQ(missing.exit_code, 127);
@@ -127,7 +129,10 @@ TEST_F(RunTest, StdioPassesThrough) {
 
 TEST_F(RunTest, EnvWorkdirUserAndVolumes) {
   TempDir vol;
-  std::ofstream(vol.path() + "/in.txt") << "from host";
+  std::ofstream(vol.path() + "/in.txt") << "from host\n";
+  stdfs::permissions(vol.path(), stdfs::perms::owner_all | stdfs::perms::group_read |
+                                     stdfs::perms::group_exec | stdfs::perms::others_read |
+                                     stdfs::perms::others_exec);
   auto r = run({"-e", "FOO=bar", "-w", "/work/dir", "-u", "nobody", "-v", vol.path() + ":/data:ro"},
                {"sh", "-c", "echo $FOO; pwd; id -u; cat /data/in.txt; touch /data/x 2>/dev/null || echo ro"});
   EXPECT_EQ(r.out, "bar\n/work/dir\n65534\nfrom host\nro\n") << r.err;
@@ -145,11 +150,11 @@ TEST_F(RunTest, MemoryHogIsOomKilledAndReported) {
 }
 
 TEST_F(RunTest, ForkBombStoppedByPidsLimit) {
-  auto r = run({"--pids-limit", "10"},
-               {"sh", "-c", "n=0; for i in $(seq 40); do sleep 2 & n=$((n+1)); done 2>/dev/null; echo started"});
-  // sh stops at the limit: the loop reports fork failures and the container ends.
-  EXPECT_NE(r.err + r.out, "started\n");
-  EXPECT_NE(r.err.find("fork"), std::string::npos) << r.err;
+  auto r = run({"--pids-limit", "10"}, {"sh", "-c", "for i in $(seq 40); do sleep 2 & done; echo started"});
+  // sh hits the limit: fork fails, sh gives up, and the container ends with its sleepers.
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("can't fork"), std::string::npos) << r.err;
 }
 
 TEST_F(RunTest, TimeoutKillsTheWholeContainer) {
@@ -186,14 +191,17 @@ TEST_F(RunTest, BadInputsGetClearErrors) {
 
 TEST_F(RunTest, SymlinkInImageCannotRedirectMountsToHost) {
   // A hostile rootfs points /etc and a volume target at host paths; mounts must land inside.
-  TempDir outside;
+  TempDir outside_etc, outside_data;
   stdfs::remove_all(rootfs_ + "/etc");
-  stdfs::create_symlink(outside.path(), rootfs_ + "/etc");
-  stdfs::create_symlink(outside.path(), rootfs_ + "/data");
+  stdfs::create_symlink(outside_etc.path(), rootfs_ + "/etc");
+  stdfs::create_symlink(outside_data.path(), rootfs_ + "/data");
   TempDir vol;
-  auto r = run({"-v", vol.path() + ":/data"}, {"sh", "-c", "cat /etc/hostname >/dev/null && echo ok"});
-  EXPECT_EQ(r.out, "ok\n") << r.err;
-  EXPECT_TRUE(stdfs::is_empty(outside.path())) << "something was created through the symlink";
+  std::ofstream(vol.path() + "/v") << "vol";
+  auto r = run({"-v", vol.path() + ":/data"},
+               {"sh", "-c", "cat /etc/hostname >/dev/null && cat /data/v && echo ok"});
+  EXPECT_EQ(r.out, "volok\n") << r.err;
+  EXPECT_TRUE(stdfs::is_empty(outside_etc.path())) << "something was created through the symlink";
+  EXPECT_TRUE(stdfs::is_empty(outside_data.path())) << "the volume was mounted through the symlink";
 }
 
 TEST_F(RunTest, DetachedLifecycle) {
@@ -227,11 +235,11 @@ TEST_F(RunTest, KillAndForceRemove) {
   auto start = slipway({"run", "-d", "--name", "k", "--rootfs", rootfs_, "sleep", "60"});
   ASSERT_EQ(start.exit_code, 0) << start.err;
   std::string id = start.out.substr(0, 64);
-  EXPECT_EQ(slipway({"kill", "-s", "TERM", "k"}).exit_code, 0);
+  EXPECT_EQ(slipway({"kill", "k"}).exit_code, 0);
   for (int i = 0; i < 100 && slipway({"ps", "-q"}).out != ""; ++i) usleep(20000);
   auto inspect = slipway({"inspect", "k"});
   auto j = json::parse(inspect.out);
-  EXPECT_EQ(j[0]["state"]["exit_code"], 143);
+  EXPECT_EQ(j[0]["state"]["exit_code"], 137);
   auto again = slipway({"run", "-d", "--name", "k2", "--rootfs", rootfs_, "sleep", "60"});
   ASSERT_EQ(again.exit_code, 0);
   EXPECT_EQ(slipway({"rm", "-f", "k2"}).exit_code, 0);

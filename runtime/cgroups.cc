@@ -1,0 +1,495 @@
+// The kernel half of cgroups: creating, filling, signalling and removing a container's cgroup
+// directories in the v1 hierarchies or the v2 tree.
+#include "runtime/cgroups.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/unique_fd.h"
+
+namespace slipway::runtime {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// SIGKILLed processes leave within milliseconds; one stuck in uninterruptible sleep (a dead NFS
+// server) may not, and then we report it instead of hanging.
+constexpr auto kKillTimeout = std::chrono::seconds(10);
+// How long one kill pass waits for its victims before looking for forks that raced it.
+constexpr auto kKillPassWait = std::chrono::milliseconds(200);
+// Tasks in uninterruptible sleep cannot freeze; after this we signal the rest anyway.
+constexpr auto kFreezeTimeout = std::chrono::seconds(1);
+// A concurrent destroy may remove the shared empty parent between our mkdir -p and mkdir.
+constexpr int kCreateAttempts = 5;
+// pidfds held at once while signalling, well below the usual 1024 open-file limit.
+constexpr size_t kSignalBatch = 256;
+
+// v1 hierarchies a container gets a directory in (cpuset and devices need setup slipway does not
+// do).
+constexpr std::string_view kV1Controllers[] = {"memory", "cpu", "cpuacct", "pids", "freezer"};
+// v2 controllers enabled for a container when the host has them.
+constexpr std::string_view kV2Controllers[] = {"memory", "cpu", "pids"};
+
+std::string_view flag_for(std::string_view controller) {
+  if (controller == "memory") return "--memory";
+  if (controller == "cpu") return "--cpus";
+  if (controller == "pids") return "--pids-limit";
+  return controller;
+}
+
+Status validate_name(const std::string& name) {
+  if (name.empty() || name.front() == '/' || name.back() == '/')
+    return fail("invalid cgroup name \"{}\": must be a relative path like slipway/<id>", name);
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = std::min(name.find('/', start), name.size());
+    std::string_view part = std::string_view(name).substr(start, end - start);
+    if (part.empty() || part == "." || part == "..")
+      return fail("invalid cgroup name \"{}\": empty, \".\" or \"..\" component", name);
+    start = end + 1;
+  }
+  if (name.find_first_of("\n\r\t") != std::string::npos)
+    return fail("invalid cgroup name \"{}\": control character", name);
+  return {};
+}
+
+// Cgroup files take their value in one write(); a short write would apply a truncated value.
+Status write_cgroup_file(const std::string& path, std::string_view value) {
+  auto failed = [&](int code) {
+    return fail_errno(fmt::format("write {} to {}", value, path), code);
+  };
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return failed(errno);
+  ssize_t n;
+  do {
+    n = ::write(fd.get(), value.data(), value.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return failed(errno);
+  if (static_cast<size_t>(n) != value.size())
+    return fail("write {} to {}: only {} bytes were taken", value, path, n);
+  return {};
+}
+
+// The words of a space-separated cgroup file such as cgroup.controllers.
+Result<std::set<std::string>> read_words(const std::string& path) {
+  std::string text = SLW_TRY(fs::read_file(path));
+  std::set<std::string> words;
+  size_t pos = 0;
+  while ((pos = text.find_first_not_of(" \n", pos)) != std::string::npos) {
+    size_t end = text.find_first_of(" \n", pos);
+    words.insert(text.substr(pos, end - pos));
+    pos = end;
+  }
+  return words;
+}
+
+std::string join_words(const std::set<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+  return out.empty() ? "nothing" : out;
+}
+
+// Child cgroups of `dir` (kernfs fills in d_type); a vanished dir has none.
+Result<std::vector<std::string>> list_subdirs(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) {
+    if (errno == ENOENT) return std::vector<std::string>{};
+    return fail_errno(fmt::format("list cgroup {}", dir));
+  }
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    if (e->d_type == DT_DIR && n != "." && n != "..") names.emplace_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// `dir` and every cgroup below it, children before their parent, so rmdir can go in order.
+Status collect_subtree(const std::string& dir, std::vector<std::string>& out) {
+  for (const auto& child : SLW_TRY(list_subdirs(dir)))
+    SLW_TRY(collect_subtree(fs::join(dir, child), out));
+  out.push_back(dir);
+  return {};
+}
+
+Status make_leaf(const std::string& mount, const std::string& name) {
+  std::string dir = fs::join(mount, name);
+  std::string parent = dir.substr(0, dir.rfind('/'));
+  for (int attempt = 1;; ++attempt) {
+    SLW_TRY_CTX(fs::make_dirs(parent), "create cgroup {}", dir);
+    if (::mkdir(dir.c_str(), 0755) == 0) return {};
+    if (errno != ENOENT || attempt == kCreateAttempts)
+      return fail_errno(fmt::format("create cgroup {}", dir));
+  }
+}
+
+// v2 only offers a controller's files in a cgroup when every ancestor lists it in
+// cgroup.subtree_control; enabling is idempotent and works after the child exists.
+Status enable_controllers(const std::string& root, const std::string& name,
+                          const std::vector<std::string>& controllers) {
+  std::string dir = root;
+  size_t start = 0;
+  for (;;) {
+    std::string control = fs::join(dir, "cgroup.subtree_control");
+    std::set<std::string> enabled = SLW_TRY(read_words(control));
+    for (const auto& c : controllers)
+      if (!enabled.contains(c)) SLW_TRY(write_cgroup_file(control, "+" + c));
+    size_t slash = name.find('/', start);
+    if (slash == std::string::npos) return {};
+    dir = fs::join(root, name.substr(0, slash));
+    start = slash + 1;
+  }
+}
+
+std::string pid_list(const std::vector<pid_t>& pids) {
+  constexpr size_t kShown = 10;
+  std::string out;
+  for (size_t i = 0; i < pids.size() && i < kShown; ++i)
+    out += (i ? ", " : "") + std::to_string(pids[i]);
+  if (pids.size() > kShown) out += ", ...";
+  return out;
+}
+
+}  // namespace
+
+Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& name,
+                              const CgroupLimits& limits) {
+  SLW_TRY(validate_name(name));
+  std::vector<CgroupWrite> writes = SLW_TRY(plan_cgroup_writes(limits, layout.version));
+  // Partly made cgroups are removed by this object's destructor; it only lists dirs we made.
+  Cgroup cg(layout.version, name);
+  if (layout.uses_v1()) {
+    for (const auto& w : writes)
+      if (!layout.v1_mounts.contains(w.controller))
+        return fail("{} needs the {} cgroup controller, which this host does not have mounted",
+                    flag_for(w.controller), w.controller);
+    std::map<std::string, std::vector<std::string>> by_mount;
+    for (std::string_view c : kV1Controllers)
+      if (auto it = layout.v1_mounts.find(std::string(c)); it != layout.v1_mounts.end())
+        by_mount[it->second].emplace_back(c);
+    if (by_mount.empty())
+      return fail(
+          "create cgroup {}: none of the cgroup controllers memory, cpu, pids and freezer "
+          "is mounted",
+          name);
+    for (auto& [mount, controllers] : by_mount) {
+      SLW_TRY(make_leaf(mount, name));
+      cg.hierarchies_.push_back({mount, fs::join(mount, name), std::move(controllers)});
+    }
+  } else {
+    std::string list = fs::join(layout.v2_root, "cgroup.controllers");
+    std::set<std::string> available = SLW_TRY(read_words(list));
+    for (const auto& w : writes)
+      if (!available.contains(w.controller))
+        return fail(
+            "{} needs the {} cgroup controller, which this host does not have enabled ({} "
+            "lists {})",
+            flag_for(w.controller), w.controller, list, join_words(available));
+    std::vector<std::string> wanted;
+    for (std::string_view c : kV2Controllers)
+      if (available.contains(std::string(c))) wanted.emplace_back(c);
+    SLW_TRY(make_leaf(layout.v2_root, name));
+    cg.hierarchies_.push_back({layout.v2_root, fs::join(layout.v2_root, name), wanted});
+    SLW_TRY(enable_controllers(layout.v2_root, name, wanted));
+  }
+  for (const auto& w : writes) {
+    std::string path = fs::join(cg.find(w.controller)->dir, w.file);
+    if (w.skip_if_missing && !fs::exists(path)) continue;
+    SLW_TRY(write_cgroup_file(path, w.value));
+  }
+  return cg;
+}
+
+Result<Cgroup> Cgroup::open_existing(const CgroupLayout& layout, const std::string& name) {
+  SLW_TRY(validate_name(name));
+  Cgroup cg(layout.version, name);
+  if (layout.uses_v1()) {
+    std::map<std::string, std::vector<std::string>> by_mount;
+    for (std::string_view c : kV1Controllers)
+      if (auto it = layout.v1_mounts.find(std::string(c)); it != layout.v1_mounts.end())
+        by_mount[it->second].emplace_back(c);
+    for (auto& [mount, controllers] : by_mount)
+      if (fs::is_dir(fs::join(mount, name)))
+        cg.hierarchies_.push_back({mount, fs::join(mount, name), std::move(controllers)});
+  } else if (std::string dir = fs::join(layout.v2_root, name); fs::is_dir(dir)) {
+    std::set<std::string> available = SLW_TRY(read_words(fs::join(dir, "cgroup.controllers")));
+    std::vector<std::string> controllers;
+    for (std::string_view c : kV2Controllers)
+      if (available.contains(std::string(c))) controllers.emplace_back(c);
+    cg.hierarchies_.push_back({layout.v2_root, dir, std::move(controllers)});
+  }
+  if (cg.hierarchies_.empty()) {
+    cg.owned_ = false;
+    return std::unexpected(Error(ENOENT, fmt::format("cgroup {} does not exist", name)));
+  }
+  return cg;
+}
+
+Cgroup::Cgroup(Cgroup&& other) noexcept
+    : version_(other.version_),
+      name_(std::move(other.name_)),
+      hierarchies_(std::move(other.hierarchies_)),
+      owned_(std::exchange(other.owned_, false)),
+      destroyed_(other.destroyed_) {
+  other.hierarchies_.clear();
+}
+
+Cgroup& Cgroup::operator=(Cgroup&& other) noexcept {
+  if (this != &other) {
+    destroy_quietly();
+    version_ = other.version_;
+    name_ = std::move(other.name_);
+    hierarchies_ = std::move(other.hierarchies_);
+    owned_ = std::exchange(other.owned_, false);
+    destroyed_ = other.destroyed_;
+    other.hierarchies_.clear();
+  }
+  return *this;
+}
+
+Cgroup::~Cgroup() {
+  destroy_quietly();
+}
+
+void Cgroup::destroy_quietly() {
+  if (!owned_ || destroyed_ || hierarchies_.empty()) return;
+  if (auto st = destroy(); !st) log::warn("{}", st.error().message());
+}
+
+const Cgroup::Hierarchy* Cgroup::find(std::string_view controller) const {
+  for (const auto& h : hierarchies_)
+    if (std::find(h.controllers.begin(), h.controllers.end(), controller) != h.controllers.end())
+      return &h;
+  return nullptr;
+}
+
+std::vector<std::string> Cgroup::paths() const {
+  std::vector<std::string> out;
+  for (const auto& h : hierarchies_) out.push_back(h.dir);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Status Cgroup::add_process(pid_t pid) {
+  if (hierarchies_.empty())
+    return fail("add process {} to cgroup {}: it has no directories", pid, name_);
+  for (const auto& h : hierarchies_)
+    SLW_TRY(write_cgroup_file(fs::join(h.dir, "cgroup.procs"), std::to_string(pid)));
+  return {};
+}
+
+Result<std::vector<pid_t>> Cgroup::pids() const {
+  std::set<pid_t> all;
+  for (const auto& h : hierarchies_) {
+    std::vector<std::string> dirs;
+    SLW_TRY(collect_subtree(h.dir, dirs));
+    for (const auto& dir : dirs) {
+      std::string procs = fs::join(dir, "cgroup.procs");
+      auto text = fs::read_file(procs);
+      if (!text && text.error().code() == ENOENT) continue;  // removed while we looked
+      if (!text) return std::unexpected(std::move(text.error()));
+      for (pid_t pid : SLW_TRY_CTX(parse_cgroup_procs(*text), "read {}", procs)) all.insert(pid);
+    }
+  }
+  return std::vector<pid_t>(all.begin(), all.end());
+}
+
+Result<bool> Cgroup::oom_killed() const {
+  const Hierarchy* h = find("memory");
+  if (!h) return fail("cgroup {} has no memory controller, which OOM kill detection needs", name_);
+  const bool v2 = version_ == CgroupVersion::kV2;
+  std::string path = fs::join(h->dir, v2 ? "memory.events" : "memory.oom_control");
+  std::string text = SLW_TRY(fs::read_file(path));
+  std::optional<int64_t> kills = parse_cgroup_key(text, "oom_kill");
+  if (!kills)
+    return fail("{} has no oom_kill counter{}", path, v2 ? "" : " (kernel older than 4.13)");
+  return *kills > 0;
+}
+
+Status Cgroup::set_frozen(bool frozen) {
+  std::string state;
+  std::string value;
+  if (version_ != CgroupVersion::kV2) {
+    const Hierarchy* h = find("freezer");
+    if (!h) return {};
+    state = fs::join(h->dir, "freezer.state");
+    value = frozen ? "FROZEN" : "THAWED";
+  } else {
+    state = fs::join(hierarchies_.front().dir, "cgroup.freeze");
+    if (!fs::exists(state)) return {};  // kernel < 5.2
+    value = frozen ? "1" : "0";
+  }
+  SLW_TRY(write_cgroup_file(state, value));
+  if (!frozen) return {};
+  // Freezing completes asynchronously: v1 reports FREEZING, v2 clears "frozen" in cgroup.events.
+  std::string events = fs::join(hierarchies_.front().dir, "cgroup.events");
+  for (auto deadline = Clock::now() + kFreezeTimeout; Clock::now() < deadline;) {
+    if (version_ != CgroupVersion::kV2) {
+      std::string now = SLW_TRY(fs::read_file(state));
+      if (now.starts_with("FROZEN")) return {};
+    } else if (parse_cgroup_key(SLW_TRY(fs::read_file(events)), "frozen") == 1) {
+      return {};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  log::debug("cgroup {} did not freeze within {}s; signalling it anyway", name_,
+             std::chrono::duration_cast<std::chrono::seconds>(kFreezeTimeout).count());
+  return {};
+}
+
+// Pins each listed process with a pidfd, then signals only those still listed: a pid that exited
+// and was reused by a process outside the cgroup is never signalled.
+// Raw syscalls: glibc 2.36's <sys/pidfd.h> lacks extern "C" and cannot be linked from C++.
+Status Cgroup::signal_members(int sig) {
+  std::vector<pid_t> listed = SLW_TRY(pids());
+  for (size_t begin = 0; begin < listed.size(); begin += kSignalBatch) {
+    size_t end = std::min(listed.size(), begin + kSignalBatch);
+    std::vector<std::pair<pid_t, UniqueFd>> pinned;
+    for (size_t i = begin; i < end; ++i) {
+      pid_t pid = listed[i];
+      int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+      if (fd >= 0) {
+        pinned.emplace_back(pid, UniqueFd(fd));
+      } else if (errno == ENOSYS) {
+        // Kernel < 5.3: no way to pin a pid; signal it by number.
+        if (::kill(pid, sig) < 0 && errno != ESRCH)
+          return fail_errno(
+              fmt::format("send signal {} to process {} of cgroup {}", sig, pid, name_));
+      } else if (errno != ESRCH) {
+        return fail_errno(fmt::format("open pidfd of process {} of cgroup {}", pid, name_));
+      }
+    }
+    if (pinned.empty()) continue;
+    std::vector<pid_t> members = SLW_TRY(pids());
+    for (auto& [pid, fd] : pinned) {
+      if (!std::binary_search(members.begin(), members.end(), pid)) continue;
+      if (::syscall(SYS_pidfd_send_signal, fd.get(), sig, nullptr, 0) < 0 && errno != ESRCH)
+        return fail_errno(
+            fmt::format("send signal {} to process {} of cgroup {}", sig, pid, name_));
+    }
+  }
+  return {};
+}
+
+Result<std::vector<pid_t>> Cgroup::wait_until_empty(Clock::time_point deadline) const {
+  auto pause = std::chrono::milliseconds(1);
+  for (;;) {
+    std::vector<pid_t> left = SLW_TRY(pids());
+    if (left.empty() || Clock::now() >= deadline) return left;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(20));
+  }
+}
+
+Status Cgroup::kill_all(int sig) {
+  // An empty cgroup needs no freezing; one removed by another process (gc) has nothing to kill.
+  if (SLW_TRY(pids()).empty()) return {};
+  const auto deadline = Clock::now() + kKillTimeout;
+  std::vector<pid_t> left;
+  if (version_ == CgroupVersion::kV2 && sig == SIGKILL &&
+      fs::exists(fs::join(hierarchies_.front().dir, "cgroup.kill"))) {
+    // cgroup.kill (kernel >= 5.14) kills every member and every fork in flight in one go.
+    SLW_TRY(write_cgroup_file(fs::join(hierarchies_.front().dir, "cgroup.kill"), "1"));
+    left = SLW_TRY(wait_until_empty(deadline));
+  } else {
+    for (;;) {
+      SLW_TRY(set_frozen(true));
+      Status sent = signal_members(sig);
+      Status thawed = set_frozen(false);
+      if (!sent) return sent;
+      if (!thawed) return thawed;
+      if (sig != SIGKILL) return {};
+      // Without a freezer a fork can race a pass; the next pass catches what it made.
+      left = SLW_TRY(wait_until_empty(std::min(deadline, Clock::now() + kKillPassWait)));
+      if (left.empty() || Clock::now() >= deadline) break;
+    }
+  }
+  if (!left.empty())
+    return fail("cgroup {} still has {} process(es) ({}) {}s after SIGKILL", name_, left.size(),
+                pid_list(left),
+                std::chrono::duration_cast<std::chrono::seconds>(kKillTimeout).count());
+  return {};
+}
+
+Status Cgroup::remove_dirs() {
+  for (const auto& h : hierarchies_) {
+    std::vector<std::string> dirs;
+    SLW_TRY(collect_subtree(h.dir, dirs));
+    for (const auto& dir : dirs) {
+      // A killed task can keep its cgroup busy for a moment after cgroup.procs stops listing it.
+      const auto deadline = Clock::now() + std::chrono::seconds(2);
+      while (::rmdir(dir.c_str()) < 0 && errno != ENOENT) {
+        if (errno != EBUSY || Clock::now() >= deadline)
+          return fail_errno(fmt::format("remove cgroup {}", dir));
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
+    // Ancestors named in name_ (slipway/) are slipway's; remove them once the last child is gone.
+    std::string_view rel = name_;
+    for (size_t slash; (slash = rel.rfind('/')) != std::string_view::npos;) {
+      rel = rel.substr(0, slash);
+      if (::rmdir(fs::join(h.mount, rel).c_str()) < 0) break;  // not empty: another container's
+    }
+  }
+  return {};
+}
+
+Status Cgroup::destroy() {
+  if (destroyed_ || hierarchies_.empty()) return {};
+  SLW_TRY_CTX(kill_all(SIGKILL), "destroy cgroup {}", name_);
+  SLW_TRY_CTX(remove_dirs(), "destroy cgroup {}", name_);
+  destroyed_ = true;
+  return {};
+}
+
+Status remove_stale_cgroups(const CgroupLayout& layout,
+                            const std::function<bool(const std::string& id)>& is_alive) {
+  std::set<std::string> mounts;
+  if (layout.uses_v1()) {
+    for (std::string_view c : kV1Controllers)
+      if (auto it = layout.v1_mounts.find(std::string(c)); it != layout.v1_mounts.end())
+        mounts.insert(it->second);
+  } else {
+    mounts.insert(layout.v2_root);
+  }
+  std::set<std::string> ids;
+  for (const auto& mount : mounts)
+    for (auto& id : SLW_TRY(list_subdirs(fs::join(mount, kCgroupParent))))
+      ids.insert(std::move(id));
+
+  std::optional<Error> first;
+  size_t failures = 0;
+  for (const auto& id : ids) {
+    if (is_alive(id)) continue;
+    std::string name = container_cgroup_name(id);
+    auto cg = Cgroup::open_existing(layout, name);
+    Status st;
+    if (!cg && cg.error().code() == ENOENT) continue;  // another gc got there first
+    if (!cg)
+      st = std::unexpected(std::move(cg.error()));
+    else
+      st = cg->destroy();
+    if (st) continue;
+    if (!first) first = std::move(st.error()).context(fmt::format("remove stale cgroup {}", name));
+    ++failures;
+  }
+  if (!first) return {};
+  if (failures == 1) return std::unexpected(std::move(*first));
+  return std::unexpected(Error(first->code(), fmt::format("{} (and {} more stale cgroups failed)",
+                                                          first->message(), failures - 1)));
+}
+
+}  // namespace slipway::runtime

@@ -1,0 +1,159 @@
+// Cgroups for one container: detect the host's layout (v1, hybrid, v2), turn resource limits into
+// an ordered list of cgroup file writes (pure, unit-tested), and own the container's cgroup
+// directories (create, place processes, read OOM kills, signal every member, remove).
+//
+// Swap: a limited container gets no swap at all. v1 sets memory.memsw.limit_in_bytes (memory plus
+// swap) to the memory limit, v2 sets memory.swap.max to 0; both are skipped where the kernel has no
+// swap accounting (the file is absent), as the host then cannot give the container swap to account.
+// We write cgroup files directly: no systemd, no libcgroup.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+
+namespace slipway::runtime {
+
+enum class CgroupVersion {
+  kV1,      // only v1 hierarchies
+  kHybrid,  // v1 hierarchies for the controllers plus a cgroup2 mount (usually without controllers)
+  kV2,      // unified hierarchy
+};
+
+std::string_view to_string(CgroupVersion v);
+
+struct CgroupLayout {
+  CgroupVersion version = CgroupVersion::kV2;
+  // v1 and hybrid: controller ("memory", "cpu", ...) -> mount point of its hierarchy. Co-mounted
+  // controllers (cpu,cpuacct) share one mount point.
+  std::map<std::string, std::string> v1_mounts;
+  // The cgroup2 mount point: the root of every container cgroup in v2; recorded but not used for
+  // controllers in hybrid mode.
+  std::string v2_root;
+
+  bool uses_v1() const { return version != CgroupVersion::kV2; }
+};
+
+// Reads the layout from the text of /proc/self/mountinfo. Fails when no cgroup file system is
+// mounted or a line is malformed.
+Result<CgroupLayout> parse_cgroup_layout(std::string_view mountinfo);
+Result<CgroupLayout> detect_cgroup_layout();
+
+// The {} initializers let callers write CgroupLimits{.cpus = 1} without g++ 12 warning about the
+// fields left out.
+struct CgroupLimits {
+  std::optional<int64_t> memory_bytes{};
+  std::optional<double> cpus{};  // CPU time as a number of CPUs: 0.5 is half of one CPU
+  std::optional<int64_t> pids{};
+};
+
+// One write of a limit: `value` into the file `file` of the container's `controller` directory.
+struct CgroupWrite {
+  std::string controller;  // "memory", "cpu", "pids"
+  std::string file;        // e.g. "memory.limit_in_bytes", relative to the cgroup directory
+  std::string value;
+  bool skip_if_missing = false;  // swap files, absent without swap accounting
+
+  bool operator==(const CgroupWrite&) const = default;
+};
+
+// The CFS period used for --cpus, in microseconds; the quota is cpus times this.
+inline constexpr int64_t kCpuPeriodUs = 100000;
+
+// The writes that apply `limits`, in the order they must happen (v1: memory before memsw, period
+// before quota). kHybrid plans like kV1. Fails on a limit the kernel would reject or misread.
+Result<std::vector<CgroupWrite>> plan_cgroup_writes(const CgroupLimits& limits, CgroupVersion v);
+
+// The value of `key` in a flat-keyed cgroup file ("key value" lines: memory.events,
+// memory.oom_control, cgroup.events); nullopt when the key is absent or not a number.
+std::optional<int64_t> parse_cgroup_key(std::string_view text, std::string_view key);
+// The pids in the text of a cgroup.procs file, one per line.
+Result<std::vector<pid_t>> parse_cgroup_procs(std::string_view text);
+
+// Every container cgroup slipway makes lives below this directory in each hierarchy.
+inline constexpr std::string_view kCgroupParent = "slipway";
+// "slipway/<id>": the cgroup name of a container.
+std::string container_cgroup_name(std::string_view container_id);
+
+// Owns one container's cgroup: one directory per v1 hierarchy (memory, cpu, cpuacct, pids, freezer,
+// those mounted), or one directory in v2. Move-only. The destructor destroys it (best effort,
+// logged) unless release() was called.
+class Cgroup {
+ public:
+  // Creates `name` (e.g. "slipway/<id>") and applies `limits`. Fails, leaving nothing behind, when
+  // a limit needs a controller the host lacks or the cgroup already exists.
+  static Result<Cgroup> create(const CgroupLayout& layout, const std::string& name,
+                               const CgroupLimits& limits);
+  // Opens a cgroup made earlier, possibly by another process, from the directories that exist.
+  // The result owns it like one from create(): call release() when only looking.
+  static Result<Cgroup> open_existing(const CgroupLayout& layout, const std::string& name);
+
+  Cgroup(Cgroup&& other) noexcept;
+  Cgroup& operator=(Cgroup&& other) noexcept;
+  Cgroup(const Cgroup&) = delete;
+  Cgroup& operator=(const Cgroup&) = delete;
+  ~Cgroup();
+
+  const std::string& name() const { return name_; }
+  CgroupVersion version() const { return version_; }
+  // The cgroup's directory in each hierarchy, sorted.
+  std::vector<std::string> paths() const;
+
+  // Moves the whole thread group of `pid` into the cgroup in every hierarchy.
+  Status add_process(pid_t pid);
+  // Processes in the cgroup or its descendants, sorted, without duplicates.
+  Result<std::vector<pid_t>> pids() const;
+  // True when the kernel's OOM killer killed a process in this cgroup (v1: memory.oom_control
+  // oom_kill, kernel >= 4.13; v2: memory.events oom_kill). Needs the memory controller.
+  Result<bool> oom_killed() const;
+  // Sends `sig` to every process in the cgroup, frozen first where a freezer exists so that a fork
+  // cannot slip a new process past the signal. For SIGKILL, returns once the cgroup is empty (or
+  // fails after a bounded wait).
+  Status kill_all(int sig);
+  // Kills every member, then removes the directories (descendants first) and the ancestors named in
+  // `name` that become empty. Idempotent.
+  Status destroy();
+  // Gives up ownership: the destructor will leave the cgroup alone (a supervisor takes it over).
+  void release() { owned_ = false; }
+
+ private:
+  // The cgroup's place in one hierarchy.
+  struct Hierarchy {
+    std::string mount;                     // the hierarchy's mount point (the v2 root)
+    std::string dir;                       // mount + "/" + name
+    std::vector<std::string> controllers;  // the controllers slipway uses through it
+  };
+
+  Cgroup(CgroupVersion version, std::string name) : version_(version), name_(std::move(name)) {}
+  const Hierarchy* find(std::string_view controller) const;
+  Status signal_members(int sig);
+  Status set_frozen(bool frozen);
+  // The processes still in the cgroup at `deadline`, or none as soon as it is empty.
+  Result<std::vector<pid_t>> wait_until_empty(std::chrono::steady_clock::time_point deadline) const;
+  Status remove_dirs();
+  void destroy_quietly();
+
+  CgroupVersion version_ = CgroupVersion::kV2;
+  std::string name_;
+  std::vector<Hierarchy> hierarchies_;
+  bool owned_ = true;
+  bool destroyed_ = false;
+};
+
+// For `slipway gc`: destroys every slipway/<id> cgroup for which is_alive(id) is false, killing
+// what is left in it. is_alive is asked about every id on the host, including containers of other
+// slipway roots and containers being created right now: it must answer true for any id it does not
+// own. Tries every id and reports the first failure.
+Status remove_stale_cgroups(const CgroupLayout& layout,
+                            const std::function<bool(const std::string& id)>& is_alive);
+
+}  // namespace slipway::runtime
