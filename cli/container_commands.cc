@@ -16,6 +16,8 @@
 #include "cli/cli.h"
 #include "oci/image_store.h"
 #include "pipeline/container_config.h"
+#include "pipeline/container_network.h"
+#include "pipeline/garbage.h"
 #include "runtime/container_ops.h"
 #include "runtime/spec_json.h"
 #include "runtime/supervisor.h"
@@ -109,17 +111,21 @@ Result<int> do_run(const GlobalOptions& g, pipeline::RunOptions o, std::vector<s
   record.name = o.name.empty() ? short_id(in.id) : o.name;
   record.auto_remove = o.remove;
   if (o.timeout_seconds) record.timeout_ms = static_cast<int64_t>(std::llround(*o.timeout_seconds * 1000));
+  // Released by its destructor on any error below, and by the hooks once the container ends.
+  auto network = SLW_TRY(pipeline::ContainerNetwork::prepare(g.root, store, o, record.name, record.spec));
+  runtime::ContainerHooks hooks = pipeline::ContainerNetwork::hooks(network);
   record = SLW_TRY(store.create(std::move(record)));
 
   if (o.detach) {
-    if (auto st = runtime::run_detached(store, record); !st) {
+    if (auto st = runtime::run_detached(store, record, hooks); !st) {
       if (!o.remove) (void)store.remove(record);
       return std::unexpected(st.error());
     }
+    network->hand_over();  // the supervisor owns the lease now
     fmt::print("{}\n", record.id);
     return 0;
   }
-  auto exit = runtime::run_foreground(store, record);
+  auto exit = runtime::run_foreground(store, record, hooks);
   if (!exit) {
     if (!o.remove) (void)store.remove(record);  // never started: nothing worth keeping
     int code = exit.error().code();
@@ -247,8 +253,10 @@ Result<int> do_inspect(const GlobalOptions& g, const std::vector<std::string>& n
 
 Result<int> do_gc(const GlobalOptions& g) {
   ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
-  auto report = SLW_TRY(runtime::collect_garbage(store));
+  auto report = SLW_TRY(pipeline::collect_garbage(g.root, store));
   for (const auto& id : report.containers) fmt::print("cleaned up container {}\n", short_id(id));
+  for (const auto& l : report.leases) fmt::print("released address {}\n", l);
+  for (const auto& l : report.links) fmt::print("removed link {}\n", l);
   return 0;
 }
 
@@ -277,7 +285,14 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
   run->add_option("--seccomp", o.seccomp, "default, unconfined or a profile FILE.json")
       ->capture_default_str();
   run->add_flag("--init", o.init, "run a minimal init as PID 1 that reaps zombies");
-  run->add_option("--net,--network", o.net, "none or host")->capture_default_str();
+  run->add_option("--net,--network", o.net, "none, host, NETWORK or container:NAME")
+      ->capture_default_str();
+  run->add_option("--ip", o.ip, "address on the network (default: the next free one)");
+  run->add_option("--alias", o.aliases, "another DNS name on the network")->allow_extra_args(false);
+  run->add_option("--forward", o.forwards, "[ADDR:]PORT=HOST:PORT: the container's localhost port reaches a host port")
+      ->allow_extra_args(false);
+  run->add_option("-p,--publish", o.publish, "[HOSTADDR:]HOSTPORT:PORT: a host port reaches the container")
+      ->allow_extra_args(false);
   run->add_option("--rootfs", o.rootfs, "run from a plain directory instead of an image");
   auto run_image = std::make_shared<std::vector<std::string>>();
   run->add_option("IMAGE", *run_image, "image (omit with --rootfs); the command and arguments follow");

@@ -7,10 +7,13 @@
 namespace slipway::netns {
 
 std::string Ipv4::to_string() const {
-  return fmt::format("{}.{}.{}.{}", value >> 24, (value >> 16) & 255, (value >> 8) & 255, value & 255);
+  return fmt::format("{}.{}.{}.{}", value >> 24, (value >> 16) & 255, (value >> 8) & 255,
+                     value & 255);
 }
 
-std::string Cidr::to_string() const { return fmt::format("{}/{}", network.to_string(), prefix); }
+std::string Cidr::to_string() const {
+  return fmt::format("{}/{}", network.to_string(), prefix);
+}
 
 bool Cidr::overlaps(const Cidr& other) const {
   int p = std::min(prefix, other.prefix);
@@ -27,7 +30,8 @@ Result<Ipv4> parse_ipv4(std::string_view text) {
 
 Result<Cidr> parse_cidr(std::string_view text) {
   auto slash = text.find('/');
-  if (slash == std::string_view::npos) return fail("invalid subnet \"{}\": want ADDRESS/PREFIX", text);
+  if (slash == std::string_view::npos)
+    return fail("invalid subnet \"{}\": want ADDRESS/PREFIX", text);
   auto ip = parse_ipv4(text.substr(0, slash));
   if (!ip) return fail("invalid subnet \"{}\": bad address", text);
   std::string_view p = text.substr(slash + 1);

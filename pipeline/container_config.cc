@@ -57,6 +57,26 @@ std::vector<std::string> merge_env(const std::vector<std::string>& image_env,
   return env;
 }
 
+Result<NetworkChoice> parse_net_option(std::string_view net) {
+  NetworkChoice c;
+  if (net == "none") {
+    c.kind = NetworkChoice::Kind::kNone;
+  } else if (net == "host") {
+    c.kind = NetworkChoice::Kind::kHost;
+  } else if (net.starts_with("container:")) {
+    c.kind = NetworkChoice::Kind::kContainer;
+    c.name = std::string(net.substr(10));
+    if (c.name.empty()) return fail("invalid --net \"{}\": want container:NAME", net);
+  } else if (net.empty()) {
+    return fail("invalid --net \"\": want none, host, NETWORK or container:NAME");
+  } else {
+    c.kind = NetworkChoice::Kind::kNetwork;
+    // Docker's name for its default network; ours is called "slipway".
+    c.name = net == "bridge" || net == "default" ? std::string(kDefaultNetwork) : std::string(net);
+  }
+  return c;
+}
+
 Result<runtime::BindMount> parse_volume(std::string_view spec) {
   runtime::BindMount b;
   auto first = spec.find(':');
@@ -135,9 +155,11 @@ Result<runtime::ContainerSpec> build_container_spec(const RunOptions& o, const C
 
   for (const auto& v : o.volumes) s.binds.push_back(SLW_TRY(parse_volume(v)));
 
-  if (o.net == "none") s.network.mode = runtime::NetworkMode::kNone;
-  else if (o.net == "host") s.network.mode = runtime::NetworkMode::kHost;
-  else return fail("unknown network \"{}\": this build supports none and host", o.net);
+  // Network attachments (bridge, container:) are filled in by ContainerNetwork::prepare.
+  NetworkChoice net = SLW_TRY(parse_net_option(o.net));
+  s.network.mode = net.kind == NetworkChoice::Kind::kHost        ? runtime::NetworkMode::kHost
+                   : net.kind == NetworkChoice::Kind::kContainer ? runtime::NetworkMode::kJoin
+                                                                 : runtime::NetworkMode::kNone;
 
   s.security.capabilities = SLW_TRY(runtime::resolve_capabilities(
       runtime::docker_default_capabilities(), o.cap_add, o.cap_drop));

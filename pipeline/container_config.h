@@ -32,6 +32,16 @@ std::vector<std::string> merge_env(const std::vector<std::string>& image_env,
                                    const std::vector<std::string>& flags,
                                    const std::map<std::string, std::string>& host_env);
 
+inline constexpr std::string_view kDefaultNetwork = "slipway";
+
+// --net: none | host | container:NAME | a network name ("bridge"/"default": the default network).
+struct NetworkChoice {
+  enum class Kind { kNone, kHost, kNetwork, kContainer };
+  Kind kind = Kind::kNone;
+  std::string name;  // network or container name
+};
+Result<NetworkChoice> parse_net_option(std::string_view net);
+
 // "SRC:DST[:ro|rw]" with both paths absolute.
 Result<runtime::BindMount> parse_volume(std::string_view spec);
 

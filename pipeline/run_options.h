@@ -30,7 +30,11 @@ struct RunOptions {
   std::vector<std::string> cap_add;
   std::vector<std::string> cap_drop;
   std::string seccomp = "default";  // default | unconfined | FILE.json
-  std::string net = "none";         // none | host
+  std::string net = "none";         // none | host | NETWORK | container:NAME
+  std::string ip;                   // --ip on a network
+  std::vector<std::string> aliases;  // --alias: more DNS names on the network
+  std::vector<std::string> forwards;  // --forward [ADDR:]PORT=HOST:PORT (container -> host)
+  std::vector<std::string> publish;   // -p [HOSTADDR:]HOSTPORT:PORT (host -> container)
 };
 
 }  // namespace slipway::pipeline

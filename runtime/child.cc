@@ -4,6 +4,9 @@
 #include <grp.h>
 #include <linux/close_range.h>
 #include <linux/openat2.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -208,6 +211,22 @@ int apply_after_pivot(const MountOp& op) {
   }
 }
 
+// A new network namespace has "lo" down; containers expect localhost to work.
+int bring_up_loopback() {
+  int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return errno;
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, "lo", 3);
+  int rc = ::ioctl(sock, SIOCGIFFLAGS, &ifr);
+  if (rc == 0) {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    rc = ::ioctl(sock, SIOCSIFFLAGS, &ifr);
+  }
+  int e = rc < 0 ? errno : 0;
+  ::close(sock);
+  return e;
+}
+
 int make_dirs_in_container(const char* path) {
   char buf[kPathMax];
   size_t len = std::strlen(path);
@@ -289,6 +308,8 @@ int exec_command(const ChildPlan& plan) {
 
   if (plan.netns_fd >= 0 && ::setns(plan.netns_fd, CLONE_NEWNET) < 0)
     report_and_exit(plan, ChildStep::kJoinNetwork, errno);
+  if (plan.loopback_up)
+    if (int e = bring_up_loopback()) report_and_exit(plan, ChildStep::kLoopback, e);
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
     report_and_exit(plan, ChildStep::kMountPropagation, errno);
 

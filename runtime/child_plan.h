@@ -15,6 +15,7 @@ namespace slipway::runtime {
 // Containment steps, in the order the child runs them; reported back with the errno on failure.
 enum class ChildStep : int32_t {
   kJoinNetwork = 1,
+  kLoopback,
   kMountPropagation,
   kMountRootfs,
   kOpenRootfs,
@@ -62,6 +63,7 @@ struct ChildPlan {
   bool no_new_privileges = true;
   bool init = false;
   int netns_fd = -1;       // join this network namespace when >= 0
+  bool loopback_up = false;  // bring up "lo" of the container's own new network namespace
   int stdio_fds[3] = {-1, -1, -1};  // dup'ed onto 0,1,2 when >= 0 (detached containers)
   int sync_fd = -1;        // read end: parent says "go" once the cgroup (and network) are set
   int report_fd = -1;      // write end: ChildReport on failure, closed by exec on success

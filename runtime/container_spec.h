@@ -36,6 +36,10 @@ enum class NetworkMode {
 struct NetworkSpec {
   NetworkMode mode = NetworkMode::kNone;
   std::string join_path;  // /proc/PID/ns/net or a bind-mounted netns file, for kJoin
+  // The container's /etc/resolv.conf; empty: derived from the host's (see etc_files.h).
+  std::string resolv_conf;
+  // Lines added to the container's /etc/hosts (its own address on a network).
+  std::string extra_hosts;
 };
 
 struct ProcessSpec {

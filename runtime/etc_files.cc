@@ -35,9 +35,12 @@ std::string container_resolv_conf(std::string_view host, NetworkMode mode) {
 
 Status write_etc_files(const std::string& dir, const ContainerSpec& spec) {
   SLW_TRY(fs::write_file(fs::join(dir, "hostname"), spec.hostname + "\n"));
-  SLW_TRY(fs::write_file(fs::join(dir, "hosts"), hosts_file(spec.hostname)));
-  auto host = fs::read_file("/etc/resolv.conf");
-  std::string resolv = host ? container_resolv_conf(*host, spec.network.mode) : "";
+  SLW_TRY(fs::write_file(fs::join(dir, "hosts"), hosts_file(spec.hostname) + spec.network.extra_hosts));
+  std::string resolv = spec.network.resolv_conf;
+  if (resolv.empty()) {
+    auto host = fs::read_file("/etc/resolv.conf");
+    resolv = host ? container_resolv_conf(*host, spec.network.mode) : "";
+  }
   SLW_TRY(fs::write_file(fs::join(dir, "resolv.conf"), resolv));
   return {};
 }

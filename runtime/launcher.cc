@@ -55,6 +55,7 @@ std::string describe_step(const ChildReport& r, const ChildPlan& plan, const Con
     case ChildStep::kWaitForParent: return "wait for runtime";
     case ChildStep::kCgroupNamespace: return "create cgroup namespace";
     case ChildStep::kJoinNetwork: return fmt::format("join network namespace {}", spec.network.join_path);
+    case ChildStep::kLoopback: return "bring up the loopback interface";
     case ChildStep::kMountPropagation: return "make mounts private";
     case ChildStep::kMountRootfs:
       return m.rootfs.kind == MountOp::Kind::kBind
@@ -162,6 +163,7 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   plan.seccomp = seccomp.filter.empty() ? nullptr : &seccomp;
   plan.no_new_privileges = spec.security.no_new_privileges;
   plan.init = spec.init;
+  plan.loopback_up = spec.network.mode == NetworkMode::kNone;
   plan.stdio_fds[0] = stdio.in;
   plan.stdio_fds[1] = stdio.out;
   plan.stdio_fds[2] = stdio.err;

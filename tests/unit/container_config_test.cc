@@ -92,6 +92,20 @@ TEST(ResolveUser, NamesNumbersAndGroups) {
   EXPECT_EQ(resolve_user("7", fake_rootfs({}))->uid, 7u) << "numeric users need no passwd";
 }
 
+TEST(ParseNetOption, Forms) {
+  EXPECT_EQ(parse_net_option("none")->kind, NetworkChoice::Kind::kNone);
+  EXPECT_EQ(parse_net_option("host")->kind, NetworkChoice::Kind::kHost);
+  auto c = parse_net_option("container:holder");
+  EXPECT_EQ(c->kind, NetworkChoice::Kind::kContainer);
+  EXPECT_EQ(c->name, "holder");
+  auto n = parse_net_option("ci-net");
+  EXPECT_EQ(n->kind, NetworkChoice::Kind::kNetwork);
+  EXPECT_EQ(n->name, "ci-net");
+  EXPECT_EQ(parse_net_option("bridge")->name, kDefaultNetwork);
+  EXPECT_FALSE(parse_net_option(""));
+  EXPECT_FALSE(parse_net_option("container:"));
+}
+
 ContainerInputs inputs() {
   ContainerInputs in;
   in.id = "0123456789abcdef" + std::string(48, '0');
@@ -148,7 +162,7 @@ TEST(BuildContainerSpec, FlagsAndErrors) {
   EXPECT_TRUE(s->rootfs.read_only);
 
   RunOptions bad;
-  bad.net = "bridge0";
+  bad.net = "container:";
   EXPECT_FALSE(build_container_spec(bad, inputs(), rootfs));
   bad = {};
   bad.workdir = "relative";

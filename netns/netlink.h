@@ -1,0 +1,86 @@
+// A route-netlink connection (libnl-route-3) bound to the network namespace of the thread that
+// opened it: links, bridges, addresses and routes. Every request waits for the kernel's answer,
+// and a refusal becomes an Error carrying the kernel's errno and its extended-ack text.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "netns/cidr.h"
+
+struct rtnl_link;
+
+namespace slipway::netns {
+
+struct LinkInfo {
+  std::string name;
+  std::string kind;  // IFLA_INFO_KIND: "bridge", "veth", "dummy"; "" for physical and lo
+  int index = 0;
+  int master = 0;  // ifindex of the bridge this link is enslaved to, 0 if none
+  int mtu = 0;
+  bool up = false;  // administratively up (IFF_UP)
+};
+
+// One IPv4 route of the main table.
+struct Ipv4Route {
+  Cidr destination;
+  std::string ifname;  // output device of the first next hop, "" if none
+  std::optional<Ipv4> gateway;
+};
+
+// Not thread-safe: one thread at a time per connection (requests and answers share a socket).
+class Netlink {
+ public:
+  // Connects in the calling thread's network namespace; the connection stays in that namespace
+  // even when used from other threads later.
+  static Result<Netlink> open();
+
+  Netlink(Netlink&&) noexcept;
+  Netlink& operator=(Netlink&&) noexcept;
+  ~Netlink();
+
+  // Creates bridge `name` (down, no address). An existing bridge of that name is success, so two
+  // processes racing to create it both succeed; an existing link of another kind is an error.
+  Status create_bridge(const std::string& name, int mtu);
+  // Creates a link of a kind that needs no attributes ("dummy", "ifb", "bridge"), down.
+  Status create_link(const std::string& name, const std::string& kind);
+  Status link_up(const std::string& name);
+  Status set_mtu(const std::string& name, int mtu);
+  // Sets IFF_UP and, when mtu > 0, the MTU in one request.
+  Status set_link(const std::string& name, bool up, int mtu);
+  // Adds ip/prefix (with its broadcast address) to ifname; the same address already there is
+  // success.
+  Status add_address(const std::string& ifname, Ipv4 ip, int prefix);
+  // IPv4 addresses of ifname as (address, prefix) pairs.
+  Result<std::vector<std::pair<Ipv4, int>>> addresses(const std::string& ifname);
+  Status add_default_route(Ipv4 gateway);
+  // Adds a route to destination through the link ifname (scope link, no gateway).
+  Status add_device_route(const Cidr& destination, const std::string& ifname);
+  // Deletes link `name`; a link that does not exist is success. Costs 15-35 ms of kernel RCU
+  // waiting, so keep it off start paths.
+  Status delete_link(const std::string& name);
+  Result<bool> link_exists(const std::string& name);
+  // The link's facts; ENODEV error when missing.
+  Result<LinkInfo> link(const std::string& name);
+  Result<std::vector<LinkInfo>> links();
+  Result<std::vector<std::string>> list_links();
+  // IPv4 routes of the main table, of every type: a blackhole or unreachable route claims its
+  // addresses as much as a device route does.
+  Result<std::vector<Ipv4Route>> routes();
+
+  // Sends RTM_NEWLINK for a prepared libnl link object with NLM_F_* flags; `what` names the
+  // operation in errors. For callers building links libnl offers no helper for (veth pairs).
+  Status add_link(struct rtnl_link* link, int flags, std::string_view what);
+
+  struct Impl;  // opaque: the libnl socket and the kernel's answer to the last request
+
+ private:
+  explicit Netlink(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace slipway::netns

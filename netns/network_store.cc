@@ -1,0 +1,146 @@
+#include "netns/network_store.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+
+#include "base/fs.h"
+#include "netns/ipam.h"
+#include "netns/lock_file.h"
+
+namespace slipway::netns {
+
+Result<std::vector<Ipv4Route>> host_routes() {
+  Netlink nl = SLW_TRY_CTX(Netlink::open(), "list host routes");
+  return nl.routes();
+}
+
+NetworkStore::NetworkStore(std::string root, RouteSource routes)
+    : root_(std::move(root)), routes_(std::move(routes)) {}
+
+Result<Network> NetworkStore::get(const std::string& name) const {
+  SLW_TRY(validate_network_name(name));
+  std::string path = network_file(root_, name);
+  auto text = fs::read_file(path);
+  if (!text) {
+    if (text.error().code() == ENOENT)
+      return std::unexpected(Error(ENOENT, fmt::format("network {} not found", name)));
+    return std::unexpected(std::move(text).error().context(fmt::format("network {}", name)));
+  }
+  Network n = SLW_TRY(network_from_json(*text, path));
+  if (n.name != name) return fail("{}: holds network \"{}\", not {}", path, n.name, name);
+  return n;
+}
+
+Result<std::vector<Network>> NetworkStore::list() const {
+  std::string dir = networks_dir(root_);
+  if (!fs::is_dir(dir)) return std::vector<Network>{};
+  std::vector<std::string> entries = SLW_TRY_CTX(fs::list_dir(dir), "list networks");
+  std::vector<Network> out;
+  for (const std::string& e : entries) {
+    if (!e.ends_with(".json") || e.ends_with(".leases.json") || e.starts_with(".")) continue;
+    std::string name = e.substr(0, e.size() - 5);
+    if (!validate_network_name(name)) continue;  // not ours (an editor's backup, say)
+    auto n = get(name);
+    if (!n) {
+      if (n.error().code() == ENOENT) continue;  // removed while we listed
+      return std::unexpected(std::move(n).error());
+    }
+    out.push_back(std::move(*n));
+  }
+  return out;
+}
+
+Result<Network> NetworkStore::create_locked(const std::string& name,
+                                            const NetworkOptions& options) {
+  SLW_TRY(validate_network_name(name));
+  std::vector<Network> existing = SLW_TRY(list());
+  std::vector<Ipv4Route> routes = SLW_TRY_CTX(routes_(), "create network {}", name);
+  std::vector<Cidr> reserved;
+  if (name != kDefaultNetworkName) {
+    // Keep the default network's subnet free even before the default network exists.
+    if (auto d = default_subnet()) reserved.push_back(*d);
+  }
+  Network net = SLW_TRY(plan_network(name, options, routes, existing, reserved));
+  SLW_TRY_CTX(fs::write_file_atomic(network_file(root_, name), network_to_json(net)),
+              "create network {}", name);
+  return net;
+}
+
+Result<Network> NetworkStore::create(const std::string& name, const NetworkOptions& options) {
+  SLW_TRY(validate_network_name(name));
+  SLW_TRY_CTX(fs::make_dirs(networks_dir(root_)), "create network {}", name);
+  LockFile lock =
+      SLW_TRY_CTX(LockFile::acquire(networks_lock_file(root_)), "create network {}", name);
+  return create_locked(name, options);
+}
+
+Status NetworkStore::remove(const std::string& name) {
+  SLW_TRY(validate_network_name(name));
+  if (!fs::is_dir(networks_dir(root_))) return fail("network {} not found", name);
+  LockFile lock =
+      SLW_TRY_CTX(LockFile::acquire(networks_lock_file(root_)), "remove network {}", name);
+  Network net = SLW_TRY(get(name));
+  // Holding the leases lock while deleting makes an allocate that waited on it see the
+  // network gone instead of leasing on a removed network.
+  LockFile leases_lock =
+      SLW_TRY_CTX(LockFile::acquire(leases_lock_file(root_, name)), "remove network {}", name);
+  std::vector<Lease> leases = SLW_TRY_CTX(Ipam(root_, net).leases(), "remove network {}", name);
+  if (!leases.empty())
+    return fail("network {} has {} container{} attached", name, leases.size(),
+                leases.size() == 1 ? "" : "s");
+
+  Netlink nl = SLW_TRY_CTX(Netlink::open(), "remove network {}", name);
+  // Asking first keeps `network rm` of a never-used network free of CAP_NET_ADMIN.
+  if (SLW_TRY_CTX(nl.link_exists(net.bridge), "remove network {}", name))
+    SLW_TRY_CTX(nl.delete_link(net.bridge), "remove network {}", name);
+
+  for (const std::string& path : {leases_file(root_, name), network_file(root_, name)}) {
+    if (::unlink(path.c_str()) < 0 && errno != ENOENT)
+      return fail_errno(fmt::format("remove network {}: remove {}", name, path));
+  }
+  SLW_TRY_CTX(leases_lock.remove(), "remove network {}", name);
+  return {};
+}
+
+Result<Cidr> NetworkStore::default_subnet() const {
+  const char* env = std::getenv(std::string(kDefaultSubnetEnv).c_str());
+  if (env && *env) return SLW_TRY_CTX(parse_cidr(env), "${}", kDefaultSubnetEnv);
+  return parse_cidr(kDefaultSubnet);
+}
+
+Result<Network> NetworkStore::ensure_default() {
+  const std::string name(kDefaultNetworkName);
+  if (auto n = get(name)) return n;
+  SLW_TRY_CTX(fs::make_dirs(networks_dir(root_)), "create default network {}", name);
+  LockFile lock =
+      SLW_TRY_CTX(LockFile::acquire(networks_lock_file(root_)), "create default network {}", name);
+  if (auto n = get(name)) return n;  // made by another process while we waited
+  NetworkOptions options;
+  options.subnet = SLW_TRY_CTX(default_subnet(), "create default network {}", name);
+  auto made = create_locked(name, options);
+  if (!made)
+    return std::unexpected(std::move(made).error().context(
+        fmt::format("create default network (set ${} to use another subnet)", kDefaultSubnetEnv)));
+  return made;
+}
+
+Status ensure_bridge(const Network& network) {
+  std::string what = fmt::format("set up bridge {} of network {}", network.bridge, network.name);
+  Netlink nl = SLW_TRY_CTX(Netlink::open(), "{}", what);
+  // Fast path for every container after the first. The address is checked too: a bridge left
+  // up by an earlier network of the same name may carry another subnet.
+  if (auto l = nl.link(network.bridge); l && l->kind == "bridge" && l->up) {
+    auto addrs = SLW_TRY_CTX(nl.addresses(network.bridge), "{}", what);
+    std::pair<Ipv4, int> want{network.gateway, network.subnet.prefix};
+    if (std::find(addrs.begin(), addrs.end(), want) != addrs.end()) return {};
+  }
+  SLW_TRY_CTX(nl.create_bridge(network.bridge, network.mtu), "{}", what);
+  SLW_TRY_CTX(nl.add_address(network.bridge, network.gateway, network.subnet.prefix), "{}", what);
+  SLW_TRY_CTX(nl.link_up(network.bridge), "{}", what);
+  return {};
+}
+
+}  // namespace slipway::netns
