@@ -19,6 +19,10 @@ Result<std::shared_ptr<ContainerNetwork>> ContainerNetwork::prepare(
   std::shared_ptr<ContainerNetwork> net(new ContainerNetwork());
   net->container_id_ = spec.id;
   NetworkChoice choice = SLW_TRY(parse_net_option(o.net));
+  if (choice.kind == NetworkChoice::Kind::kHost && (!o.forwards.empty() || !o.publish.empty()))
+    return fail("--forward and -p need a network namespace of the container's own, not --net host");
+  for (const auto& f : o.forwards) net->forwards_.push_back(SLW_TRY(netns::parse_forward_spec(f)));
+  for (const auto& p : o.publish) net->forwards_.push_back(SLW_TRY(netns::parse_publish_spec(p)));
   if (choice.kind != NetworkChoice::Kind::kNetwork && (!o.ip.empty() || !o.aliases.empty()))
     return fail("--ip and --alias need --net NETWORK, not --net {}", o.net);
 
@@ -62,7 +66,10 @@ Result<std::shared_ptr<ContainerNetwork>> ContainerNetwork::prepare(
   return net;
 }
 
-ContainerNetwork::~ContainerNetwork() { release(); }
+ContainerNetwork::~ContainerNetwork() {
+  stop_forwarders();
+  release();
+}
 
 void ContainerNetwork::release() {
   if (!lease_ || !ipam_) return;
@@ -71,6 +78,7 @@ void ContainerNetwork::release() {
 }
 
 Status ContainerNetwork::attach(pid_t pid) {
+  if (!forwards_.empty()) SLW_TRY(start_forwarders(pid));
   if (!lease_ || !network_) return {};
   // The lease now belongs to the process that waits for the container (it may be a supervisor).
   pid_t self = ::getpid();
@@ -85,10 +93,35 @@ Status ContainerNetwork::attach(pid_t pid) {
   return {};
 }
 
+// Listening sockets are made before the container's command starts, so a port in use fails the
+// start with a clear error and the command never races its own forwarders.
+Status ContainerNetwork::start_forwarders(pid_t pid) {
+  container_netns_ = SLW_TRY(netns::open_netns(pid));
+  forwarder_ = SLW_TRY(netns::PortForwarder::create());
+  for (auto rule : forwards_) {
+    if (rule.direction == netns::ForwardRule::Direction::kForward) {
+      rule.listen_netns_fd = container_netns_.get();  // the container's localhost...
+    } else {
+      rule.connect_netns_fd = container_netns_.get();  // ...or a host port into the container
+    }
+    SLW_TRY(forwarder_->add_rule(rule));
+  }
+  return forwarder_->start();
+}
+
+void ContainerNetwork::stop_forwarders() {
+  if (forwarder_) forwarder_->stop();
+  forwarder_.reset();
+  container_netns_.reset();
+}
+
 runtime::ContainerHooks ContainerNetwork::hooks(const std::shared_ptr<ContainerNetwork>& self) {
   runtime::ContainerHooks h;
   h.before_exec = [self](pid_t pid) { return self->attach(pid); };
-  h.finished = [self] { self->release(); };
+  h.finished = [self] {
+    self->stop_forwarders();
+    self->release();
+  };
   if (self->holder_pid_ > 0) {
     h.holder_pidfd = [self]() -> int {
       int fd = static_cast<int>(::syscall(SYS_pidfd_open, self->holder_pid_, 0));

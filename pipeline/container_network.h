@@ -1,6 +1,7 @@
 // Connects one container to its network for as long as it runs: a lease and a veth on a bridge
-// network, the holder's namespace for --net container:NAME. Prepared in the CLI process, then run
-// as runtime hooks in whichever process waits for the container (run itself or its supervisor).
+// network, the holder's namespace for --net container:NAME, and the --forward / -p port forwarders.
+// Prepared in the CLI process, then run as runtime hooks in whichever process waits for the
+// container (run itself or its detached supervisor), so forwarders live exactly as long as it.
 #pragma once
 
 #include <memory>
@@ -8,8 +9,11 @@
 #include <string>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
+#include "netns/forward_rule.h"
 #include "netns/ipam.h"
 #include "netns/network.h"
+#include "netns/port_forwarder.h"
 #include "pipeline/run_options.h"
 #include "runtime/container_store.h"
 #include "runtime/supervisor.h"
@@ -41,8 +45,13 @@ class ContainerNetwork {
  private:
   ContainerNetwork() = default;
   Status attach(pid_t pid);
+  Status start_forwarders(pid_t pid);
+  void stop_forwarders();
 
   std::string container_id_;
+  std::vector<netns::ForwardRule> forwards_;  // netns fds filled in at attach
+  std::unique_ptr<netns::PortForwarder> forwarder_;
+  UniqueFd container_netns_;
   std::optional<netns::Network> network_;
   std::optional<netns::Ipam> ipam_;
   std::optional<netns::Lease> lease_;

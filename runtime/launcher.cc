@@ -235,7 +235,7 @@ Result<ExitStatus> wait_container(StartedContainer& c, const WaitOptions& option
   sigemptyset(&forwarded);
   UniqueFd sigfd;
   if (options.forward_signals) {
-    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&forwarded, s);
+    for (int s : kForwardedSignals) sigaddset(&forwarded, s);
     ::sigprocmask(SIG_BLOCK, &forwarded, &old);
     sigfd.reset(::signalfd(-1, &forwarded, SFD_CLOEXEC));
   }

@@ -2,6 +2,7 @@
 // compile), clone3 into new namespaces, then the child's containment steps (child.cc).
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -49,6 +50,9 @@ struct ExitStatus {
 // A failure leaves nothing behind: the child is reaped and the cgroup removed.
 [[nodiscard]] Result<StartedContainer> start_container(const ContainerSpec& spec,
                                                        const LaunchOptions& options = {});
+
+// What a foreground run passes on to the container, as docker run's --sig-proxy does.
+inline constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 struct WaitOptions {
   std::optional<std::chrono::milliseconds> timeout;  // kill the whole container after this

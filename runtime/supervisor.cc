@@ -9,6 +9,7 @@
 
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/scope_exit.h"
 
 namespace slipway::runtime {
 namespace {
@@ -79,6 +80,13 @@ static Result<StartedContainer> start_with_hooks(const ContainerRecord& record, 
 
 Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRecord& record,
                                   const ContainerHooks& hooks) {
+  // Block the signals wait_container forwards before any hook starts a thread: threads inherit the
+  // mask, so none of them can take a SIGINT meant for the container and die of it.
+  sigset_t forwarded, old;
+  sigemptyset(&forwarded);
+  for (int sig : kForwardedSignals) sigaddset(&forwarded, sig);
+  ::pthread_sigmask(SIG_BLOCK, &forwarded, &old);
+  auto restore = ScopeExit([&] { ::pthread_sigmask(SIG_SETMASK, &old, nullptr); });
   auto started = start_with_hooks(record, hooks, {});
   if (!started) {
     ContainerState failed;
