@@ -1,0 +1,41 @@
+// A kernel pipe used as the buffer between two sockets: splice(2) moves page references from one
+// socket into it and out to the other, so forwarded bytes are never copied through user space.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+
+namespace slipway::netns {
+
+class SplicePipe {
+ public:
+  // A non-blocking pipe, grown to `capacity` bytes when the kernel allows it (an unprivileged
+  // user over pipe-user-pages-soft keeps the default 64 KiB, which still works, only slower).
+  static Result<SplicePipe> make(size_t capacity);
+
+  SplicePipe() = default;
+  SplicePipe(SplicePipe&&) = default;
+  SplicePipe& operator=(SplicePipe&&) = default;
+
+  // Moves what src has ready into the pipe, up to the free space. nullopt: src has nothing now
+  // (or the pipe's slots are full); 0: src reached end of stream.
+  Result<std::optional<size_t>> fill_from(int src_fd);
+  // Moves buffered bytes out to dst; 0 when dst would block.
+  Result<size_t> drain_to(int dst_fd);
+
+  size_t buffered() const { return buffered_; }
+  size_t capacity() const { return capacity_; }
+  bool empty() const { return buffered_ == 0; }
+  bool full() const { return buffered_ >= capacity_; }
+
+ private:
+  UniqueFd read_end_;
+  UniqueFd write_end_;
+  size_t capacity_ = 0;
+  size_t buffered_ = 0;
+};
+
+}  // namespace slipway::netns
