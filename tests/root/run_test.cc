@@ -49,7 +49,9 @@ class RunTest : public RootTest {
   static std::vector<std::string> read_mountinfo_targets() { return mounts_containing("/"); }
 
   void TearDown() override {
-    if (!IsSkipped()) EXPECT_EQ(read_mountinfo_targets(), host_mounts_) << "host mount table changed";
+    if (!IsSkipped()) {
+      EXPECT_EQ(read_mountinfo_targets(), host_mounts_) << "host mount table changed";
+    }
     RootTest::TearDown();
   }
 
@@ -91,7 +93,9 @@ TEST_F(RunTest, KernelFilesMaskedAndProcSysReadOnly) {
   for (auto& m : f["mounts"]) opts[m["target"]] = m["options"];
   // Masked only where the host kernel has them (this kernel may be built without /proc/kcore).
   for (auto p : {"/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"})
-    if (stdfs::exists(p)) EXPECT_TRUE(opts.count(p)) << p << " not masked";
+    if (stdfs::exists(p)) {
+      EXPECT_TRUE(opts.count(p)) << p << " not masked";
+    }
   ASSERT_TRUE(opts.count("/proc/sys"));
   EXPECT_TRUE(opts["/proc/sys"].starts_with("ro")) << opts["/proc/sys"];
   EXPECT_TRUE(opts["/sys"].starts_with("ro"));
