@@ -186,4 +186,11 @@ std::string container_cgroup_name(std::string_view container_id) {
   return fmt::format("{}/{}", kCgroupParent, container_id);
 }
 
+const std::vector<std::string_view>& container_device_rules() {
+  static const std::vector<std::string_view> kRules = {
+      "c *:* m",    "b *:* m",    "c 1:3 rwm",  "c 1:5 rwm",   "c 1:7 rwm",  "c 1:8 rwm",
+      "c 1:9 rwm",  "c 5:0 rwm",  "c 5:1 rwm",  "c 5:2 rwm",   "c 136:* rwm", "c 10:200 rwm"};
+  return kRules;
+}
+
 }  // namespace slipway::runtime

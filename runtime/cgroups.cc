@@ -35,11 +35,19 @@ constexpr int kCreateAttempts = 5;
 // pidfds held at once while signalling, well below the usual 1024 open-file limit.
 constexpr size_t kSignalBatch = 256;
 
-// v1 hierarchies a container gets a directory in (cpuset and devices need setup slipway does not
-// do).
-constexpr std::string_view kV1Controllers[] = {"memory", "cpu", "cpuacct", "pids", "freezer"};
+// v1 hierarchies a container gets a directory in; cpuset and devices would need setup first.
+constexpr std::string_view kV1Controllers[] = {"memory", "cpu", "cpuacct", "pids", "freezer", "devices"};
 // v2 controllers enabled for a container when the host has them.
 constexpr std::string_view kV2Controllers[] = {"memory", "cpu", "pids"};
+
+// Mount point -> the controllers of kV1Controllers mounted there (cpu,cpuacct may share one).
+std::map<std::string, std::vector<std::string>> v1_hierarchies(const CgroupLayout& layout) {
+  std::map<std::string, std::vector<std::string>> by_mount;
+  for (std::string_view c : kV1Controllers)
+    if (auto it = layout.v1_mounts.find(std::string(c)); it != layout.v1_mounts.end())
+      by_mount[it->second].emplace_back(c);
+  return by_mount;
+}
 
 std::string_view flag_for(std::string_view controller) {
   if (controller == "memory") return "--memory";
@@ -145,8 +153,17 @@ Status enable_controllers(const std::string& root, const std::string& name,
   for (;;) {
     std::string control = fs::join(dir, "cgroup.subtree_control");
     std::set<std::string> enabled = SLW_TRY(read_words(control));
-    for (const auto& c : controllers)
-      if (!enabled.contains(c)) SLW_TRY(write_cgroup_file(control, "+" + c));
+    for (const auto& c : controllers) {
+      if (enabled.contains(c)) continue;
+      Status st = write_cgroup_file(control, "+" + c);
+      // Typical inside a container whose own processes sit in the namespace's root cgroup.
+      if (!st && st.error().code() == EBUSY)
+        return std::unexpected(Error(
+            EBUSY, fmt::format("{} (processes in {} itself keep it from giving controllers to "
+                               "child cgroups)",
+                               st.error().message(), dir)));
+      SLW_TRY(std::move(st));
+    }
     size_t slash = name.find('/', start);
     if (slash == std::string::npos) return {};
     dir = fs::join(root, name.substr(0, slash));
@@ -176,10 +193,7 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& nam
       if (!layout.v1_mounts.contains(w.controller))
         return fail("{} needs the {} cgroup controller, which this host does not have mounted",
                     flag_for(w.controller), w.controller);
-    std::map<std::string, std::vector<std::string>> by_mount;
-    for (std::string_view c : kV1Controllers)
-      if (auto it = layout.v1_mounts.find(std::string(c)); it != layout.v1_mounts.end())
-        by_mount[it->second].emplace_back(c);
+    auto by_mount = v1_hierarchies(layout);
     if (by_mount.empty())
       return fail(
           "create cgroup {}: none of the cgroup controllers memory, cpu, pids and freezer "
@@ -210,6 +224,14 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& nam
     if (w.skip_if_missing && !fs::exists(path)) continue;
     SLW_TRY(write_cgroup_file(path, w.value));
   }
+  // With CAP_MKNOD a container could make a node for the host's disk and open it: the devices
+  // controller lets it open only the devices a container is given.
+  if (const Hierarchy* h = cg.find("devices")) {
+    SLW_TRY(write_cgroup_file(fs::join(h->dir, "devices.deny"), "a"));
+    for (std::string_view rule : container_device_rules())
+      SLW_TRY(write_cgroup_file(fs::join(h->dir, "devices.allow"), rule));
+  }
+  for (const auto& dir : cg.paths()) log::debug("created cgroup {}", dir);
   return cg;
 }
 
@@ -217,11 +239,7 @@ Result<Cgroup> Cgroup::open_existing(const CgroupLayout& layout, const std::stri
   SLW_TRY(validate_name(name));
   Cgroup cg(layout.version, name);
   if (layout.uses_v1()) {
-    std::map<std::string, std::vector<std::string>> by_mount;
-    for (std::string_view c : kV1Controllers)
-      if (auto it = layout.v1_mounts.find(std::string(c)); it != layout.v1_mounts.end())
-        by_mount[it->second].emplace_back(c);
-    for (auto& [mount, controllers] : by_mount)
+    for (auto& [mount, controllers] : v1_hierarchies(layout))
       if (fs::is_dir(fs::join(mount, name)))
         cg.hierarchies_.push_back({mount, fs::join(mount, name), std::move(controllers)});
   } else if (std::string dir = fs::join(layout.v2_root, name); fs::is_dir(dir)) {
@@ -231,10 +249,8 @@ Result<Cgroup> Cgroup::open_existing(const CgroupLayout& layout, const std::stri
       if (available.contains(std::string(c))) controllers.emplace_back(c);
     cg.hierarchies_.push_back({layout.v2_root, dir, std::move(controllers)});
   }
-  if (cg.hierarchies_.empty()) {
-    cg.owned_ = false;
+  if (cg.hierarchies_.empty())
     return std::unexpected(Error(ENOENT, fmt::format("cgroup {} does not exist", name)));
-  }
   return cg;
 }
 
@@ -406,9 +422,11 @@ Status Cgroup::kill_all(int sig) {
     left = SLW_TRY(wait_until_empty(deadline));
   } else {
     for (;;) {
-      SLW_TRY(set_frozen(true));
-      Status sent = signal_members(sig);
+      // Thaw even when freezing failed half-way: a cgroup left frozen cannot even die of SIGKILL.
+      Status frozen = set_frozen(true);
+      Status sent = frozen ? signal_members(sig) : Status{};
       Status thawed = set_frozen(false);
+      if (!frozen) return frozen;
       if (!sent) return sent;
       if (!thawed) return thawed;
       if (sig != SIGKILL) return {};
@@ -418,8 +436,7 @@ Status Cgroup::kill_all(int sig) {
     }
   }
   if (!left.empty())
-    return fail("cgroup {} still has {} process(es) ({}) {}s after SIGKILL", name_, left.size(),
-                pid_list(left),
+    return fail("cgroup {} still holds process(es) {} {}s after SIGKILL", name_, pid_list(left),
                 std::chrono::duration_cast<std::chrono::seconds>(kKillTimeout).count());
   return {};
 }
@@ -449,8 +466,9 @@ Status Cgroup::remove_dirs() {
 
 Status Cgroup::destroy() {
   if (destroyed_ || hierarchies_.empty()) return {};
-  SLW_TRY_CTX(kill_all(SIGKILL), "destroy cgroup {}", name_);
-  SLW_TRY_CTX(remove_dirs(), "destroy cgroup {}", name_);
+  // Both name the cgroup in their errors already.
+  SLW_TRY(kill_all(SIGKILL));
+  SLW_TRY(remove_dirs());
   destroyed_ = true;
   return {};
 }
@@ -459,9 +477,7 @@ Status remove_stale_cgroups(const CgroupLayout& layout,
                             const std::function<bool(const std::string& id)>& is_alive) {
   std::set<std::string> mounts;
   if (layout.uses_v1()) {
-    for (std::string_view c : kV1Controllers)
-      if (auto it = layout.v1_mounts.find(std::string(c)); it != layout.v1_mounts.end())
-        mounts.insert(it->second);
+    for (const auto& [mount, controllers] : v1_hierarchies(layout)) mounts.insert(mount);
   } else {
     mounts.insert(layout.v2_root);
   }
@@ -476,12 +492,9 @@ Status remove_stale_cgroups(const CgroupLayout& layout,
     if (is_alive(id)) continue;
     std::string name = container_cgroup_name(id);
     auto cg = Cgroup::open_existing(layout, name);
-    Status st;
     if (!cg && cg.error().code() == ENOENT) continue;  // another gc got there first
-    if (!cg)
-      st = std::unexpected(std::move(cg.error()));
-    else
-      st = cg->destroy();
+    Status st = cg ? cg->destroy() : Status(std::unexpected(std::move(cg.error())));
+    if (cg) cg->release();  // tried once; its destructor must not wait for it again
     if (st) continue;
     if (!first) first = std::move(st.error()).context(fmt::format("remove stale cgroup {}", name));
     ++failures;

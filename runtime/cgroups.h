@@ -2,10 +2,11 @@
 // an ordered list of cgroup file writes (pure, unit-tested), and own the container's cgroup
 // directories (create, place processes, read OOM kills, signal every member, remove).
 //
-// Swap: a limited container gets no swap at all. v1 sets memory.memsw.limit_in_bytes (memory plus
-// swap) to the memory limit, v2 sets memory.swap.max to 0; both are skipped where the kernel has no
-// swap accounting (the file is absent), as the host then cannot give the container swap to account.
-// We write cgroup files directly: no systemd, no libcgroup.
+// Swap: a container with --memory gets no swap, so the limit is what it can use, as with Docker's
+// --memory-swap equal to --memory. v1 sets memory.memsw.limit_in_bytes (memory plus swap) to the
+// memory limit, v2 sets memory.swap.max to 0. Without swap accounting in the kernel those files are
+// absent and the write is skipped: swap cannot be limited there at all.
+// Cgroup files are written directly, with no systemd or libcgroup in the path.
 #pragma once
 
 #include <sys/types.h>
@@ -81,6 +82,11 @@ Result<std::vector<pid_t>> parse_cgroup_procs(std::string_view text);
 
 // Every container cgroup slipway makes lives below this directory in each hierarchy.
 inline constexpr std::string_view kCgroupParent = "slipway";
+
+// The v1 devices.allow rules of a container (everything else denied): Docker's defaults, i.e.
+// mknod of any node, and read/write only of null, zero, full, random, urandom, tty, console,
+// ptmx, the pts devices and tun. On v2 hosts this needs an eBPF device program (not done yet).
+const std::vector<std::string_view>& container_device_rules();
 // "slipway/<id>": the cgroup name of a container.
 std::string container_cgroup_name(std::string_view container_id);
 

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "runtime/capabilities.h"
@@ -206,6 +207,26 @@ TEST_F(RunTest, SymlinkInImageCannotRedirectMountsToHost) {
   EXPECT_EQ(r.out, "volok\n") << r.err;
   EXPECT_TRUE(stdfs::is_empty(outside_etc.path())) << "something was created through the symlink";
   EXPECT_TRUE(stdfs::is_empty(outside_data.path())) << "the volume was mounted through the symlink";
+}
+
+TEST_F(RunTest, MknodOfTheHostDiskCannotBeOpened) {
+  // The device of the host's root filesystem, from mountinfo ("MAJOR:MINOR" is field 3).
+  std::ifstream mi("/proc/self/mountinfo");
+  std::string dev;
+  for (std::string line; std::getline(mi, line);) {
+    std::istringstream ls(line);
+    std::string id, parent, majmin, root, target;
+    ls >> id >> parent >> majmin >> root >> target;
+    if (target == "/") dev = majmin;
+  }
+  ASSERT_FALSE(dev.empty());
+  std::string major = dev.substr(0, dev.find(':')), minor = dev.substr(dev.find(':') + 1);
+  // CAP_MKNOD is in the default set, so the node can be made; opening it must fail.
+  auto r = run({}, {"sh", "-c", "mknod /tmp/disk b " + major + " " + minor + " && echo made; "
+                                "dd if=/tmp/disk of=/dev/null bs=512 count=1 2>&1 || echo denied"});
+  EXPECT_NE(r.out.find("made"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("denied"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Operation not permitted"), std::string::npos) << r.out;
 }
 
 TEST_F(RunTest, DetachedLifecycle) {
