@@ -298,9 +298,21 @@ int exec_command(const ChildPlan& plan) {
   }
 }
 
+
 }  // namespace
 
+void reset_signal_handling() noexcept {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 [[noreturn]] void run_child(const ChildPlan& plan) noexcept {
+  reset_signal_handling();
   // If the runtime dies during setup, so does the container.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   // Not dumpable until exec: nothing inside can open this process's /proc/PID/exe (the host binary).

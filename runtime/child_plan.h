@@ -69,6 +69,10 @@ struct ChildPlan {
   int report_fd = -1;      // write end: ChildReport on failure, closed by exec on success
 };
 
+// Default dispositions and an empty mask, whatever the runtime ignored (SIGPIPE) or blocked (the
+// signals it forwards): both are inherited across exec. Async-signal-safe.
+void reset_signal_handling() noexcept;
+
 // The body of the cloned child. Never returns.
 [[noreturn]] void run_child(const ChildPlan& plan) noexcept;
 

@@ -16,6 +16,7 @@
 
 #include "base/scope_exit.h"
 #include "runtime/capabilities.h"
+#include "runtime/child_plan.h"
 #include "runtime/cgroups.h"
 #include "runtime/container_ops.h"
 #include "base/fs.h"
@@ -108,6 +109,7 @@ Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord
   pid_t child = ::fork();
   if (child < 0) return fail_errno("fork exec process");
   if (child == 0) {
+    reset_signal_handling();
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::prctl(PR_SET_DUMPABLE, 0);  // nothing in the container may open our /proc/PID/exe
     char go;
