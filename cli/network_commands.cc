@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "netns/ipam.h"
 #include "netns/network_store.h"
+#include "pipeline/dns_service.h"
 
 namespace slipway::cli {
 namespace {
@@ -71,6 +72,17 @@ void register_network_commands(CLI::App& app, const GlobalOptions& g, Outcome& o
   auto names = std::make_shared<std::vector<std::string>>();
   rm->add_option("NAME", *names)->required();
   rm->callback([&g, &outcome, names] { run_command(outcome, [&] { return do_rm(g, *names); }); });
+
+  // Internal: the network's DNS process, started by the first container that joins it.
+  auto dns = network->add_subcommand("dns-serve", "serve a network's DNS (started by slipway itself)");
+  dns->group("");  // hidden from help
+  auto dns_name = std::make_shared<std::string>();
+  auto ready_fd = std::make_shared<int>(-1);
+  dns->add_option("NAME", *dns_name)->required();
+  dns->add_option("--ready-fd", *ready_fd);
+  dns->callback([&g, &outcome, dns_name, ready_fd] {
+    run_command(outcome, [&] { return pipeline::serve_network_dns(g.root, *dns_name, *ready_fd); });
+  });
 }
 
 }  // namespace slipway::cli

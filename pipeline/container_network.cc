@@ -9,6 +9,7 @@
 #include "netns/network_store.h"
 #include "netns/veth.h"
 #include "pipeline/container_config.h"
+#include "pipeline/dns_service.h"
 #include "runtime/container_ops.h"
 
 namespace slipway::pipeline {
@@ -45,6 +46,7 @@ Result<std::shared_ptr<ContainerNetwork>> ContainerNetwork::prepare(
   netns::Network network = choice.name == kDefaultNetwork ? SLW_TRY(networks.ensure_default())
                                                           : SLW_TRY(networks.get(choice.name));
   SLW_TRY(netns::ensure_bridge(network));
+  SLW_TRY(ensure_dns_service(root, network));
   std::optional<netns::Ipv4> requested;
   if (!o.ip.empty()) requested = SLW_TRY(netns::parse_ipv4(o.ip));
   std::vector<std::string> names = {container_name};
@@ -59,7 +61,7 @@ Result<std::shared_ptr<ContainerNetwork>> ContainerNetwork::prepare(
   net->network_ = network;
 
   spec.network.resolv_conf =
-      fmt::format("nameserver {}\nsearch {}\noptions ndots:0\n", network.gateway.to_string(), network.domain);
+      fmt::format("nameserver {}\nsearch {}\n", network.gateway.to_string(), network.domain);
   std::string hosts = lease.ip.to_string();
   for (const auto& n : names) hosts += "\t" + n;
   spec.network.extra_hosts = hosts + "\n";

@@ -18,8 +18,14 @@ Result<GarbageReport> collect_garbage(const std::string& root, const runtime::Co
   if (!all) return report;  // no network was ever created under this root
   for (const auto& network : *all) {
     netns::Ipam ipam(root, network);
-    auto reclaimed = SLW_TRY(ipam.reclaim([](const netns::Lease& l) {
-      return runtime::process_alive(l.pid, l.start_time);
+    // A lease lives while its owner process or its container does (a dying container keeps
+    // its address until it is really gone).
+    auto reclaimed = SLW_TRY(ipam.reclaim([&store](const netns::Lease& l) {
+      if (runtime::process_alive(l.pid, l.start_time)) return true;
+      auto record = store.find(l.owner);
+      if (!record) return false;
+      auto st = store.load_state(record->id);
+      return st && runtime::container_running(*st);
     }));
     for (const auto& l : reclaimed) report.leases.push_back(network.name + "/" + l.ip.to_string());
   }

@@ -1,0 +1,194 @@
+#include "pipeline/dns_service.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "netns/dns_server.h"
+#include "netns/dns_upstream.h"
+#include "netns/network_store.h"
+
+namespace slipway::pipeline {
+namespace {
+
+std::string dns_lock_file(const std::string& root, const std::string& name) {
+  return fs::join(netns::networks_dir(root), name + ".dns.lock");
+}
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// Tries the lock without waiting: a held lock means a DNS process serves the network.
+Result<UniqueFd> try_lock(const std::string& path) {
+  UniqueFd fd = SLW_TRY(fs::open_file(path, O_RDWR | O_CREAT, 0600));
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {
+    if (errno == EWOULDBLOCK) return UniqueFd();
+    return fail_errno(fmt::format("lock {}", path));
+  }
+  return fd;
+}
+
+// Leases read from disk, re-read only when the file changed (checked on each query).
+class LeaseCache {
+ public:
+  LeaseCache(std::string root, netns::Network network)
+      : ipam_(root, network), path_(netns::leases_file(root, network.name)) {}
+
+  std::vector<netns::Lease> get() {
+    std::lock_guard lock(mu_);
+    struct stat st;
+    timespec mtime{};
+    if (::stat(path_.c_str(), &st) == 0) mtime = st.st_mtim;
+    if (!loaded_ || mtime.tv_sec != mtime_.tv_sec || mtime.tv_nsec != mtime_.tv_nsec) {
+      if (auto l = ipam_.leases()) {
+        leases_ = std::move(*l);
+        mtime_ = mtime;
+        loaded_ = true;
+      }
+    }
+    return leases_;
+  }
+
+ private:
+  netns::Ipam ipam_;
+  std::string path_;
+  std::mutex mu_;
+  bool loaded_ = false;
+  timespec mtime_{};
+  std::vector<netns::Lease> leases_;
+};
+
+}  // namespace
+
+std::optional<std::vector<netns::Ipv4>> lookup_lease_name(const std::vector<netns::Lease>& leases,
+                                                          std::string_view domain,
+                                                          std::string_view fqdn) {
+  std::string name(fqdn);
+  while (!name.empty() && name.back() == '.') name.pop_back();
+  std::string suffix = "." + lowercase(domain);
+  if (name.size() > suffix.size() && name.ends_with(suffix)) name.resize(name.size() - suffix.size());
+  std::vector<netns::Ipv4> out;
+  for (const auto& l : leases)
+    for (const auto& n : l.names)
+      if (lowercase(n) == name) {
+        out.push_back(l.ip);
+        break;
+      }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+Status ensure_dns_service(const std::string& root, const netns::Network& network) {
+  std::string lock_path = dns_lock_file(root, network.name);
+  {
+    UniqueFd probe = SLW_TRY(try_lock(lock_path));
+    if (!probe) return {};  // already served
+  }
+  std::string log_path = fs::join(netns::networks_dir(root), network.name + ".dns.log");
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) < 0) return fail_errno("create DNS ready pipe");
+  UniqueFd ready_read(ready[0]), ready_write(ready[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return fail_errno("fork DNS process");
+  if (pid == 0) {
+    // Detach twice so the DNS process belongs to no `slipway run` and outlives it.
+    ::setsid();
+    if (::fork() != 0) ::_exit(0);
+    int null_fd = ::open("/dev/null", O_RDWR);
+    int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    ::dup2(null_fd, 0);
+    ::dup2(null_fd, 1);
+    ::dup2(log_fd >= 0 ? log_fd : null_fd, 2);
+    ::dup2(ready[1], 3);  // dup2 clears close-on-exec on the copy
+    std::string root_arg = root, name_arg = network.name;
+    const char* argv[] = {"slipway", "--root", root_arg.c_str(), "network", "dns-serve",
+                          name_arg.c_str(), "--ready-fd", "3", nullptr};
+    ::execv("/proc/self/exe", const_cast<char* const*>(argv));
+    ::_exit(127);
+  }
+  ready_write.reset();
+  ::waitpid(pid, nullptr, 0);
+  pollfd p{ready_read.get(), POLLIN, 0};
+  if (::poll(&p, 1, 3000) <= 0)
+    return fail("DNS of network {}: did not start within 3 s", network.name);
+  char byte;
+  if (::read(ready_read.get(), &byte, 1) != 1) {
+    // It exited without serving: another DNS process won the race, or it failed (its log says).
+    UniqueFd again = SLW_TRY(try_lock(lock_path));
+    if (!again) return {};
+    return fail("DNS of network {}: could not listen on {}:53 (see {})", network.name,
+                network.gateway.to_string(), log_path);
+  }
+  return {};
+}
+
+Result<int> serve_network_dns(const std::string& root, const std::string& network_name, int ready_fd) {
+  UniqueFd lock = SLW_TRY(try_lock(dns_lock_file(root, network_name)));
+  if (!lock) return 0;  // another process serves this network
+  netns::NetworkStore networks(root);
+  netns::Network network = SLW_TRY(networks.get(network_name));
+  auto cache = std::make_shared<LeaseCache>(root, network);
+
+  netns::DnsServerConfig config;
+  config.listen_address = network.gateway;
+  config.listen_port = 53;
+  config.zone.domain = network.domain;
+  config.zone.resolve = [cache, domain = network.domain](std::string_view fqdn) {
+    return lookup_lease_name(cache->get(), domain, fqdn);
+  };
+  config.zone.reverse = [cache](netns::Ipv4 ip) -> std::optional<std::string> {
+    for (const auto& l : cache->get())
+      if (l.ip == ip && !l.names.empty()) return l.names.front();
+    return std::nullopt;
+  };
+  // SLIPWAY_DNS_UPSTREAMS ("IPV4[:PORT],...") replaces the host's resolvers: tests point it at a
+  // fake on loopback so that no query leaves the machine.
+  if (const char* env = std::getenv("SLIPWAY_DNS_UPSTREAMS")) {
+    std::string_view list = env;
+    while (!list.empty()) {
+      auto comma = list.find(',');
+      std::string_view item = list.substr(0, comma);
+      netns::DnsUpstream up;
+      auto colon = item.find(':');
+      up.address = std::string(item.substr(0, colon));
+      if (colon != std::string_view::npos) up.port = static_cast<uint16_t>(std::atoi(std::string(item.substr(colon + 1)).c_str()));
+      config.upstreams.push_back(up);
+      list = comma == std::string_view::npos ? "" : list.substr(comma + 1);
+    }
+  } else if (auto resolv = fs::read_file("/etc/resolv.conf")) {
+    config.upstreams = netns::parse_resolv_conf_nameservers(*resolv);
+  }
+
+  auto server = SLW_TRY_CTX(netns::DnsServer::start(std::move(config)), "DNS of network {}", network_name);
+  if (ready_fd >= 0) {
+    (void)!::write(ready_fd, "r", 1);
+    ::close(ready_fd);
+  }
+  auto idle_since = std::chrono::steady_clock::now();
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    if (!networks.get(network_name)) break;  // network removed
+    if (!cache->get().empty()) {
+      idle_since = std::chrono::steady_clock::now();
+    } else if (std::chrono::steady_clock::now() - idle_since > kDnsIdleExit) {
+      break;
+    }
+  }
+  server->stop();
+  return 0;
+}
+
+}  // namespace slipway::pipeline
