@@ -50,5 +50,6 @@ void run_command(Outcome& outcome, F&& body) {
 void register_image_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void register_container_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void register_network_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
+void register_registry_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 
 }  // namespace slipway::cli

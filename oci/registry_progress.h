@@ -1,0 +1,32 @@
+// Progress of blob transfers: on a terminal, one bar per blob redrawn in place; elsewhere
+// (logs, CI) nothing, so that output stays quiet and diffable.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace slipway::oci {
+
+class TransferProgress {
+ public:
+  virtual ~TransferProgress() = default;
+  // A blob transfer starts; label names it (a short digest), action says what happens to it.
+  virtual void begin(std::string_view label, std::string_view action, int64_t total) = 0;
+  virtual void update(int64_t done) = 0;
+  // The blob is finished: "Pushed", "Exists", "Mounted", "Pulled", "Failed".
+  virtual void end(std::string_view outcome) = 0;
+};
+
+// Bars on fd, which should be a terminal; redrawn at most ten times a second.
+std::unique_ptr<TransferProgress> terminal_progress(int fd);
+
+// "3f2a1b0c9d8e: Pushing [=========>          ]  23.6MB/47.2MB" with a bar `bar_width` wide.
+std::string render_progress(std::string_view label, std::string_view action, int64_t done,
+                            int64_t total, int bar_width = 30);
+
+// Docker's decimal sizes: "527B", "23.6MB".
+std::string human_bytes(int64_t bytes);
+
+}  // namespace slipway::oci
