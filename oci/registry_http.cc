@@ -1,6 +1,8 @@
 #include "oci/registry_http.h"
 
 #include <curl/curl.h>
+
+#include "oci/curl_library.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -59,7 +61,7 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t n = size * count;
   long status = 0;
-  curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_lib().easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
   if (t->request->sink && status >= 200 && status < 300) {
     if (auto s = t->request->sink(std::string_view(data, n)); !s) {
       t->aborted = std::move(s.error());
@@ -143,10 +145,7 @@ TransportFailure classify(CURLcode code) {
 }
 
 Status global_init() {
-  static std::once_flag once;
-  static CURLcode code = CURLE_OK;
-  std::call_once(once, [] { code = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (code != CURLE_OK) return fail("libcurl init: {}", curl_easy_strerror(code));
+  SLW_TRY(load_curl());
   return {};
 }
 
@@ -175,7 +174,7 @@ HttpSession::HttpSession(HttpSession&& other) noexcept
 
 HttpSession& HttpSession::operator=(HttpSession&& other) noexcept {
   if (this != &other) {
-    if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
+    if (curl_) curl_lib().easy_cleanup(static_cast<CURL*>(curl_));
     curl_ = std::exchange(other.curl_, nullptr);
     error_buffer_ = std::move(other.error_buffer_);
     timeouts_ = other.timeouts_;
@@ -184,12 +183,12 @@ HttpSession& HttpSession::operator=(HttpSession&& other) noexcept {
 }
 
 HttpSession::~HttpSession() {
-  if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
+  if (curl_) curl_lib().easy_cleanup(static_cast<CURL*>(curl_));
 }
 
 Result<HttpSession> HttpSession::create(HttpTimeouts timeouts) {
   SLW_TRY(global_init());
-  CURL* curl = curl_easy_init();
+  CURL* curl = curl_lib().easy_init();
   if (!curl) return fail("libcurl: cannot create a handle");
   return HttpSession(curl, timeouts);
 }
@@ -197,65 +196,65 @@ Result<HttpSession> HttpSession::create(HttpTimeouts timeouts) {
 std::expected<HttpResponse, HttpFailure> HttpSession::perform(const HttpRequest& request) {
   CURL* curl = static_cast<CURL*>(curl_);
   // reset keeps the live connections, DNS and TLS session caches: that is the keep-alive.
-  curl_easy_reset(curl);
+  curl_lib().easy_reset(curl);
   error_buffer_[0] = '\0';
   HttpResponse response;
   Transfer t{curl, &request, &response, 0, std::nullopt};
 
   curl_slist* headers = nullptr;
-  ScopeExit free_headers([&] { curl_slist_free_all(headers); });
-  for (const auto& h : request.headers) headers = curl_slist_append(headers, h.c_str());
+  ScopeExit free_headers([&] { curl_lib().slist_free_all(headers); });
+  for (const auto& h : request.headers) headers = curl_lib().slist_append(headers, h.c_str());
 
-  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer_.get());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, kUserAgent);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, static_cast<long>(timeouts_.connect.count()));
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(timeouts_.stall.count()));
-  curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, kDownloadBuffer);
-  curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, kUploadBuffer);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+  curl_lib().easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  curl_lib().easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer_.get());
+  curl_lib().easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_lib().easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_lib().easy_setopt(curl, CURLOPT_USERAGENT, kUserAgent);
+  curl_lib().easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, static_cast<long>(timeouts_.connect.count()));
+  curl_lib().easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_lib().easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(timeouts_.stall.count()));
+  curl_lib().easy_setopt(curl, CURLOPT_BUFFERSIZE, kDownloadBuffer);
+  curl_lib().easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, kUploadBuffer);
+  curl_lib().easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_lib().easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_lib().easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+  curl_lib().easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_lib().easy_setopt(curl, CURLOPT_WRITEDATA, &t);
   if (request.follow_redirects) {
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, static_cast<long>(kMaxRedirects));
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_lib().easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_lib().easy_setopt(curl, CURLOPT_MAXREDIRS, static_cast<long>(kMaxRedirects));
+    curl_lib().easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   }
   if (request.progress) {
-    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &t);
+    curl_lib().easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_lib().easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_lib().easy_setopt(curl, CURLOPT_XFERINFODATA, &t);
   }
 
   const std::string& m = request.method;
   if (m == "HEAD") {
-    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    curl_lib().easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (m == "PUT" || m == "POST" || m == "PATCH") {
     int64_t size =
         request.body_fd >= 0 ? request.body_size : static_cast<int64_t>(request.body.size());
     // UPLOAD sends the body from on_read with a Content-Length; the verb is then set by name.
-    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
-    curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, on_seek);
-    curl_easy_setopt(curl, CURLOPT_SEEKDATA, &t);
-    if (m != "PUT") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, m.c_str());
+    curl_lib().easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_lib().easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
+    curl_lib().easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
+    curl_lib().easy_setopt(curl, CURLOPT_READDATA, &t);
+    curl_lib().easy_setopt(curl, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_lib().easy_setopt(curl, CURLOPT_SEEKDATA, &t);
+    if (m != "PUT") curl_lib().easy_setopt(curl, CURLOPT_CUSTOMREQUEST, m.c_str());
   } else if (m != "GET") {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, m.c_str());
+    curl_lib().easy_setopt(curl, CURLOPT_CUSTOMREQUEST, m.c_str());
   }
 
-  CURLcode code = curl_easy_perform(curl);
+  CURLcode code = curl_lib().easy_perform(curl);
   if (code != CURLE_OK) {
     if (t.aborted) return std::unexpected(HttpFailure{TransportFailure::kAborted, *t.aborted});
     long os_errno = 0;
-    curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
-    std::string detail = error_buffer_[0] ? error_buffer_.get() : curl_easy_strerror(code);
+    curl_lib().easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
+    std::string detail = error_buffer_[0] ? error_buffer_.get() : curl_lib().easy_strerror(code);
     std::string message;
     if (code == CURLE_COULDNT_CONNECT && os_errno != 0)
       message = fmt::format("connect: {}", std::strerror(static_cast<int>(os_errno)));
@@ -266,39 +265,39 @@ std::expected<HttpResponse, HttpFailure> HttpSession::perform(const HttpRequest&
     return std::unexpected(
         HttpFailure{classify(code), Error(static_cast<int>(os_errno), std::move(message))});
   }
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  curl_lib().easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
 }
 
 Result<std::string> HttpSession::resolve_url(std::string_view base, std::string_view reference) {
   SLW_TRY(global_init());
-  CURLU* u = curl_url();
+  CURLU* u = curl_lib().url();
   if (!u) return fail("libcurl: out of memory");
-  ScopeExit free_url([&] { curl_url_cleanup(u); });
+  ScopeExit free_url([&] { curl_lib().url_cleanup(u); });
   std::string b(base), r(reference);
-  if (curl_url_set(u, CURLUPART_URL, b.c_str(), 0) != CURLUE_OK) return fail("bad URL '{}'", base);
-  if (curl_url_set(u, CURLUPART_URL, r.c_str(), 0) != CURLUE_OK)
+  if (curl_lib().url_set(u, CURLUPART_URL, b.c_str(), 0) != CURLUE_OK) return fail("bad URL '{}'", base);
+  if (curl_lib().url_set(u, CURLUPART_URL, r.c_str(), 0) != CURLUE_OK)
     return fail("bad URL '{}' (relative to {})", reference, base);
   char* out = nullptr;
-  if (curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK) return fail("bad URL '{}'", reference);
-  ScopeExit free_out([&] { curl_free(out); });
+  if (curl_lib().url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK) return fail("bad URL '{}'", reference);
+  ScopeExit free_out([&] { curl_lib().free(out); });
   return std::string(out);
 }
 
 Result<std::string> HttpSession::add_query(std::string_view url, std::string_view key,
                                            std::string_view value) {
   SLW_TRY(global_init());
-  CURLU* u = curl_url();
+  CURLU* u = curl_lib().url();
   if (!u) return fail("libcurl: out of memory");
-  ScopeExit free_url([&] { curl_url_cleanup(u); });
+  ScopeExit free_url([&] { curl_lib().url_cleanup(u); });
   std::string b(url), q = fmt::format("{}={}", key, value);
-  if (curl_url_set(u, CURLUPART_URL, b.c_str(), 0) != CURLUE_OK) return fail("bad URL '{}'", url);
+  if (curl_lib().url_set(u, CURLUPART_URL, b.c_str(), 0) != CURLUE_OK) return fail("bad URL '{}'", url);
   // With URLENCODE the first '=' of an appended pair stays as it is; the value is escaped.
-  if (curl_url_set(u, CURLUPART_QUERY, q.c_str(), CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK)
+  if (curl_lib().url_set(u, CURLUPART_QUERY, q.c_str(), CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK)
     return fail("cannot add {} to URL '{}'", key, url);
   char* out = nullptr;
-  if (curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK) return fail("bad URL '{}'", url);
-  ScopeExit free_out([&] { curl_free(out); });
+  if (curl_lib().url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK) return fail("bad URL '{}'", url);
+  ScopeExit free_out([&] { curl_lib().free(out); });
   return std::string(out);
 }
 
