@@ -77,9 +77,6 @@ Result<int> do_run(const GlobalOptions& g, pipeline::RunOptions o, std::vector<s
   o.command = std::move(rest);
   if (o.timeout_seconds && !(*o.timeout_seconds > 0))
     return fail("invalid --timeout {}: must be > 0", *o.timeout_seconds);
-  if (o.detach && o.remove && o.timeout_seconds) {
-    // allowed: the supervisor applies both
-  }
 
   ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
   pipeline::ContainerInputs in;

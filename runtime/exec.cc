@@ -7,7 +7,9 @@
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 #include "runtime/child_plan.h"
 #include "runtime/cgroups.h"
 #include "runtime/container_ops.h"
+#include "runtime/launcher.h"
 #include "base/fs.h"
 #include "runtime/seccomp_cache.h"
 #include "runtime/seccomp_filter.h"
@@ -165,19 +168,24 @@ Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord
     return std::unexpected(Error(r.error, fmt::format("{} {}: {}", step_name(r.step), options.args[0], std::strerror(r.error))));
   }
   reap.release();
-  // Forward the usual termination signals to the exec'd process while waiting for it.
+  // Forward the usual termination signals to the exec'd process while waiting for it; the pidfd
+  // wakes us the moment it exits.
+  UniqueFd child_fd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
   sigset_t fwd, old;
   sigemptyset(&fwd);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&fwd, sig);
+  for (int sig : kForwardedSignals) sigaddset(&fwd, sig);
   ::sigprocmask(SIG_BLOCK, &fwd, &old);
-  int status = 0;
+  UniqueFd sigfd(::signalfd(-1, &fwd, SFD_CLOEXEC));
   for (;;) {
-    timespec tick{0, 20 * 1000 * 1000};
-    siginfo_t info;
-    int sig = ::sigtimedwait(&fwd, &info, &tick);
-    if (sig > 0) ::kill(child, sig);
-    pid_t w = ::waitpid(child, &status, WNOHANG);
-    if (w == child) break;
+    pollfd fds[2] = {{child_fd.get(), POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
+    if (fds[0].revents) break;
+    signalfd_siginfo si;
+    if (fds[1].revents && ::read(sigfd.get(), &si, sizeof si) == sizeof si)
+      ::kill(child, static_cast<int>(si.ssi_signo));
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   ::sigprocmask(SIG_SETMASK, &old, nullptr);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
