@@ -307,6 +307,18 @@ Status Cgroup::add_process(pid_t pid) {
   return {};
 }
 
+Result<CgroupJoin> Cgroup::open_join() const {
+  if (hierarchies_.empty()) return fail("join cgroup {}: it has no directories", name_);
+  CgroupJoin join;
+  if (version_ == CgroupVersion::kV2) {
+    join.v2_dir = SLW_TRY(fs::open_file(hierarchies_.front().dir, O_RDONLY | O_DIRECTORY));
+    return join;
+  }
+  for (const auto& h : hierarchies_)
+    join.v1_task_files.push_back(SLW_TRY(fs::open_file(fs::join(h.dir, "tasks"), O_WRONLY)));
+  return join;
+}
+
 Result<std::vector<pid_t>> Cgroup::pids() const {
   std::set<pid_t> all;
   for (const auto& h : hierarchies_) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
 
 namespace slipway::runtime {
 
@@ -93,6 +94,15 @@ std::string container_cgroup_name(std::string_view container_id);
 // Owns one container's cgroup: one directory per v1 hierarchy (memory, cpu, cpuacct, pids, freezer,
 // those mounted), or one directory in v2. Move-only. The destructor destroys it (best effort,
 // logged) unless release() was called.
+// How a new process gets into a cgroup without a migration: moving a whole process (writing its
+// pid to cgroup.procs) takes a global lock whose first use waits for an RCU grace period, 8-15 ms
+// here. A single-threaded child that writes "0" to v1 "tasks" files moves only its own thread and
+// skips that lock; on v2, clone3(CLONE_INTO_CGROUP) starts the child inside.
+struct CgroupJoin {
+  std::vector<UniqueFd> v1_task_files;  // the child writes "0" to each
+  UniqueFd v2_dir;                      // for clone3's cgroup field
+};
+
 class Cgroup {
  public:
   // Creates `name` (e.g. "slipway/<id>") and applies `limits`. Fails, leaving nothing behind, when
@@ -116,6 +126,8 @@ class Cgroup {
 
   // Moves the whole thread group of `pid` into the cgroup in every hierarchy.
   Status add_process(pid_t pid);
+  // Files for a child to join this cgroup by itself (see CgroupJoin).
+  Result<CgroupJoin> open_join() const;
   // Processes in the cgroup or its descendants, sorted, without duplicates.
   Result<std::vector<pid_t>> pids() const;
   // True when the kernel's OOM killer killed a process in this cgroup (v1: memory.oom_control

@@ -317,6 +317,10 @@ void reset_signal_handling() noexcept {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   // Not dumpable until exec: nothing inside can open this process's /proc/PID/exe (the host binary).
   ::prctl(PR_SET_DUMPABLE, 0);
+  // Into the container's cgroups first, so all that follows is accounted and limited there.
+  for (size_t i = 0; i < plan.cgroup_task_fd_count; ++i)
+    if (::write(plan.cgroup_task_fds[i], "0", 1) != 1)
+      report_and_exit(plan, ChildStep::kJoinCgroup, errno);
 
   if (plan.netns_fd >= 0 && ::setns(plan.netns_fd, CLONE_NEWNET) < 0)
     report_and_exit(plan, ChildStep::kJoinNetwork, errno);
@@ -356,8 +360,7 @@ void reset_signal_handling() noexcept {
   if (plan.hostname && ::sethostname(plan.hostname, std::strlen(plan.hostname)) < 0)
     report_and_exit(plan, ChildStep::kHostname, errno);
 
-  // The filesystem work above overlaps with the parent placing this process in its cgroup (a
-  // v1 cgroup migration waits for an RCU grace period). Nothing below may run outside the cgroup.
+  // The filesystem work above overlaps with the parent's own setup (networking hooks).
   char go;
   ssize_t got;
   do got = ::read(plan.sync_fd, &go, 1);

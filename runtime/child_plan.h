@@ -14,7 +14,8 @@ namespace slipway::runtime {
 
 // Containment steps, in the order the child runs them; reported back with the errno on failure.
 enum class ChildStep : int32_t {
-  kJoinNetwork = 1,
+  kJoinCgroup = 1,
+  kJoinNetwork,
   kLoopback,
   kMountPropagation,
   kMountRootfs,
@@ -62,6 +63,8 @@ struct ChildPlan {
   const SeccompProgram* seccomp = nullptr;  // null: unconfined
   bool no_new_privileges = true;
   bool init = false;
+  const int* cgroup_task_fds = nullptr;  // v1 "tasks" files: the child writes "0" to each
+  size_t cgroup_task_fd_count = 0;
   int netns_fd = -1;       // join this network namespace when >= 0
   bool loopback_up = false;  // bring up "lo" of the container's own new network namespace
   int stdio_fds[3] = {-1, -1, -1};  // dup'ed onto 0,1,2 when >= 0 (detached containers)

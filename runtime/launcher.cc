@@ -54,6 +54,7 @@ std::string describe_step(const ChildReport& r, const ChildPlan& plan, const Con
   switch (r.step) {
     case ChildStep::kWaitForParent: return "wait for runtime";
     case ChildStep::kCgroupNamespace: return "create cgroup namespace";
+    case ChildStep::kJoinCgroup: return "join the container's cgroup";
     case ChildStep::kJoinNetwork: return fmt::format("join network namespace {}", spec.network.join_path);
     case ChildStep::kLoopback: return "bring up the loopback interface";
     case ChildStep::kMountPropagation: return "make mounts private";
@@ -98,13 +99,27 @@ Result<SeccompProgram> seccomp_for(const SecuritySpec& sec, const std::string& c
   return compile_seccomp_cached(docker_default_profile(sec.capabilities), cache_dir);
 }
 
-// clone3 with CLONE_PIDFD where the kernel has it, else clone + pidfd_open. Fork semantics: the child
-// returns 0 on a copy of the parent's stack.
-pid_t clone_child(uint64_t ns_flags, int* pidfd) {
+// clone3 with CLONE_PIDFD (and CLONE_INTO_CGROUP when cgroup_fd >= 0) where the kernel has it,
+// else clone + pidfd_open. Fork semantics: the child returns 0 on a copy of the parent's stack.
+// *into_cgroup tells whether the child was born in the cgroup.
+pid_t clone_child(uint64_t ns_flags, int cgroup_fd, int* pidfd, bool* into_cgroup) {
   clone_args args{};
   args.flags = ns_flags | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uint64_t>(pidfd);
   args.exit_signal = SIGCHLD;
+  *into_cgroup = false;
+  if (cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid >= 0) {
+      *into_cgroup = true;
+      return static_cast<pid_t>(pid);
+    }
+    if (errno != ENOSYS && errno != EINVAL) return -1;
+    args.flags &= ~static_cast<uint64_t>(CLONE_INTO_CGROUP);
+    args.cgroup = 0;
+  }
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid >= 0 || errno != ENOSYS) return static_cast<pid_t>(pid);
   pid = ::syscall(SYS_clone, ns_flags | SIGCHLD, 0, 0, 0, 0);
@@ -188,8 +203,14 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
 
   uint64_t ns_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
   if (spec.network.mode == NetworkMode::kNone) ns_flags |= CLONE_NEWNET;
+  CgroupJoin join = SLW_TRY(cgroup.open_join());
+  std::vector<int> task_fds;
+  for (const auto& fd : join.v1_task_files) task_fds.push_back(fd.get());
+  plan.cgroup_task_fds = task_fds.data();
+  plan.cgroup_task_fd_count = task_fds.size();
   int pidfd = -1;
-  pid_t pid = clone_child(ns_flags, &pidfd);
+  bool born_in_cgroup = false;
+  pid_t pid = clone_child(ns_flags, join.v2_dir.get(), &pidfd, &born_in_cgroup);
   if (pid < 0) return fail_errno("clone container process");
   if (pid == 0) {
     ::close(sync[1]);
@@ -204,7 +225,9 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
     ::waitpid(pid, nullptr, 0);
   });
 
-  SLW_TRY(c.cgroup.add_process(pid));
+  join = {};
+  // A v2 kernel without CLONE_INTO_CGROUP: the parent moves the child (the slow path).
+  if (task_fds.empty() && !born_in_cgroup) SLW_TRY(c.cgroup.add_process(pid));
   if (options.before_exec) SLW_TRY(options.before_exec(pid));
   // The child may already have failed (and closed its end): its report below says why. The
   // caller ignores SIGPIPE (cli main), so this write fails with EPIPE rather than killing us.

@@ -196,10 +196,16 @@ TEST_P(CgroupRootTest, CreateWritesTheLimitsIntoTheFiles) {
   if (layout_.uses_v1()) {
     // One dir per hierarchy slipway uses, co-mounted controllers sharing theirs.
     std::set<std::string> want;
-    for (std::string c : {"memory", "cpu", "cpuacct", "pids", "freezer"})
+    for (std::string c : {"memory", "cpu", "cpuacct", "pids", "freezer", "devices"})
       if (layout_.v1_mounts.contains(c)) want.insert(fs::join(layout_.v1_mounts.at(c), name));
     EXPECT_EQ(cg->paths(), std::vector<std::string>(want.begin(), want.end()));
     EXPECT_EQ(read_trimmed(file_of(*cg, "memory.limit_in_bytes")), "67108864");
+    if (layout_.v1_mounts.contains("devices")) {
+      // Everything denied but the container's own devices (and mknod).
+      std::string list = read_trimmed(file_of(*cg, "devices.list"));
+      EXPECT_EQ(list.find("a *:* rwm"), std::string::npos) << list;
+      EXPECT_NE(list.find("c 1:3 rwm"), std::string::npos) << list;
+    }
     std::string memsw =
         fs::join(fs::join(layout_.v1_mounts.at("memory"), name), "memory.memsw.limit_in_bytes");
     if (fs::exists(memsw)) {
@@ -236,7 +242,7 @@ TEST_P(CgroupRootTest, AddProcessPlacesItInEveryHierarchy) {
   EXPECT_EQ(*pids, std::vector<pid_t>{child.pid()});
 
   // /proc/<pid>/cgroup: "id:controllers:path", path relative to the hierarchy's root.
-  std::set<std::string> ours = {"memory", "cpu", "cpuacct", "pids", "freezer"};
+  std::set<std::string> ours = {"memory", "cpu", "cpuacct", "pids", "freezer", "devices"};
   std::string text = read_trimmed(fmt::format("/proc/{}/cgroup", child.pid()));
   size_t placed = 0;
   std::istringstream lines(text);
