@@ -257,6 +257,56 @@ Result<LoadedImage> ImageStore::import(const std::string& path, std::string_view
   return loaded.front();
 }
 
+Result<FileLock> ImageStore::hold_for_build() const {
+  FileLock gc = SLW_TRY(lock(kGcLock, FileLock::Mode::kShared));
+  sweep_tmp();
+  return gc;
+}
+
+Status ImageStore::adopt_layer_dir(std::string_view chain_id, const std::string& dir) {
+  std::string hex(SLW_TRY(digest_hex(chain_id)));
+  std::string dest = layer_dir(chain_id);
+  FileLock busy = SLW_TRY(lock("layer-" + hex, FileLock::Mode::kExclusive));
+  if (!fs::is_dir(dest)) {
+    // Unpacked layers look like this: a root dir of mode 0755 owned by root.
+    if (::chmod(dir.c_str(), 0755) < 0) return fail_errno(fmt::format("chmod {}", dir));
+    if (::geteuid() == 0 && ::lchown(dir.c_str(), 0, 0) < 0)
+      return fail_errno(fmt::format("chown {}", dir));
+    if (::rename(dir.c_str(), dest.c_str()) == 0) return {};
+    // Another file system (EXDEV): the blob is unpacked on first use instead.
+    if (errno != EXDEV) return fail_errno(fmt::format("move {} to {}", dir, dest));
+  }
+  return fs::remove_tree(dir);
+}
+
+Result<Image> ImageStore::commit_image(const NewImage& image) {
+  std::vector<std::string> names;
+  for (const auto& n : image.names) {
+    Reference ref = SLW_TRY(parse_reference(n));
+    if (!ref.digest.empty()) return fail("tag {}: a name cannot pin a digest", n);
+    names.push_back(ref.name_tag());
+  }
+  for (const auto& l : image.layers) {
+    if (!blobs_.contains(l.digest)) return fail("commit image: layer blob {} is missing", l.digest);
+  }
+  Manifest manifest;
+  manifest.media_type = std::string(kMediaTypeOciManifest);
+  manifest.config = descriptor(kMediaTypeOciConfig, SLW_TRY(blobs_.put(image.config)),
+                               static_cast<int64_t>(image.config.size()));
+  manifest.layers = image.layers;
+  std::string manifest_digest = SLW_TRY(blobs_.put(to_json(manifest)));
+
+  FileLock guard = SLW_TRY(lock(kIndexLock, FileLock::Mode::kExclusive));
+  StoreIndex index = SLW_TRY(read_index());
+  std::string before = to_json(index);
+  for (const auto& [digest, record] : image.records) index.layers.try_emplace(digest, record);
+  std::sort(names.begin(), names.end());
+  upsert_image(index, {manifest.config.digest, manifest_digest, names});
+  if (to_json(index) != before) SLW_TRY(write_index(index));
+  Match m = SLW_TRY(find_image(index, manifest.config.digest));
+  return build_image(*m.image, index);
+}
+
 void ImageStore::sweep_tmp() const {
   // Temp entries are named <kind>-<pid>-<random>; those of dead processes are leftovers.
   auto names = fs::list_dir(blobs_.tmp_dir());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -94,6 +95,27 @@ class ImageStore {
 
   // Where the layer of a chain id is unpacked.
   std::string layer_dir(std::string_view chain_id) const;
+
+  // ---- for the image builder (oci/build_*) ----
+
+  const BlobStore& blobs() const { return blobs_; }
+  // Held for a whole build: no `image rm` or prune collects the blobs and layers a build made
+  // before an image names them. Also removes temp files of dead processes.
+  Result<FileLock> hold_for_build() const;
+  // Moves `dir`, the unpacked form of the layer with this chain id (overlay whiteouts, as
+  // unpack_layer makes), into the layer cache, so that nothing unpacks its blob again; when that
+  // layer is unpacked already, dir is removed instead. dir must be on the store's file system.
+  Status adopt_layer_dir(std::string_view chain_id, const std::string& dir);
+
+  struct NewImage {
+    std::string config;                          // the config blob's JSON
+    std::vector<Descriptor> layers;              // blobs already in the store, lowest first
+    std::map<std::string, LayerRecord> records;  // facts of layers new to images.json
+    std::vector<std::string> names;              // "name:tag"; they move from other images
+  };
+  // Stores the config and an OCI manifest and records the image; images.json is left alone
+  // when it already says exactly this (a rebuild from cache writes nothing).
+  Result<Image> commit_image(const NewImage& image);
 
  private:
   explicit ImageStore(std::string root);
