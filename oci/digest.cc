@@ -1,8 +1,5 @@
 #include "oci/digest.h"
 
-#include <openssl/evp.h>
-
-#include <new>
 #include <utility>
 
 namespace slipway::oci {
@@ -21,45 +18,20 @@ std::string to_hex(const unsigned char* bytes, size_t n) {
   return out;
 }
 
-void init_or_throw(EVP_MD_CTX* ctx) {
-  // EVP fails here only when it cannot allocate; treat that like operator new does.
-  if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) throw std::bad_alloc();
-}
-
 }  // namespace
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  init_or_throw(ctx_);
-}
-
-Sha256::~Sha256() {
-  if (ctx_) EVP_MD_CTX_free(ctx_);
-}
-
-Sha256::Sha256(Sha256&& other) noexcept
-    : ctx_(std::exchange(other.ctx_, nullptr)), size_(std::exchange(other.size_, 0)) {}
-
-Sha256& Sha256::operator=(Sha256&& other) noexcept {
-  if (this != &other) {
-    if (ctx_) EVP_MD_CTX_free(ctx_);
-    ctx_ = std::exchange(other.ctx_, nullptr);
-    size_ = std::exchange(other.size_, 0);
-  }
-  return *this;
-}
+Sha256::Sha256() { ::nettle_sha256_init(&ctx_); }
 
 void Sha256::update(const void* data, size_t size) {
-  EVP_DigestUpdate(ctx_, data, size);
+  ::nettle_sha256_update(&ctx_, size, static_cast<const uint8_t*>(data));
   size_ += size;
 }
 
 std::string Sha256::finish() {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx_, md, &len);
-  init_or_throw(ctx_);
+  uint8_t md[SHA256_DIGEST_SIZE];
+  ::nettle_sha256_digest(&ctx_, SHA256_DIGEST_SIZE, md);  // also resets the context
   size_ = 0;
-  return std::string(kSha256Prefix) + to_hex(md, len);
+  return std::string(kSha256Prefix) + to_hex(md, SHA256_DIGEST_SIZE);
 }
 
 std::string sha256_digest(std::string_view data) {
