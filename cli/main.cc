@@ -1,5 +1,6 @@
 // slipway: daemonless container runtime and CI pipeline runner.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -65,6 +66,11 @@ int main(int argc, char** argv) {
   using namespace slipway::cli;
   // Broken pipes are errors to handle where they happen (a child that died), not a reason to die.
   ::signal(SIGPIPE, SIG_IGN);
+  // Each forwarded connection holds six fds; use the whole allowance the host grants.
+  if (rlimit nofile; ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   CLI::App app{"slipway: run containers, build images and run CI pipelines, without a daemon"};
   app.require_subcommand(1);
   GlobalOptions global;

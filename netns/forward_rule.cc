@@ -25,7 +25,8 @@ Result<uint16_t> parse_port(std::string_view text) {
     return fail("port ranges are not supported (\"{}\")", text);
   unsigned value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec == std::errc::result_out_of_range || (ec == std::errc() && end == text.end() && value > 65535))
+  if (ec == std::errc::result_out_of_range ||
+      (ec == std::errc() && end == text.end() && value > 65535))
     return fail("port {} out of range 1-65535", text);
   if (ec != std::errc() || end != text.end()) return fail("invalid port \"{}\"", text);
   if (value == 0) return fail("port 0 out of range 1-65535");
@@ -83,8 +84,7 @@ Result<ForwardRule> parse_publish_parts(std::string_view spec) {
   rule.target_address = kLoopback;
   auto parts = split(spec, ':');
   if (parts.size() > 3) return fail("want [HOSTADDR:][HOSTPORT:]PORT");
-  if (parts.size() == 3)
-    rule.listen_address = SLW_TRY_CTX(parse_address(parts[0]), "host address");
+  if (parts.size() == 3) rule.listen_address = SLW_TRY_CTX(parse_address(parts[0]), "host address");
   if (parts.size() >= 2 && !parts[parts.size() - 2].empty())
     rule.listen_port = SLW_TRY_CTX(parse_port(parts[parts.size() - 2]), "host port");
   rule.target_port = SLW_TRY_CTX(parse_port(parts.back()), "container port");

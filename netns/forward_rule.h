@@ -22,7 +22,7 @@ struct ForwardRule {
   Direction direction = Direction::kForward;
   int listen_netns_fd = -1;  // -1: the namespace of the thread that made the PortForwarder
   Ipv4 listen_address = kLoopback;
-  uint16_t listen_port = 0;  // 0: any free port (PortForwarder::listen_port tells which)
+  uint16_t listen_port = 0;   // 0: any free port (PortForwarder::listen_port tells which)
   int connect_netns_fd = -1;  // -1: as for listen_netns_fd
   Ipv4 target_address = kLoopback;
   uint16_t target_port = 0;

@@ -51,7 +51,8 @@ class PortForwarder {
 
   ForwardStats stats() const;
 
-  // Per-direction pipe size; large pipes mean fewer splice calls on bulk transfers.
+  // The most a pipe (one per direction) grows to while a bulk transfer keeps it full: fewer,
+  // larger splices. Pipes start at 64 KiB, so quiet connections hold little kernel memory.
   static constexpr size_t kPipeCapacity = 1 << 20;
 
  private:

@@ -1,6 +1,7 @@
 #include "netns/socket_maker.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/socket.h>
 
@@ -39,6 +40,7 @@ Result<std::unique_ptr<SocketMaker>> SocketMaker::start(int netns_fd, int domain
       }
       entered.set_value({});
       ns.reset();
+      ::pthread_setname_np(::pthread_self(), "slw-sockmaker");
       m->run();
     });
   } catch (const std::system_error& e) {

@@ -12,9 +12,11 @@ namespace slipway::netns {
 
 class SplicePipe {
  public:
-  // A non-blocking pipe, grown to `capacity` bytes when the kernel allows it (an unprivileged
-  // user over pipe-user-pages-soft keeps the default 64 KiB, which still works, only slower).
-  static Result<SplicePipe> make(size_t capacity);
+  // A non-blocking pipe of the kernel's default size (64 KiB). It grows, up to max_capacity, each
+  // time one read fills half of it or more, so bulk streams get few large splices while the many
+  // quiet request/response connections keep small buffers. Growth stops quietly where the kernel
+  // refuses it (an unprivileged user past pipe-user-pages-soft): slower, still correct.
+  static Result<SplicePipe> make(size_t max_capacity);
 
   SplicePipe() = default;
   SplicePipe(SplicePipe&&) = default;
@@ -34,7 +36,10 @@ class SplicePipe {
  private:
   UniqueFd read_end_;
   UniqueFd write_end_;
+  void grow();
+
   size_t capacity_ = 0;
+  size_t max_capacity_ = 0;
   size_t buffered_ = 0;
 };
 
