@@ -17,56 +17,13 @@
 #include "base/fs.h"
 #include "base/scope_exit.h"
 #include "oci/digest.h"
+#include "oci/layer_tar_sinks.h"
 
 namespace slipway::oci {
 
 namespace {
 
-constexpr size_t kReadBlock = 1 << 20;
-// The only xattr Docker carries into layers: file capabilities (ping, newuidmap, ...).
-constexpr const char* kCapabilityXattr = "security.capability";
-
-using ArchivePtr = std::unique_ptr<struct archive, int (*)(struct archive*)>;
-using EntryPtr = std::unique_ptr<struct archive_entry, void (*)(struct archive_entry*)>;
-
-std::string archive_message(struct archive* a) {
-  const char* m = archive_error_string(a);
-  return m && *m ? m : "libarchive error";
-}
-
-// Compressed side: hashes the gzip bytes and writes them to the staged file.
-struct BlobSink {
-  int fd;
-  Sha256 hash;
-  int err = 0;
-  static la_ssize_t write(struct archive*, void* ctx, const void* buf, size_t n) {
-    auto* self = static_cast<BlobSink*>(ctx);
-    size_t done = 0;
-    while (done < n) {
-      ssize_t w = ::write(self->fd, static_cast<const char*>(buf) + done, n - done);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) {
-        self->err = errno;
-        return -1;
-      }
-      done += static_cast<size_t>(w);
-    }
-    self->hash.update(buf, n);
-    return static_cast<la_ssize_t>(n);
-  }
-};
-
-// Uncompressed side: hashes the tar bytes (the diff_id) and feeds them to the gzip writer.
-struct TarSink {
-  struct archive* gzip;
-  Sha256 hash;
-  static la_ssize_t write(struct archive*, void* ctx, const void* buf, size_t n) {
-    auto* self = static_cast<TarSink*>(ctx);
-    self->hash.update(buf, n);
-    la_ssize_t w = archive_write_data(self->gzip, buf, n);
-    return w < 0 ? -1 : static_cast<la_ssize_t>(n);
-  }
-};
+using namespace layer_tar;  // NOLINT: the shared sinks and constants
 
 class TreeWriter {
  public:
