@@ -41,7 +41,9 @@ Result<UniqueFd> try_lock(const std::string& path) {
   return fd;
 }
 
-// Leases read from disk, re-read only when the file changed (checked on each query).
+// Leases read from disk, re-read only when the file changed (checked on each query). The file is
+// replaced by rename on every change, so its inode tells changes apart that the coarse mtime
+// clock (a few ms) would not: a service restarted within one tick kept its old address here.
 class LeaseCache {
  public:
   LeaseCache(std::string root, netns::Network network)
@@ -49,13 +51,16 @@ class LeaseCache {
 
   std::vector<netns::Lease> get() {
     std::lock_guard lock(mu_);
-    struct stat st;
-    timespec mtime{};
-    if (::stat(path_.c_str(), &st) == 0) mtime = st.st_mtim;
-    if (!loaded_ || mtime.tv_sec != mtime_.tv_sec || mtime.tv_nsec != mtime_.tv_nsec) {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) st = {};
+    bool changed = st.st_ino != ino_ || st.st_mtim.tv_sec != mtime_.tv_sec ||
+                   st.st_mtim.tv_nsec != mtime_.tv_nsec || st.st_size != size_;
+    if (!loaded_ || changed) {
       if (auto l = ipam_.leases()) {
         leases_ = std::move(*l);
-        mtime_ = mtime;
+        ino_ = st.st_ino;
+        mtime_ = st.st_mtim;
+        size_ = st.st_size;
         loaded_ = true;
       }
     }
@@ -67,7 +72,9 @@ class LeaseCache {
   std::string path_;
   std::mutex mu_;
   bool loaded_ = false;
+  ino_t ino_ = 0;
   timespec mtime_{};
+  off_t size_ = 0;
   std::vector<netns::Lease> leases_;
 };
 
