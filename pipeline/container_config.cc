@@ -81,21 +81,36 @@ Result<runtime::BindMount> parse_volume(std::string_view spec) {
   runtime::BindMount b;
   auto first = spec.find(':');
   if (first == std::string_view::npos)
-    return fail("invalid volume \"{}\": want SRC:DST[:ro]", spec);
+    return fail("invalid volume \"{}\": want SRC:DST[:ro|rw|O]", spec);
   b.source = std::string(spec.substr(0, first));
   std::string_view rest = spec.substr(first + 1);
   auto second = rest.find(':');
   b.target = std::string(rest.substr(0, second));
-  if (second != std::string_view::npos) {
-    std::string_view mode = rest.substr(second + 1);
+  bool read_write = false;
+  // Comma-separated options, as Docker and Podman take them ("ro", "rw", Podman's "O").
+  std::string_view options = second == std::string_view::npos ? "" : rest.substr(second + 1);
+  while (second != std::string_view::npos) {
+    auto comma = options.find(',');
+    std::string_view mode = options.substr(0, comma);
     if (mode == "ro") b.read_only = true;
-    else if (mode != "rw") return fail("invalid volume \"{}\": mode \"{}\" is not ro or rw", spec, mode);
+    else if (mode == "rw") read_write = true;
+    else if (mode == "O") b.copy_on_write = true;
+    else return fail("invalid volume \"{}\": mode \"{}\" is not ro, rw or O", spec, mode);
+    if (comma == std::string_view::npos) break;
+    options = options.substr(comma + 1);
   }
+  if (b.read_only && read_write) return fail("invalid volume \"{}\": both ro and rw", spec);
+  // A read-only copy-on-write volume is a contradiction; a plain ro bind already does that job.
+  if (b.read_only && b.copy_on_write)
+    return fail("invalid volume \"{}\": O (copy-on-write) cannot be read-only; use ro or O", spec);
   if (b.source.empty() || b.source[0] != '/')
     return fail("invalid volume \"{}\": source must be an absolute host path", spec);
   if (b.target.empty() || b.target[0] != '/')
     return fail("invalid volume \"{}\": destination must be an absolute path", spec);
   if (b.target == "/") return fail("invalid volume \"{}\": cannot mount over /", spec);
+  // The source goes into overlayfs's option string, where ',' and '\\' are syntax.
+  if (b.copy_on_write && b.source.find_first_of(",\\") != std::string::npos)
+    return fail("invalid volume \"{}\": a copy-on-write source cannot contain ',' or '\\'", spec);
   return b;
 }
 
@@ -153,7 +168,16 @@ Result<runtime::ContainerSpec> build_container_spec(const RunOptions& o, const C
   if (cwd[0] != '/') return fail("working directory \"{}\" is not an absolute path", cwd);
   s.process.cwd = cwd;
 
-  for (const auto& v : o.volumes) s.binds.push_back(SLW_TRY(parse_volume(v)));
+  for (const auto& v : o.volumes) {
+    runtime::BindMount b = SLW_TRY(parse_volume(v));
+    if (b.copy_on_write) {
+      // Inside the state dir, so the copy dies with the container; the launcher empties it at start.
+      std::string dir = fs::join(in.state_dir, fmt::format("volumes/{}", s.binds.size()));
+      b.upper_dir = fs::join(dir, "upper");
+      b.work_dir = fs::join(dir, "work");
+    }
+    s.binds.push_back(std::move(b));
+  }
 
   // Network attachments (bridge, container:) are filled in by ContainerNetwork::prepare.
   NetworkChoice net = SLW_TRY(parse_net_option(o.net));

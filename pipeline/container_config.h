@@ -42,7 +42,8 @@ struct NetworkChoice {
 };
 Result<NetworkChoice> parse_net_option(std::string_view net);
 
-// "SRC:DST[:ro|rw]" with both paths absolute.
+// "SRC:DST[:OPTIONS]" with both paths absolute; OPTIONS is a comma list of ro, rw and O (Podman's
+// copy-on-write overlay volume: the container writes to a private copy, SRC never changes).
 Result<runtime::BindMount> parse_volume(std::string_view spec);
 
 // "512m", "1g", "1048576" -> bytes.

@@ -25,6 +25,13 @@ struct BindMount {
   std::string source;  // host path
   std::string target;  // path inside the container
   bool read_only = false;
+  // Podman's ":O": `source` is only the read-only lower dir of an overlay whose upper and work dirs
+  // (in the container's state dir, emptied at every start) take all writes, so the host dir never
+  // changes and each start sees it as it is. Constant time whatever the size of `source`.
+  bool copy_on_write = false;
+  // `{}` keeps {source, target, read_only} initializers free of -Wmissing-field-initializers.
+  std::string upper_dir{};  // copy_on_write only
+  std::string work_dir{};   // copy_on_write only
 };
 
 enum class NetworkMode {

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -138,6 +139,25 @@ ExitStatus exit_status_from(int status) {
   return s;
 }
 
+// Every start of a copy-on-write volume begins from the snapshot: fresh upper and work dirs, the
+// upper owned and moded like the source because the overlay's root dir shows the upper's (as Podman
+// does).
+Status prepare_cow_volume(const BindMount& b) {
+  struct stat st;
+  if (::stat(b.source.c_str(), &st) < 0)
+    return fail_errno(fmt::format("copy-on-write volume {}", b.source));
+  if (!S_ISDIR(st.st_mode)) return fail("copy-on-write volume {}: not a directory", b.source);
+  for (const auto& dir : {b.upper_dir, b.work_dir}) {
+    SLW_TRY(fs::remove_tree(dir));
+    SLW_TRY(fs::make_dirs(dir, 0700));
+  }
+  if (::chown(b.upper_dir.c_str(), st.st_uid, st.st_gid) < 0 ||
+      ::chmod(b.upper_dir.c_str(), st.st_mode & 07777) < 0)
+    return fail_errno(
+        fmt::format("copy-on-write volume {}: set owner of {}", b.source, b.upper_dir));
+  return {};
+}
+
 }  // namespace
 
 Result<StartedContainer> start_container(const ContainerSpec& spec, const LaunchOptions& options) {
@@ -154,8 +174,10 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   } else if (!fs::is_dir(spec.rootfs.plain_dir)) {
     return fail("rootfs {}: not a directory", spec.rootfs.plain_dir);
   }
-  for (const auto& b : spec.binds)
-    if (!fs::exists(b.source)) SLW_TRY_CTX(fs::make_dirs(b.source), "volume {}", b.source);
+  for (const auto& b : spec.binds) {
+    if (b.copy_on_write) SLW_TRY(prepare_cow_volume(b));
+    else if (!fs::exists(b.source)) SLW_TRY_CTX(fs::make_dirs(b.source), "volume {}", b.source);
+  }
   SLW_TRY(write_etc_files(etc_dir, spec));
 
   ChildPlan plan;

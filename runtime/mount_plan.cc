@@ -80,6 +80,15 @@ MountOp bind_op(std::string source, std::string target, bool read_only, bool is_
 
 }  // namespace
 
+MountOp volume_op(const BindMount& b) {
+  if (!b.copy_on_write) return bind_op(b.source, b.target, b.read_only, !fs::is_dir(b.source));
+  RootfsSpec layers;
+  layers.lower_dirs = {b.source};
+  layers.upper_dir = b.upper_dir;
+  layers.work_dir = b.work_dir;
+  return mount_op("overlay", b.target, 0, overlay_options(layers));
+}
+
 MountPlan plan_mounts(const ContainerSpec& spec, const std::string& etc_files_dir) {
   MountPlan plan;
   plan.rootfs_target = fs::join(spec.state_dir, "rootfs");
@@ -112,8 +121,7 @@ MountPlan plan_mounts(const ContainerSpec& spec, const std::string& etc_files_di
   in.push_back(symlink_op("/proc/kcore", "/dev/core"));
   for (const char* name : {"hostname", "hosts", "resolv.conf"})
     in.push_back(bind_op(fs::join(etc_files_dir, name), fmt::format("/etc/{}", name), false, true));
-  for (const auto& b : spec.binds)
-    in.push_back(bind_op(b.source, b.target, b.read_only, !fs::is_dir(b.source)));
+  for (const auto& b : spec.binds) in.push_back(volume_op(b));
 
   for (const auto& p : default_masked_paths()) {
     MountOp op;

@@ -48,6 +48,10 @@ const std::vector<std::string>& default_readonly_paths();
 // The overlay mount option string; lowerdir lists the top-most layer first, as overlayfs wants.
 std::string overlay_options(const RootfsSpec& rootfs);
 
+// The mount of one volume: a bind, or for a copy-on-write volume an overlay with the host dir as
+// its only lower dir. Either way the target is resolved inside the rootfs by the child.
+MountOp volume_op(const BindMount& volume);
+
 // Builds the whole plan. `etc_files_dir` holds the generated hostname, hosts and resolv.conf.
 MountPlan plan_mounts(const ContainerSpec& spec, const std::string& etc_files_dir);
 

@@ -28,7 +28,8 @@ NLOHMANN_JSON_SERIALIZE_ENUM(ContainerStatus, {{ContainerStatus::kCreated, "crea
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RootfsSpec, lower_dirs, upper_dir, work_dir, plain_dir,
                                                 read_only)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BindMount, source, target, read_only)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BindMount, source, target, read_only, copy_on_write,
+                                                upper_dir, work_dir)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NetworkSpec, mode, join_path, resolv_conf,
                                                 extra_hosts)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProcessSpec, args, env, cwd, uid, gid,

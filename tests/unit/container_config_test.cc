@@ -60,6 +60,30 @@ TEST(ParseVolume, Forms) {
   EXPECT_NE(bad.error().message().find("rx"), std::string::npos);
 }
 
+TEST(ParseVolume, CopyOnWriteOverlay) {
+  auto v = parse_volume("/snap/redis:/data:O");
+  ASSERT_TRUE(v) << v.error().message();
+  EXPECT_TRUE(v->copy_on_write);
+  EXPECT_FALSE(v->read_only);
+  EXPECT_EQ(v->source, "/snap/redis");
+  EXPECT_EQ(v->target, "/data");
+  EXPECT_TRUE(parse_volume("/s:/d:rw,O")->copy_on_write);
+  EXPECT_FALSE(parse_volume("/s:/d")->copy_on_write);
+  EXPECT_FALSE(parse_volume("/s:/d:ro")->copy_on_write);
+  for (auto spec : {"/s:/d:ro,O", "/s:/d:O,ro"}) {
+    auto bad = parse_volume(spec);
+    ASSERT_FALSE(bad) << spec;
+    EXPECT_NE(bad.error().message().find("read-only"), std::string::npos) << bad.error().message();
+  }
+  EXPECT_FALSE(parse_volume("/s:/d:ro,rw"));
+  EXPECT_FALSE(parse_volume("/s:/d:o")) << "Podman's letter is upper-case";
+  EXPECT_FALSE(parse_volume("/s:/d:"));
+  auto comma = parse_volume("/a,b:/d:O");
+  ASSERT_FALSE(comma);
+  EXPECT_NE(comma.error().message().find("','"), std::string::npos);
+  EXPECT_TRUE(parse_volume("/a,b:/d")) << "only overlay options care about commas";
+}
+
 TEST(ParseMemory, UnitsAndErrors) {
   EXPECT_EQ(*parse_memory("16m"), 16 << 20);
   EXPECT_EQ(*parse_memory("1g"), int64_t{1} << 30);
@@ -173,11 +197,29 @@ TEST(BuildContainerSpec, FlagsAndErrors) {
   bad = {};
   bad.pids_limit = 0;
   EXPECT_FALSE(build_container_spec(bad, inputs(), rootfs));
+  bad = {};
+  bad.volumes = {"/snap:/data:ro,O"};
+  EXPECT_FALSE(build_container_spec(bad, inputs(), rootfs));
   ContainerInputs no_cmd = inputs();
   no_cmd.image.cmd.clear();
   auto e = build_container_spec(RunOptions{}, no_cmd, rootfs);
   ASSERT_FALSE(e);
   EXPECT_NE(e.error().message().find("no command"), std::string::npos);
+}
+
+TEST(BuildContainerSpec, CopyOnWriteVolumesGetPrivateDirsInTheStateDir) {
+  RunOptions o;
+  o.volumes = {"/host/plain:/plain", "/snap/a:/a:O", "/snap/b:/b:O"};
+  auto s = build_container_spec(o, inputs(), fake_rootfs({{"/etc/passwd", kPasswd}}));
+  ASSERT_TRUE(s) << s.error().message();
+  ASSERT_EQ(s->binds.size(), 3u);
+  EXPECT_FALSE(s->binds[0].copy_on_write);
+  EXPECT_EQ(s->binds[0].upper_dir, "");
+  EXPECT_TRUE(s->binds[1].copy_on_write);
+  EXPECT_EQ(s->binds[1].upper_dir, "/state/c/volumes/1/upper");
+  EXPECT_EQ(s->binds[1].work_dir, "/state/c/volumes/1/work");
+  EXPECT_EQ(s->binds[2].upper_dir, "/state/c/volumes/2/upper");
+  EXPECT_EQ(s->binds[2].source, "/snap/b");
 }
 
 }  // namespace

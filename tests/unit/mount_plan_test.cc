@@ -87,6 +87,33 @@ TEST(MountPlan, VolumesKeepReadOnlyFlag) {
   EXPECT_FALSE(find_target(p.in_rootfs, "/rw")->read_only);
 }
 
+TEST(MountPlan, CopyOnWriteVolumeIsAnOverlayOverTheHostDir) {
+  ContainerSpec s = overlay_spec();
+  BindMount cow;
+  cow.source = "/snap/redis";
+  cow.target = "/data";
+  cow.copy_on_write = true;
+  cow.upper_dir = "/c/volumes/1/upper";
+  cow.work_dir = "/c/volumes/1/work";
+  s.binds = {{"/tmp", "/before", false}, cow, {"/var", "/data/sub", true}};
+  MountPlan p = plan_mounts(s, "/c/etc");
+  const MountOp* op = find_target(p.in_rootfs, "/data");
+  ASSERT_NE(op, nullptr);
+  // kMount: the child resolves /data inside the rootfs like any other target.
+  EXPECT_EQ(op->kind, MountOp::Kind::kMount);
+  EXPECT_EQ(op->fstype, "overlay");
+  EXPECT_EQ(op->source, "overlay");
+  EXPECT_EQ(op->data,
+            "lowerdir=/snap/redis,upperdir=/c/volumes/1/upper,workdir=/c/volumes/1/work,"
+            "index=off,xino=off");
+  EXPECT_FALSE(op->read_only);
+  // Volumes keep the user's order, so a volume nested in a copy-on-write one lands on top of it.
+  auto index = [&](std::string_view t) { return find_target(p.in_rootfs, t) - p.in_rootfs.data(); };
+  EXPECT_LT(index("/before"), index("/data"));
+  EXPECT_LT(index("/data"), index("/data/sub"));
+  EXPECT_EQ(volume_op(s.binds[2]).kind, MountOp::Kind::kBind);
+}
+
 TEST(MountPlan, MasksAndReadOnlyPathsLikeRunc) {
   MountPlan p = plan_mounts(overlay_spec(), "/c/etc");
   const MountOp* kcore = find_target(p.after_pivot, "/proc/kcore");
