@@ -1,0 +1,615 @@
+// Pipeline file parsing: small readers for each YAML shape (string, port, seconds, command, string
+// map...) and one function per section, all reporting "FILE:LINE: what". Cross-references (a step's
+// service set, the deploy network, app.port) are checked once the whole file is read, because YAML
+// maps may list sections in any order. No yaml-cpp exception leaves parse_pipeline_file.
+#include "pipeline/pipeline_file.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "base/fs.h"
+#include "netns/cidr.h"
+#include "netns/network.h"
+#include "oci/reference.h"
+
+namespace slipway::pipeline {
+namespace {
+
+constexpr size_t kMaxNameLength = 63;
+constexpr size_t kMaxShownLength = 40;
+
+using Keys = std::initializer_list<std::string_view>;
+
+// A YAML value and where it came from: `path` is how messages name it ("steps.unit.timeout").
+struct Value {
+  YAML::Node node;
+  std::string path;
+  int line = 1;  // 1-based
+};
+
+struct Entry {
+  std::string key;
+  int key_line = 1;
+  Value value;
+};
+
+// Text fit for a one-line message: control bytes (and, when `ascii`, all non-ASCII) escaped.
+std::string printable(std::string_view text, bool ascii) {
+  std::string out;
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    bool escape = u < 0x20 || u == 0x7f || (ascii && u > 0x7f);
+    out += escape ? fmt::format("\\x{:02x}", u) : std::string(1, c);
+  }
+  return out;
+}
+
+// A user's text quoted in a message, cut when long.
+std::string shown(std::string_view text) {
+  std::string cut = printable(text.substr(0, kMaxShownLength), false);
+  return fmt::format("\"{}{}\"", cut, text.size() > kMaxShownLength ? "..." : "");
+}
+
+std::string describe(const YAML::Node& node) {
+  if (node.IsScalar()) return shown(node.Scalar());
+  return node.IsSequence() ? "a list" : node.IsMap() ? "a map" : "nothing";
+}
+
+// yaml-cpp marks are 0-based.
+int line_of(const YAML::Node& node, int fallback) {
+  YAML::Mark mark = node.Mark();
+  return mark.is_null() || mark.line < 0 ? fallback : mark.line + 1;
+}
+
+template <class Words>
+std::string joined(const Words& words) {
+  std::string out;
+  for (std::string_view w : words) out += fmt::format("{}{}", out.empty() ? "" : ", ", w);
+  return out.empty() ? "none" : out;
+}
+
+// Names become container, DNS and image names: lowercase DNS-label-ish. App names may also hold
+// '_' and '.', which image repositories allow.
+bool is_name(std::string_view name, bool app) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (name.empty() || name.size() > kMaxNameLength || !alnum(name.front())) return false;
+  return std::all_of(name.begin(), name.end(), [&](char c) {
+    return alnum(c) || c == '-' || (app && (c == '_' || c == '.'));
+  });
+}
+
+// Which step's `services:` names which set; checked when every set is known.
+struct SetReference {
+  std::string step;   // "unit", "integration", "deploy"
+  std::string* name;  // the step's field (cleared when a defaulted dev set does not exist)
+  int line = 0;
+  bool written = false;  // false: the default name
+  bool needs_bridge = false;
+};
+
+class Parser {
+ public:
+  explicit Parser(const std::string& file) : file_(file) {}
+
+  Result<PipelineSpec> parse(std::string_view text) {
+    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+    for (size_t i = 1; i < documents.size(); ++i)
+      if (!documents[i].IsNull())
+        return error(line_of(documents[i], 1), "a pipeline file holds one YAML document, not {}",
+                     documents.size());
+    if (documents.empty() || documents[0].IsNull()) return error(1, "the pipeline file is empty");
+    Value root{documents[0], "", line_of(documents[0], 1)};
+    if (!root.node.IsMap())
+      return error(root.line, "want a map of app, services, steps, push, environments, got {}",
+                   describe(root.node));
+
+    PipelineSpec spec;
+    spec.file = file_;
+    bool has_app = false, has_environments = false;
+    for (const Entry& e :
+         SLW_TRY(entries(root, {"app", "services", "steps", "push", "environments"}))) {
+      // Keys are unique (entries() checks), so at most one of these matches.
+      if (e.key == "app") SLW_TRY(app(e, spec.app));
+      if (e.key == "services") SLW_TRY(service_sets(e, spec));
+      if (e.key == "steps") SLW_TRY(steps(e, spec));
+      if (e.key == "push") SLW_TRY(push(e, spec.push));
+      if (e.key == "environments") SLW_TRY(environments(e, spec));
+      has_app |= e.key == "app";
+      has_environments |= e.key == "environments";
+    }
+    if (!has_app) return error(root.line, "app is required");
+    if (!has_environments) {
+      spec.environments["testing"] = {.name = "testing", .push = false, .service = ""};
+      spec.environments["staging"] = {.name = "staging", .push = true, .service = ""};
+    }
+    SLW_TRY(check_references(spec));
+    return spec;
+  }
+
+ private:
+  template <class... Args>
+  std::unexpected<Error> error(int line, fmt::format_string<Args...> f, Args&&... args) const {
+    return fail("{}:{}: {}", file_, line, fmt::format(f, std::forward<Args>(args)...));
+  }
+  std::unexpected<Error> want(const Value& v, std::string_view what) const {
+    return error(v.line, "{}: want {}, got {}", v.path, what, describe(v.node));
+  }
+
+  // An error from another module's check, placed at the value it is about.
+  template <class T>
+  Status at(const Value& v, const Result<T>& checked) const {
+    if (checked) return {};
+    return error(v.line, "{}: {}", v.path, checked.error().message());
+  }
+
+  // ---- readers for one YAML shape each ----
+
+  // A map's entries in file order; an empty value is an empty map. Empty `allowed`: any key.
+  Result<std::vector<Entry>> entries(const Value& v, Keys allowed) const {
+    std::vector<Entry> out;
+    if (v.node.IsNull()) return out;
+    if (!v.node.IsMap()) return want(v, "a map");
+    std::string where = v.path.empty() ? "at the top level" : "in " + v.path;
+    for (auto it = v.node.begin(); it != v.node.end(); ++it) {
+      int key_line = line_of(it->first, v.line);
+      if (!it->first.IsScalar())
+        return error(key_line, "want a string key {}, got {}", where, describe(it->first));
+      std::string key = it->first.Scalar();
+      if (allowed.size() != 0 && std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+        return error(key_line, "unknown key {} {} (known: {})", shown(key), where, joined(allowed));
+      for (const Entry& e : out)
+        if (e.key == key)
+          return error(key_line, "duplicate key {} {} (first at line {})", shown(key), where,
+                       e.key_line);
+      std::string path = v.path.empty() ? key : v.path + "." + key;
+      // An empty value's mark is where the next token starts: its key's line is the better one.
+      int line = it->second.IsNull() ? key_line : line_of(it->second, key_line);
+      out.push_back({key, key_line, Value{it->second, path, line}});
+    }
+    return out;
+  }
+
+  // A list's items; an empty value is an empty list.
+  Result<std::vector<Value>> items(const Value& v) const {
+    std::vector<Value> out;
+    if (v.node.IsNull()) return out;
+    if (!v.node.IsSequence()) return want(v, "a list");
+    size_t i = 0;
+    for (auto it = v.node.begin(); it != v.node.end(); ++it, ++i)
+      out.push_back({*it, fmt::format("{}[{}]", v.path, i), line_of(*it, v.line)});
+    return out;
+  }
+
+  Result<std::string> string(const Value& v) const {
+    if (!v.node.IsScalar()) return want(v, "a string");
+    return v.node.Scalar();
+  }
+
+  Result<std::string> nonempty_string(const Value& v) const {
+    std::string s = SLW_TRY(string(v));
+    if (s.empty()) return error(v.line, "{} must not be empty", v.path);
+    return s;
+  }
+
+  Result<std::vector<std::string>> string_list(const Value& v) const {
+    std::vector<std::string> out;
+    for (const Value& item : SLW_TRY(items(v))) out.push_back(SLW_TRY(string(item)));
+    return out;
+  }
+
+  Result<int> port(const Value& v) const {
+    if (v.node.IsScalar()) {
+      const std::string& s = v.node.Scalar();
+      int n = 0;
+      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+      if (ec == std::errc() && end == s.data() + s.size() && n >= 1 && n <= 65535) return n;
+    }
+    return want(v, "an integer 1-65535");
+  }
+
+  Result<double> seconds(const Value& v) const {
+    if (v.node.IsScalar()) {
+      const std::string& s = v.node.Scalar();
+      double d = 0;
+      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+      if (ec == std::errc() && end == s.data() + s.size() && std::isfinite(d) && d > 0) return d;
+    }
+    return want(v, "a number of seconds > 0");
+  }
+
+  Result<bool> boolean(const Value& v) const {
+    bool b = false;
+    if (v.node.IsScalar() && YAML::convert<bool>::decode(v.node, b)) return b;
+    return want(v, "true or false");
+  }
+
+  // A YAML list is the argv as is; a YAML string is a shell command line.
+  Result<CommandLine> command(const Value& v) const {
+    if (v.node.IsScalar()) return CommandLine{"/bin/sh", "-c", SLW_TRY(nonempty_string(v))};
+    if (!v.node.IsSequence()) return want(v, "a string or a list of strings");
+    CommandLine argv = SLW_TRY(string_list(v));
+    if (argv.empty()) return error(v.line, "{} must not be empty", v.path);
+    return argv;
+  }
+
+  // Environment variables and build args: any scalar value is taken as its text, so `PORT: 80`
+  // and `DEBUG: true` work unquoted; an empty value is the empty string.
+  Result<std::map<std::string, std::string>> string_map(const Value& v) const {
+    std::map<std::string, std::string> out;
+    for (const Entry& e : SLW_TRY(entries(v, {}))) {
+      if (e.key.empty() || e.key.find_first_of(std::string_view("=\0", 2)) != std::string::npos)
+        return error(e.key_line, "{}: invalid variable name {}", v.path, shown(e.key));
+      if (e.value.node.IsNull()) {
+        out[e.key] = "";
+      } else if (e.value.node.IsScalar()) {
+        if (e.value.node.Scalar().find('\0') != std::string::npos)
+          return error(e.value.line, "{}: a value must not hold a NUL byte", e.value.path);
+        out[e.key] = e.value.node.Scalar();
+      } else {
+        return want(e.value, "a string, number or boolean");
+      }
+    }
+    return out;
+  }
+
+  Status check_name(std::string_view name, bool app, int line, std::string_view path) const {
+    if (is_name(name, app)) return {};
+    return error(line, "{}: invalid name {}: want {} of at most {} characters", path, shown(name),
+                 app ? "[a-z0-9][a-z0-9_.-]*" : "[a-z0-9][a-z0-9-]*", kMaxNameLength);
+  }
+
+  Result<std::string> name(const Value& v, bool app) const {
+    std::string s = SLW_TRY(string(v));
+    SLW_TRY(check_name(s, app, v.line, v.path));
+    return s;
+  }
+
+  Result<std::string> image(const Value& v) const {
+    std::string s = SLW_TRY(nonempty_string(v));
+    SLW_TRY(at(v, oci::parse_reference(s)));
+    return s;
+  }
+
+  Result<std::string> tag(const Value& v) const {
+    std::string s = SLW_TRY(string(v));
+    if (!oci::is_valid_tag(s)) return want(v, "a tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128)");
+    return s;
+  }
+
+  Result<ReadinessProbe> ready(const Value& v) const {
+    ReadinessProbe probe;
+    // It goes into an HTTP request line as is.
+    auto bad_path = [](std::string_view p) {
+      return !p.starts_with('/') || std::any_of(p.begin(), p.end(), [](char c) {
+        return static_cast<unsigned char>(c) <= ' ';
+      });
+    };
+    for (const Entry& e : SLW_TRY(entries(v, {"port", "http", "timeout", "interval"}))) {
+      if (e.key == "port") probe.port = SLW_TRY(port(e.value));
+      if (e.key == "http") probe.http_path = SLW_TRY(string(e.value));
+      if (e.key == "http" && bad_path(probe.http_path))
+        return want(e.value, "a path starting with '/' and without spaces");
+      if (e.key == "timeout") probe.timeout_seconds = SLW_TRY(seconds(e.value));
+      if (e.key == "interval") probe.interval_seconds = SLW_TRY(seconds(e.value));
+    }
+    return probe;
+  }
+
+  // A probe without its own port uses the port of what it probes.
+  Status default_probe_port(ReadinessProbe& probe, int port, int line,
+                            std::string_view path) const {
+    if (probe.port == 0) probe.port = port;
+    if (probe.port == 0)
+      return error(line, "{}.port is required when {} has no port", path,
+                   path.substr(0, path.rfind('.')));
+    return {};
+  }
+
+  // ---- sections ----
+
+  Status app(const Entry& section, AppSpec& app) const {
+    std::optional<int> ready_line;
+    for (const Entry& e :
+         SLW_TRY(entries(section.value, {"name", "dockerfile", "context", "target", "build_args",
+                                         "command", "env", "port", "ready"}))) {
+      if (e.key == "name") app.name = SLW_TRY(name(e.value, true));
+      if (e.key == "dockerfile") app.dockerfile = SLW_TRY(nonempty_string(e.value));
+      if (e.key == "context") app.context = SLW_TRY(nonempty_string(e.value));
+      if (e.key == "target") app.target = SLW_TRY(nonempty_string(e.value));
+      if (e.key == "build_args") app.build_args = SLW_TRY(string_map(e.value));
+      if (e.key == "command") app.command = SLW_TRY(command(e.value));
+      if (e.key == "env") app.env = SLW_TRY(string_map(e.value));
+      if (e.key == "port") app.port = SLW_TRY(port(e.value));
+      if (e.key == "ready") app.ready = SLW_TRY(ready(e.value));
+      if (e.key == "ready") ready_line = e.key_line;
+    }
+    if (app.name.empty()) return error(section.key_line, "app.name is required");
+    if (ready_line) return default_probe_port(app.ready, app.port, *ready_line, "app.ready");
+    app.ready.port = app.port;  // no probe when the app has no port
+    return {};
+  }
+
+  Status service_sets(const Entry& section, PipelineSpec& spec) const {
+    std::map<std::string, int> service_lines;  // names are unique across sets: they name containers
+    for (const Entry& e : SLW_TRY(entries(section.value, {}))) {
+      ServiceSetSpec set;
+      set.name = e.key;
+      set.line = e.key_line;
+      SLW_TRY(check_name(e.key, false, e.key_line, e.value.path));
+      std::optional<Value> bridge_only;  // subnet or domain: meaningless on the host network
+      for (const Entry& f :
+           SLW_TRY(entries(e.value, {"network", "subnet", "domain", "services"}))) {
+        if (f.key == "network") set.network = SLW_TRY(nonempty_string(f.value));
+        if (f.key == "network" && set.network != "host")
+          SLW_TRY(at(f.value, netns::validate_network_name(set.network)));
+        if (f.key == "subnet") set.subnet = SLW_TRY(string(f.value));
+        if (f.key == "subnet") SLW_TRY(at(f.value, netns::parse_cidr(set.subnet)));
+        if (f.key == "domain") set.domain = SLW_TRY(string(f.value));
+        if (f.key == "domain") SLW_TRY(at(f.value, netns::validate_domain(set.domain)));
+        if (f.key == "subnet" || f.key == "domain") bridge_only = f.value;
+        if (f.key == "services") {
+          for (const Value& item : SLW_TRY(items(f.value))) {
+            ServiceSpec service = SLW_TRY(service_spec(item));
+            auto [it, added] = service_lines.emplace(service.name, service.line);
+            if (!added)
+              return error(service.line, "{}: duplicate service name {} (first at line {})",
+                           item.path, shown(service.name), it->second);
+            set.services.push_back(std::move(service));
+          }
+        }
+      }
+      if (bridge_only && set.network == "host")
+        return error(bridge_only->line, "{}: only a bridge network has one, and {} uses host",
+                     bridge_only->path, e.value.path);
+      spec.service_sets.emplace(set.name, std::move(set));
+    }
+    return {};
+  }
+
+  Result<ServiceSpec> service_spec(const Value& v) const {
+    if (!v.node.IsMap()) return want(v, "a map");
+    ServiceSpec service;
+    service.line = v.line;
+    std::optional<int> ready_line;
+    for (const Entry& e :
+         SLW_TRY(entries(v, {"name", "image", "command", "env", "port", "ready", "snapshots"}))) {
+      if (e.key == "name") service.name = SLW_TRY(name(e.value, false));
+      if (e.key == "image") service.image = SLW_TRY(image(e.value));
+      if (e.key == "command") service.command = SLW_TRY(command(e.value));
+      if (e.key == "env") service.env = SLW_TRY(string_map(e.value));
+      if (e.key == "port") service.port = SLW_TRY(port(e.value));
+      if (e.key == "snapshots") service.snapshots = SLW_TRY(snapshots(e.value));
+      if (e.key == "ready") service.ready = SLW_TRY(ready(e.value));
+      if (e.key == "ready") ready_line = e.key_line;
+    }
+    if (service.name.empty()) return error(v.line, "{}.name is required", v.path);
+    if (service.image.empty()) return error(v.line, "{}.image is required", v.path);
+    if (!ready_line && service.port != 0) service.ready.emplace();
+    if (service.ready)
+      SLW_TRY(default_probe_port(*service.ready, service.port, ready_line.value_or(v.line),
+                                 v.path + ".ready"));
+    return service;
+  }
+
+  Result<std::vector<Snapshot>> snapshots(const Value& v) const {
+    std::vector<Snapshot> out;
+    for (const Value& item : SLW_TRY(items(v))) {
+      if (!item.node.IsMap()) return want(item, "a map of source and target");
+      Snapshot snapshot;
+      for (const Entry& e : SLW_TRY(entries(item, {"source", "target"}))) {
+        if (e.key == "source") snapshot.source = SLW_TRY(nonempty_string(e.value));
+        if (e.key == "target") snapshot.target = SLW_TRY(nonempty_string(e.value));
+        if (e.key == "target" && !snapshot.target.starts_with('/'))
+          return want(e.value, "an absolute path");
+      }
+      if (snapshot.source.empty()) return error(item.line, "{}.source is required", item.path);
+      if (snapshot.target.empty()) return error(item.line, "{}.target is required", item.path);
+      out.push_back(std::move(snapshot));
+    }
+    return out;
+  }
+
+  Status steps(const Entry& section, PipelineSpec& spec) {
+    for (const Entry& e :
+         SLW_TRY(entries(section.value, {"unit", "integration", "deploy", "live"}))) {
+      if (e.key == "unit") SLW_TRY(unit_step(e, spec.unit));
+      if (e.key == "integration") SLW_TRY(integration_step(e, spec.integration));
+      if (e.key == "deploy") SLW_TRY(deploy_step(e, spec.deploy));
+      if (e.key == "live") SLW_TRY(live_step(e, spec.live));
+    }
+    return {};
+  }
+
+  // The fields every TestStep has; false when `e` is not one of them.
+  Result<bool> test_step_field(const Entry& e, TestStep& step) const {
+    if (e.key == "image") step.image = SLW_TRY(image(e.value));
+    if (e.key == "command") step.command = SLW_TRY(command(e.value));
+    if (e.key == "env") step.env = SLW_TRY(string_map(e.value));
+    if (e.key == "timeout") step.timeout_seconds = SLW_TRY(seconds(e.value));
+    return e.key == "image" || e.key == "command" || e.key == "env" || e.key == "timeout";
+  }
+
+  Status require_command(const Entry& step_entry, const TestStep& step) const {
+    if (!step.command.empty()) return {};
+    return error(step_entry.key_line, "{}.command is required", step_entry.value.path);
+  }
+
+  Status set_reference(const Entry& e, SetReference& ref) const {
+    *ref.name = SLW_TRY(name(e.value, false));
+    ref.line = e.value.line;
+    ref.written = true;
+    return {};
+  }
+
+  Status unit_step(const Entry& step_entry, UnitStep& step) {
+    step.enabled = true;
+    step.line = step_entry.key_line;
+    SetReference ref{"unit", &step.services, step.line, false, false};
+    for (const Entry& e :
+         SLW_TRY(entries(step_entry.value, {"image", "command", "env", "timeout", "services"})))
+      if (!SLW_TRY(test_step_field(e, step))) SLW_TRY(set_reference(e, ref));
+    references_.push_back(ref);
+    return require_command(step_entry, step);
+  }
+
+  Status integration_step(const Entry& step_entry, IntegrationStep& step) {
+    step.enabled = true;
+    step.line = step_entry.key_line;
+    SetReference ref{"integration", &step.services, step.line, false, false};
+    for (const Entry& e : SLW_TRY(entries(step_entry.value, {"image", "command", "env", "timeout",
+                                                             "services", "forward", "app_env"}))) {
+      if (SLW_TRY(test_step_field(e, step))) continue;
+      if (e.key == "services") SLW_TRY(set_reference(e, ref));
+      if (e.key == "app_env") step.app_env = SLW_TRY(string_map(e.value));
+      if (e.key == "forward")
+        for (const Value& item : SLW_TRY(items(e.value)))
+          step.forward.push_back(SLW_TRY(port(item)));
+    }
+    references_.push_back(ref);
+    return require_command(step_entry, step);
+  }
+
+  Status deploy_step(const Entry& step_entry, DeployStep& step) {
+    step.enabled = true;
+    step.line = step_entry.key_line;
+    SetReference ref{"deploy", &step.services, step.line, false, true};
+    for (const Entry& e : SLW_TRY(entries(step_entry.value, {"services", "env"}))) {
+      if (e.key == "services") SLW_TRY(set_reference(e, ref));
+      if (e.key == "env") step.env = SLW_TRY(string_map(e.value));
+    }
+    references_.push_back(ref);
+    return {};
+  }
+
+  Status live_step(const Entry& step_entry, LiveStep& step) const {
+    step.enabled = true;
+    step.line = step_entry.key_line;
+    for (const Entry& e :
+         SLW_TRY(entries(step_entry.value, {"image", "command", "env", "timeout"})))
+      SLW_TRY(test_step_field(e, step));
+    return require_command(step_entry, step);
+  }
+
+  Status push(const Entry& section, PushSpec& push) {
+    push.enabled = true;
+    push.line = section.key_line;
+    repository_line_ = section.key_line;
+    for (const Entry& e : SLW_TRY(
+             entries(section.value, {"registry", "repository", "tags", "target", "plain_http"}))) {
+      if (e.key == "registry") push.registry = SLW_TRY(nonempty_string(e.value));
+      if (e.key == "registry" && push.registry.find_first_of("/@ ") != std::string::npos)
+        return want(e.value, "host[:port] without scheme or path");
+      if (e.key == "repository") push.repository = SLW_TRY(nonempty_string(e.value));
+      if (e.key == "repository") repository_line_ = e.value.line;
+      if (e.key == "repository" && push.repository.find_first_of(":@") != std::string::npos)
+        return want(e.value, "a repository path without tag or digest");
+      if (e.key == "tags")
+        for (const Value& item : SLW_TRY(items(e.value))) push.tags.push_back(SLW_TRY(tag(item)));
+      if (e.key == "target") push.target = SLW_TRY(nonempty_string(e.value));
+      if (e.key == "plain_http") push.plain_http = SLW_TRY(boolean(e.value));
+    }
+    if (push.registry.empty()) return error(push.line, "push.registry is required");
+    return {};
+  }
+
+  Status environments(const Entry& section, PipelineSpec& spec) const {
+    for (const Entry& e : SLW_TRY(entries(section.value, {}))) {
+      SLW_TRY(check_name(e.key, false, e.key_line, e.value.path));
+      EnvironmentSpec env{.name = e.key, .push = false, .service = ""};
+      for (const Entry& f : SLW_TRY(entries(e.value, {"push", "service"}))) {
+        if (f.key == "push") env.push = SLW_TRY(boolean(f.value));
+        if (f.key == "service") env.service = SLW_TRY(name(f.value, false));
+      }
+      spec.environments.emplace(e.key, std::move(env));
+    }
+    if (spec.environments.empty())
+      return error(section.key_line, "environments must name at least one environment");
+    return {};
+  }
+
+  // ---- checks across sections ----
+
+  Status check_references(PipelineSpec& spec) const {
+    std::vector<std::string> defined;
+    for (const auto& [set_name, set] : spec.service_sets) defined.push_back(set_name);
+    for (const SetReference& ref : references_) {
+      auto it = spec.service_sets.find(*ref.name);
+      if (it == spec.service_sets.end()) {
+        // Tests that need no services need no `services.dev` either.
+        if (!ref.written && !ref.needs_bridge) {
+          ref.name->clear();
+          continue;
+        }
+        return error(ref.line, "steps.{}.services: no service set named {} ({}defined: {})",
+                     ref.step, shown(*ref.name), ref.written ? "" : "the default; ",
+                     joined(defined));
+      }
+      if (ref.needs_bridge && it->second.network == "host")
+        return error(ref.line,
+                     "steps.{}.services: service set {} uses the host network; {} needs a set "
+                     "with a network of its own",
+                     ref.step, shown(*ref.name), ref.step);
+    }
+    for (auto [step, enabled, line] :
+         {std::tuple{"integration", spec.integration.enabled, spec.integration.line},
+          std::tuple{"deploy", spec.deploy.enabled, spec.deploy.line}})
+      if (enabled && spec.app.port == 0)
+        return error(line, "steps.{} needs app.port (the port the app listens on)", step);
+
+    if (spec.push.enabled) {
+      if (spec.push.repository.empty()) spec.push.repository = spec.app.name;
+      if (auto ref = oci::parse_reference(spec.push.registry + "/" + spec.push.repository); !ref)
+        return error(repository_line_, "push: {}", ref.error().message());
+    }
+    return {};
+  }
+
+  std::string file_;
+  std::vector<SetReference> references_;
+  int repository_line_ = 1;
+};
+
+}  // namespace
+
+Result<PipelineSpec> parse_pipeline_file(std::string_view text, const std::string& file_name) {
+  // yaml-cpp reports syntax errors, and a few others, by exception; none may leave this module.
+  try {
+    return Parser(file_name).parse(text);
+  } catch (const YAML::Exception& e) {
+    // Its message may quote the offending (binary) byte.
+    std::string message = printable(e.msg, true);
+    if (e.mark.is_null()) return fail("{}: invalid YAML: {}", file_name, message);
+    return fail("{}:{}: invalid YAML: {}", file_name, e.mark.line + 1, message);
+  } catch (const std::exception& e) {
+    return fail("{}: cannot parse pipeline file: {}", file_name, printable(e.what(), true));
+  }
+}
+
+Result<PipelineSpec> load_pipeline_file(const std::string& path) {
+  auto text = fs::read_file(path);
+  if (!text) {
+    if (text.error().code() == ENOENT)
+      return std::unexpected(Error(ENOENT, fmt::format("pipeline file {} not found", path)));
+    return std::unexpected(
+        std::move(text).error().context(fmt::format("read pipeline file {}", path)));
+  }
+  return parse_pipeline_file(*text, path);
+}
+
+Result<const EnvironmentSpec*> find_environment(const PipelineSpec& spec, const std::string& name) {
+  auto it = spec.environments.find(name);
+  if (it != spec.environments.end()) return &it->second;
+  std::vector<std::string> known;
+  for (const auto& [env_name, env] : spec.environments) known.push_back(env_name);
+  return fail("{}: no environment named {} (known: {})", spec.file, shown(name), joined(known));
+}
+
+}  // namespace slipway::pipeline
