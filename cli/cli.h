@@ -52,5 +52,6 @@ void register_container_commands(CLI::App& app, const GlobalOptions& global, Out
 void register_network_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void register_registry_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void register_build_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
+void register_pipeline_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 
 }  // namespace slipway::cli

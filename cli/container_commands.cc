@@ -254,6 +254,7 @@ Result<int> do_gc(const GlobalOptions& g) {
   for (const auto& id : report.containers) fmt::print("cleaned up container {}\n", short_id(id));
   for (const auto& l : report.leases) fmt::print("released address {}\n", l);
   for (const auto& l : report.links) fmt::print("removed link {}\n", l);
+  for (const auto& r : report.runs) fmt::print("marked killed pipeline run {} failed\n", r);
   return 0;
 }
 

@@ -1,17 +1,49 @@
 #include "pipeline/garbage.h"
 
+#include "base/fs.h"
 #include "netns/ipam.h"
 #include "netns/netlink.h"
 #include "netns/network_store.h"
 #include "netns/veth.h"
+#include "pipeline/pipeline_engine.h"
+#include "pipeline/pipeline_run.h"
 #include "runtime/container_ops.h"
 
 namespace slipway::pipeline {
+namespace {
+
+// A run whose runner died before it finished: its report says so, and its checkout goes.
+Result<bool> collect_run(const std::string& run_dir) {
+  auto runner = read_runner(run_dir);
+  if (!runner || runtime::process_alive(runner->pid, runner->start_time)) return false;
+  std::string src = fs::join(run_dir, "src");
+  if (fs::exists(src)) SLW_TRY(fs::remove_tree(src));
+  auto text = fs::read_file(fs::join(run_dir, "summary.json"));
+  if (!text) return false;
+  RunRecord record = SLW_TRY(parse_summary_json(*text));
+  if (record.finished) return false;
+  for (auto& step : record.steps) {
+    if (step.status != StepStatus::kRunning) continue;
+    step.status = StepStatus::kFailed;
+    step.message = "the pipeline runner was killed";
+  }
+  record.finished = true;
+  record.passed = false;
+  SLW_TRY(write_reports(record, run_dir));
+  return true;
+}
+
+}  // namespace
 
 Result<GarbageReport> collect_garbage(const std::string& root, const runtime::ContainerStore& store) {
   GarbageReport report;
   runtime::GcReport runtime_report = SLW_TRY(runtime::collect_garbage(store));
   report.containers = runtime_report.containers;
+
+  if (auto runs = fs::list_dir(pipeline_runs_dir(root))) {
+    for (const auto& id : *runs)
+      if (SLW_TRY(collect_run(fs::join(pipeline_runs_dir(root), id)))) report.runs.push_back(id);
+  }
 
   netns::NetworkStore networks(root);
   auto all = networks.list();

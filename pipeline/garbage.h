@@ -13,6 +13,7 @@ struct GarbageReport {
   std::vector<std::string> containers;  // records cleaned up (cgroups removed, marked exited)
   std::vector<std::string> leases;      // "network/ip" leases whose owner was dead
   std::vector<std::string> links;       // host veths of dead containers
+  std::vector<std::string> runs;        // pipeline runs whose runner was killed, now marked failed
 };
 
 // Only this root's containers and leases are touched: parallel roots never clean up each other.

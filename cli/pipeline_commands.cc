@@ -1,0 +1,142 @@
+// Pipeline sub-commands: pipeline run, pipeline watch, services up|down|status.
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "base/fs.h"
+#include "cli/cli.h"
+#include "pipeline/git_checkout.h"
+#include "pipeline/pipeline_engine.h"
+#include "pipeline/pipeline_file.h"
+#include "pipeline/service_sets.h"
+
+namespace slipway::cli {
+namespace {
+
+struct PipelineArgs {
+  std::string repo = ".";
+  std::string rev, branch, env = "testing", file = ".slipway.yml";
+  double interval = 10;
+  int max_runs = 0;  // watch: stop after this many runs (0: never)
+};
+
+Result<pipeline::PipelineRequest> make_request(const GlobalOptions& g, const PipelineArgs& a) {
+  pipeline::PipelineRequest r;
+  r.repo = a.repo;
+  // A local path is resolved now: the checkout runs elsewhere.
+  if (a.repo.find("://") == std::string::npos && fs::exists(a.repo))
+    r.repo = std::filesystem::absolute(a.repo).lexically_normal().string();
+  r.rev = a.rev;
+  r.branch = a.branch;
+  r.environment = a.env;
+  r.file = a.file;
+  r.root = std::filesystem::absolute(g.root).string();
+  r.run_root = SLW_TRY(run_root(g));
+  r.progress_fd = STDERR_FILENO;
+  r.progress_is_terminal = ::isatty(STDERR_FILENO);
+  return r;
+}
+
+int report(const pipeline::PipelineOutcome& out) {
+  const auto& rec = out.record;
+  fmt::print(stderr, "pipeline {} {} in {} (commit {}); report: {}/report.html\n", rec.id,
+             rec.passed ? "passed" : "FAILED", pipeline::format_duration(rec.duration_ms),
+             rec.commit.empty() ? "-" : rec.commit.substr(0, 12), out.run_dir);
+  return rec.passed ? 0 : 1;
+}
+
+Result<int> do_run(const GlobalOptions& g, const PipelineArgs& a) {
+  if (!a.rev.empty() && !a.branch.empty()) return fail("pipeline run: give --rev or --branch, not both");
+  auto out = SLW_TRY(pipeline::run_pipeline(SLW_TRY(make_request(g, a))));
+  return report(out);
+}
+
+// Polls the branch and runs the pipeline for every commit it moves to (the current one first).
+Result<int> do_watch(const GlobalOptions& g, const PipelineArgs& a) {
+  if (!(a.interval > 0)) return fail("pipeline watch: --interval must be > 0");
+  pipeline::PipelineRequest request = SLW_TRY(make_request(g, a));
+  std::string last;
+  int runs = 0, failures = 0;
+  for (;;) {
+    auto head = pipeline::resolve_branch_head(request.repo, a.branch, pipeline::git_cache_dir(request.root));
+    if (!head) {
+      print_error(head.error());
+    } else if (*head != last) {
+      last = *head;
+      request.rev = *head;
+      auto out = pipeline::run_pipeline(request);
+      if (!out) print_error(out.error());
+      if (!out || report(*out) != 0) ++failures;
+      if (a.max_runs && ++runs >= a.max_runs) return failures ? 1 : 0;
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(a.interval));
+  }
+}
+
+struct ServicesArgs {
+  std::string set;
+  std::string file = ".slipway.yml";
+};
+
+Result<int> do_services(const GlobalOptions& g, const ServicesArgs& a, const std::string& action) {
+  pipeline::PipelineSpec spec = SLW_TRY(pipeline::load_pipeline_file(a.file));
+  auto it = spec.service_sets.find(a.set);
+  if (it == spec.service_sets.end()) return fail("{}: no service set \"{}\"", a.file, a.set);
+  pipeline::ContainerBackend backend(
+      {.binary = "/proc/self/exe", .root = g.root, .run_root = SLW_TRY(run_root(g)), .env = {}});
+  std::string base = std::filesystem::absolute(a.file).parent_path().string();
+  pipeline::ServiceSets sets(backend, base, STDERR_FILENO);
+  if (action == "up") {
+    SLW_TRY(sets.up(it->second));
+  } else if (action == "down") {
+    SLW_TRY(sets.down(it->second));
+  }
+  fmt::print("{:<28}  {:<8}  {:<12}  {}\n", "SERVICE", "STATE", "CONTAINER", "ADDRESS");
+  for (const auto& s : SLW_TRY(sets.status(it->second))) {
+    std::string state = !s.container ? "absent" : s.container->running ? "running" : "exited";
+    fmt::print("{:<28}  {:<8}  {:<12}  {}\n", s.name, state, s.container ? s.container->id.substr(0, 12) : "-",
+               s.address.empty() ? "-" : s.address);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void register_pipeline_commands(CLI::App& app, const GlobalOptions& g, Outcome& outcome) {
+  auto pipeline = app.add_subcommand("pipeline", "run CI pipelines from a repository's .slipway.yml");
+  pipeline->require_subcommand(1);
+  auto args = std::make_shared<PipelineArgs>();
+  auto common = [args](CLI::App* cmd) {
+    cmd->add_option("--repo", args->repo, "repository: path, file://, https:// or ssh:// URL")
+        ->capture_default_str();
+    cmd->add_option("--branch", args->branch, "branch (default: the remote HEAD)");
+    cmd->add_option("--env", args->env, "environment: testing, staging...")->capture_default_str();
+    cmd->add_option("--file", args->file, "pipeline file in the repository")->capture_default_str();
+  };
+  auto run = pipeline->add_subcommand("run", "run the pipeline for one commit");
+  common(run);
+  run->add_option("--rev", args->rev, "commit, tag or revision (default: the branch head)");
+  run->callback([&g, &outcome, args] { run_command(outcome, [&] { return do_run(g, *args); }); });
+
+  auto watch = pipeline->add_subcommand("watch", "run the pipeline for each new commit of a branch");
+  common(watch);
+  watch->add_option("--interval", args->interval, "seconds between polls")->capture_default_str();
+  watch->add_option("--max-runs", args->max_runs, "stop after N runs (default: never)");
+  watch->callback([&g, &outcome, args] { run_command(outcome, [&] { return do_watch(g, *args); }); });
+
+  auto services = app.add_subcommand("services", "start, stop and show a pipeline file's service sets");
+  services->require_subcommand(1);
+  auto sargs = std::make_shared<ServicesArgs>();
+  for (const char* action : {"up", "down", "status"}) {
+    auto cmd = services->add_subcommand(action, std::string(action) + " a service set");
+    cmd->add_option("SET", sargs->set, "service set, e.g. dev or prodlike")->required();
+    cmd->add_option("--file,-f", sargs->file, "pipeline file")->capture_default_str();
+    cmd->callback([&g, &outcome, sargs, action] {
+      run_command(outcome, [&] { return do_services(g, *sargs, action); });
+    });
+  }
+}
+
+}  // namespace slipway::cli

@@ -1,0 +1,39 @@
+// `slipway pipeline run`: checkout, build, unit, integration, deploy, live, push, stopping at the
+// first failure. Each run gets a directory under <root>/pipelines/runs/<id> with one log per step,
+// summary.json, junit.xml and report.html, rewritten after every step so a killed run still
+// leaves a valid report.
+#pragma once
+
+#include <string>
+
+#include "base/error.h"
+#include "pipeline/run_report.h"
+
+namespace slipway::pipeline {
+
+struct PipelineRequest {
+  std::string repo;         // path or URL
+  std::string rev;          // commit, tag...; empty: branch
+  std::string branch;       // empty with empty rev: the remote HEAD
+  std::string environment = "testing";
+  std::string file = ".slipway.yml";  // relative to the repository root
+  std::string root;         // slipway --root
+  std::string run_root;     // slipway --run-root (resolved)
+  int progress_fd = 2;      // live step progress; -1: none
+  bool progress_is_terminal = false;
+};
+
+struct PipelineOutcome {
+  RunRecord record;
+  std::string run_dir;
+};
+
+// Fails only when the run could not be set up at all; a failing step is a finished run with
+// record.passed == false.
+Result<PipelineOutcome> run_pipeline(const PipelineRequest& request);
+
+// Where runs live.
+std::string pipeline_runs_dir(const std::string& root);
+std::string git_cache_dir(const std::string& root);
+
+}  // namespace slipway::pipeline

@@ -1,0 +1,141 @@
+#include "pipeline/pipeline_run.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include <fmt/chrono.h>
+#include <nlohmann/json.hpp>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/random_id.h"
+#include "runtime/container_store.h"
+
+namespace slipway::pipeline {
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::string pipeline_runs_dir(const std::string& root) { return fs::join(root, "pipelines/runs"); }
+std::string git_cache_dir(const std::string& root) { return fs::join(root, "pipelines/git"); }
+
+PipelineRun::PipelineRun(PipelineRequest request, std::string dir, std::string short_id)
+    : request_(std::move(request)), dir_(std::move(dir)), short_id_(std::move(short_id)) {}
+
+Result<std::unique_ptr<PipelineRun>> PipelineRun::create(const PipelineRequest& request) {
+  std::string short_id = random_hex_id().substr(0, 6);
+  auto now = std::chrono::system_clock::now();
+  // Sorts by start time, to the millisecond.
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::string id = fmt::format("{:%Y%m%d-%H%M%S}{:03d}-{}", std::chrono::floor<std::chrono::seconds>(now), ms,
+                               short_id);
+  std::string dir = fs::join(pipeline_runs_dir(request.root), id);
+  SLW_TRY(fs::make_dirs(dir, 0755));
+  nlohmann::json runner = {{"pid", ::getpid()}, {"start_time", runtime::process_start_time(::getpid())}};
+  SLW_TRY(fs::write_file_atomic(fs::join(dir, "runner.json"), runner.dump() + "\n"));
+
+  std::unique_ptr<PipelineRun> run(new PipelineRun(request, dir, short_id));
+  run->record_.id = id;
+  run->record_.environment = request.environment;
+  run->record_.repo = request.repo;
+  run->record_.branch = request.branch;
+  run->record_.start_unix_ms = now_ms();
+  run->backend_ = std::make_unique<ContainerBackend>(SlipwayInvocation{
+      .binary = "/proc/self/exe", .root = request.root, .run_root = request.run_root, .env = {}});
+  if (request.progress_fd >= 0)
+    run->progress_ = std::make_unique<StepProgress>(request.progress_fd, request.progress_is_terminal);
+  run->save();
+  return run;
+}
+
+std::string PipelineRun::container_name(const std::string& role) const {
+  std::string app = spec.app.name.empty() ? "pipeline" : spec.app.name;
+  return fmt::format("{}-{}-{}", app, short_id_, role);
+}
+
+void PipelineRun::save() {
+  record_.duration_ms = now_ms() - record_.start_unix_ms;
+  if (auto st = write_reports(record_, dir_); !st)
+    log::warn("pipeline {}: write reports: {}", record_.id, st.error().message());
+}
+
+void PipelineRun::skip(const std::string& name, const std::string& why) {
+  StepRecord s;
+  s.name = name;
+  s.status = StepStatus::kSkipped;
+  s.start_unix_ms = now_ms();
+  s.message = why;
+  record_.steps.push_back(s);
+  if (progress_) progress_->finished(s);
+  save();
+}
+
+bool PipelineRun::step(const std::string& name, const std::function<Result<StepOutcome>(StepLog&)>& body) {
+  if (failed_) {
+    skip(name, "an earlier step failed");
+    return true;
+  }
+  StepRecord s;
+  s.name = name;
+  s.status = StepStatus::kRunning;
+  s.start_unix_ms = now_ms();
+  s.log_file = name + ".log";
+  record_.steps.push_back(s);
+  size_t index = record_.steps.size() - 1;
+  save();
+  if (progress_) progress_->started(s);
+
+  auto started = std::chrono::steady_clock::now();
+  StepLog log;
+  log.path = fs::join(dir_, s.log_file);
+  log.fd = UniqueFd(::open(log.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));
+  Result<StepOutcome> outcome = log.fd ? body(log) : fail_errno("open " + log.path);
+  s.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+                      .count();
+  if (!outcome) {
+    s.status = StepStatus::kFailed;
+    s.message = outcome.error().message();
+    // The reason also ends the step's log, where someone reading only the log looks for it.
+    if (log.fd) (void)!::write(log.fd.get(), ("slipway: " + s.message + "\n").data(), s.message.size() + 10);
+  } else {
+    s.status = outcome->passed ? StepStatus::kPassed : StepStatus::kFailed;
+    s.exit_code = outcome->exit_code;
+    s.command_ms = outcome->command_ms;
+    s.message = outcome->message;
+  }
+  failed_ = s.status == StepStatus::kFailed;
+  record_.steps[index] = s;
+  if (progress_) progress_->finished(s);
+  save();
+  return !failed_;
+}
+
+void PipelineRun::finish() {
+  record_.finished = true;
+  record_.passed = !failed_;
+  save();
+  // The reports and logs stay; the checkout is only needed while steps run.
+  if (std::string src = fs::join(dir_, "src"); fs::exists(src)) {
+    if (auto st = fs::remove_tree(src); !st) log::warn("pipeline {}: {}", record_.id, st.error().message());
+  }
+}
+
+Result<RunnerProcess> read_runner(const std::string& run_dir) {
+  std::string text = SLW_TRY(fs::read_file(fs::join(run_dir, "runner.json")));
+  try {
+    auto j = nlohmann::json::parse(text);
+    return RunnerProcess{j.at("pid").get<pid_t>(), j.at("start_time").get<uint64_t>()};
+  } catch (const nlohmann::json::exception& e) {
+    return fail("{}/runner.json: {}", run_dir, e.what());
+  }
+}
+
+}  // namespace slipway::pipeline

@@ -1,0 +1,83 @@
+// One pipeline run in progress: its directory, record, step logs and progress output. The steps
+// (pipeline_steps.cc) only say what to run; this keeps the bookkeeping (timing, logs, reports,
+// skipping after a failure) in one place.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+#include "pipeline/container_backend.h"
+#include "pipeline/git_checkout.h"
+#include "pipeline/pipeline_engine.h"
+#include "pipeline/pipeline_spec.h"
+#include "pipeline/run_report.h"
+#include "pipeline/step_progress.h"
+
+namespace slipway::pipeline {
+
+// The log a step writes to: <run dir>/<step>.log.
+struct StepLog {
+  UniqueFd fd;
+  std::string path;
+};
+
+// What a step body reports when it ran to the end.
+struct StepOutcome {
+  bool passed = true;
+  int exit_code = -1;       // the user command's status, -1 if none
+  int64_t command_ms = -1;  // time in the user command, -1 if none
+  std::string message;      // why it failed, or a note ("image reused")
+};
+
+class PipelineRun {
+ public:
+  static Result<std::unique_ptr<PipelineRun>> create(const PipelineRequest& request);
+
+  // Runs `body` as step `name` unless an earlier step failed; records everything. Returns whether
+  // the step passed (a skipped step counts as passed).
+  bool step(const std::string& name, const std::function<Result<StepOutcome>(StepLog&)>& body);
+  // Records `name` as skipped with `why`.
+  void skip(const std::string& name, const std::string& why);
+  // Marks the run finished and writes the reports a last time.
+  void finish();
+
+  // A name for a container of this run: <app>-<run>-<role>, unique across concurrent runs.
+  std::string container_name(const std::string& role) const;
+
+  const PipelineRequest& request() const { return request_; }
+  const std::string& dir() const { return dir_; }
+  const std::string& short_id() const { return short_id_; }
+  RunRecord& record() { return record_; }
+  const RunRecord& record() const { return record_; }
+  ContainerBackend& backend() { return *backend_; }
+  bool failed() const { return failed_; }
+
+  // Filled in by the checkout step.
+  PipelineSpec spec;
+  CheckoutResult checkout;
+  const EnvironmentSpec* environment = nullptr;
+
+ private:
+  PipelineRun(PipelineRequest request, std::string dir, std::string short_id);
+  void save();
+
+  PipelineRequest request_;
+  std::string dir_;
+  std::string short_id_;
+  RunRecord record_;
+  std::unique_ptr<ContainerBackend> backend_;
+  std::unique_ptr<StepProgress> progress_;
+  bool failed_ = false;
+};
+
+// Records of runs, for gc: the runner's pid and start time are kept in <run dir>/runner.json.
+struct RunnerProcess {
+  pid_t pid = 0;
+  uint64_t start_time = 0;
+};
+Result<RunnerProcess> read_runner(const std::string& run_dir);
+
+}  // namespace slipway::pipeline

@@ -1,0 +1,116 @@
+#include "pipeline/service_sets.h"
+
+#include "base/fs.h"
+#include "netns/network_store.h"
+#include "pipeline/readiness.h"
+#include "runtime/container_store.h"
+#include "runtime/supervisor.h"
+
+namespace slipway::pipeline {
+namespace {
+
+std::string absolute_under(const std::string& base, const std::string& path) {
+  return path.starts_with("/") ? path : fs::join(base, path);
+}
+
+// Why a service container died: the last line it wrote.
+std::string last_container_line(const SlipwayInvocation& how, const std::string& id) {
+  auto store = runtime::ContainerStore::open(how.run_root);
+  if (!store) return "";
+  std::string err = last_log_line(runtime::stderr_log(*store, id));
+  return err.empty() ? last_log_line(runtime::stdout_log(*store, id)) : err;
+}
+
+}  // namespace
+
+RunOptions service_run_options(const ServiceSetSpec& set, const ServiceSpec& service,
+                               const std::string& base_dir) {
+  RunOptions o;
+  o.image = service.image;
+  o.name = service.name;
+  o.hostname = service.name;
+  o.net = set.network;
+  o.command = service.command;
+  for (const auto& [k, v] : service.env) o.env.push_back(k + "=" + v);
+  for (const auto& s : service.snapshots)
+    o.volumes.push_back(absolute_under(base_dir, s.source) + ":" + s.target + ":O");
+  return o;
+}
+
+std::optional<ReadinessProbe> service_probe(const ServiceSpec& service) {
+  if (service.ready) {
+    ReadinessProbe p = *service.ready;
+    if (p.port == 0) p.port = service.port;
+    if (p.port != 0) return p;
+  }
+  if (service.port == 0) return std::nullopt;
+  ReadinessProbe p;
+  p.port = service.port;
+  return p;
+}
+
+Status ServiceSets::ensure_network(const ServiceSetSpec& set) {
+  if (set.network == "host") return {};
+  netns::NetworkStore networks(backend_.invocation().root);
+  if (networks.get(set.network)) return {};
+  netns::NetworkOptions options;
+  if (!set.subnet.empty()) options.subnet = SLW_TRY(netns::parse_cidr(set.subnet));
+  if (!set.domain.empty()) options.domain = set.domain;
+  auto created = networks.create(set.network, options);
+  // Another runner may have made it at the same moment.
+  if (!created && !networks.get(set.network)) return std::unexpected(created.error());
+  return {};
+}
+
+Status ServiceSets::start_service(const ServiceSetSpec& set, const ServiceSpec& service) {
+  RunOptions options = service_run_options(set, service, base_dir_);
+  std::string log_path = fmt::format("/proc/self/fd/{}", log_fd_);
+  ContainerInfo info = SLW_TRY(backend_.start_detached(options, log_fd_, log_path));
+  auto probe = service_probe(service);
+  if (!probe) return {};
+  std::string host = set.network == "host" ? "127.0.0.1" : info.ip;
+  auto alive = [&] {
+    auto now = backend_.find(info.id);
+    return now && *now && (*now)->running;
+  };
+  if (auto ready = wait_until_ready(*probe, host, -1, alive); !ready) {
+    std::string last = last_container_line(backend_.invocation(), info.id);
+    return fail("{}{}{}", ready.error().message(), last.empty() ? "" : "; its last words: ", last);
+  }
+  return {};
+}
+
+Status ServiceSets::up(const ServiceSetSpec& set, bool fresh) {
+  SLW_TRY_CTX(ensure_network(set), "service set {}: network {}", set.name, set.network);
+  for (const auto& service : set.services) {
+    auto existing = SLW_TRY(backend_.find(service.name));
+    bool restart = fresh && !service.snapshots.empty();
+    if (existing && existing->running && !restart) continue;
+    if (existing) SLW_TRY_CTX(backend_.remove(service.name, log_fd_), "service {}", service.name);
+    SLW_TRY_CTX(start_service(set, service), "service {}", service.name);
+  }
+  return {};
+}
+
+Status ServiceSets::down(const ServiceSetSpec& set) {
+  for (const auto& service : set.services)
+    SLW_TRY_CTX(backend_.remove(service.name, log_fd_), "service {}", service.name);
+  return {};
+}
+
+Result<std::vector<ServiceStatus>> ServiceSets::status(const ServiceSetSpec& set) const {
+  std::vector<ServiceStatus> out;
+  for (const auto& service : set.services) {
+    ServiceStatus s;
+    s.name = service.name;
+    s.container = SLW_TRY(backend_.find(service.name));
+    if (s.container && s.container->running && service.port) {
+      std::string host = set.network == "host" ? "127.0.0.1" : s.container->ip;
+      s.address = fmt::format("{}:{}", host, service.port);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace slipway::pipeline

@@ -1,0 +1,53 @@
+// `slipway services up|down|status SET`: the backend service containers of a pipeline file.
+// `dev` runs on the host network at default ports (unit tests, laptops); `prodlike` gets its own
+// bridge network with an address and a DNS name per service, and data from snapshot directories
+// mounted copy-on-write, fresh on every start.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "pipeline/container_backend.h"
+#include "pipeline/pipeline_spec.h"
+
+namespace slipway::pipeline {
+
+// The container of one service, as `run` options. Snapshot sources relative to base_dir.
+RunOptions service_run_options(const ServiceSetSpec& set, const ServiceSpec& service,
+                               const std::string& base_dir);
+
+// The probe that says a service is ready, if it has a port (or an explicit probe).
+std::optional<ReadinessProbe> service_probe(const ServiceSpec& service);
+
+struct ServiceStatus {
+  std::string name;
+  std::optional<ContainerInfo> container;  // nullopt: not created
+  std::string address;                     // host:port it serves on, when running
+};
+
+class ServiceSets {
+ public:
+  // root: the slipway root (networks); base_dir: where relative snapshot paths start;
+  // log_fd: where the child `slipway` commands write (-1: inherit).
+  ServiceSets(ContainerBackend& backend, std::string base_dir, int log_fd)
+      : backend_(backend), base_dir_(std::move(base_dir)), log_fd_(log_fd) {}
+
+  // Starts what is not running and waits until every service is ready. `fresh`: services with
+  // snapshots are restarted even when running, so they start from the snapshot again.
+  Status up(const ServiceSetSpec& set, bool fresh = false);
+  // Removes the set's containers; the network stays (other runs may hold addresses on it).
+  Status down(const ServiceSetSpec& set);
+  Result<std::vector<ServiceStatus>> status(const ServiceSetSpec& set) const;
+
+ private:
+  Status ensure_network(const ServiceSetSpec& set);
+  Status start_service(const ServiceSetSpec& set, const ServiceSpec& service);
+
+  ContainerBackend& backend_;
+  std::string base_dir_;
+  int log_fd_;
+};
+
+}  // namespace slipway::pipeline

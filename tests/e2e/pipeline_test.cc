@@ -1,0 +1,272 @@
+// `slipway pipeline run` on small git repositories of a busybox httpd app: a green run and its
+// reports, image reuse, a failing unit test, a deploy that never gets ready, two runs at once,
+// SIGKILL of the runner then gc, and a malformed pipeline file.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/test_support.h"
+
+namespace slipway::testing {
+namespace {
+
+namespace stdfs = std::filesystem;
+using nlohmann::json;
+
+struct AppVariant {
+  std::string page = "v1";          // what index.html says
+  std::string unit = "true";        // the unit test command
+  std::string deploy_broken = "0";  // "1": the deployed app never listens
+  double ready_timeout = 10;
+};
+
+class PipelineTest : public RootTest {
+ protected:
+  void SetUp() override {
+    RootTest::SetUp();
+    if (IsSkipped()) return;
+    ::setenv("SLIPWAY_DNS_UPSTREAMS", "127.0.0.1:9", 1);
+    load_busybox();
+    repo_ = std::make_unique<TempDir>("slipway-repo");
+    net_ = "pl" + std::to_string(getpid() % 100000);
+    int x = 20 + (getpid() + 3) % 10, y = (getpid() / 10 + 97) % 250;
+    subnet_ = "172." + std::to_string(x) + "." + std::to_string(y) + ".0/24";
+    git({"init", "-q", "-b", "main"});
+  }
+
+  void TearDown() override {
+    if (!IsSkipped()) {
+      for (const auto& line : split_lines(slipway({"ps", "-aq"}).out)) slipway({"rm", "-f", line});
+      slipway({"network", "rm", net_});
+      for (int i = 0; i < 150 && !processes_containing(root()).empty(); ++i) usleep(20000);
+    }
+    RootTest::TearDown();
+  }
+
+  static std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) out.push_back(line);
+    return out;
+  }
+
+  CommandResult git(std::vector<std::string> args) {
+    args.insert(args.begin(), {"git", "-C", repo_->path(), "-c", "user.name=ci", "-c", "user.email=ci@example.test"});
+    return run_command(args);
+  }
+
+  void write(const std::string& path, const std::string& text) {
+    stdfs::create_directories(stdfs::path(repo_->path() + "/" + path).parent_path());
+    std::ofstream(repo_->path() + "/" + path) << text;
+  }
+
+  std::string pipeline_file(const AppVariant& v) {
+    return "app:\n"
+           "  name: smoke\n"
+           "  port: 8080\n"
+           "  ready: {http: /index.html, timeout: " + std::to_string(v.ready_timeout) + "}\n"
+           "  command: [sh, -c, 'if [ \"$BROKEN\" = 1 ]; then exec sleep 1000; fi; exec httpd -f -p 8080 -h /www']\n"
+           "services:\n"
+           "  dev: {network: host, services: []}\n"
+           "  prodlike: {network: " + net_ + ", subnet: " + subnet_ + ", domain: smoke.test, services: []}\n"
+           "steps:\n"
+           "  unit: {command: '" + v.unit + "'}\n"
+           "  integration: {command: wget -qO- http://127.0.0.1:8080/index.html}\n"
+           "  deploy: {env: {BROKEN: \"" + v.deploy_broken + "\"}}\n"
+           "  live: {command: wget -qO- http://smoke:8080/index.html}\n";
+  }
+
+  // Commits the app in variant v; returns the commit id.
+  std::string commit(const AppVariant& v) {
+    write("Dockerfile", "FROM busybox\nRUN mkdir -p /www && echo " + v.page + " > /www/index.html\n");
+    write(".slipway.yml", pipeline_file(v));
+    git({"add", "-A"});
+    git({"commit", "-q", "-m", "page " + v.page});
+    auto head = git({"rev-parse", "HEAD"}).out;
+    return head.substr(0, head.find('\n'));
+  }
+
+  CommandResult run_pipeline(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"pipeline", "run", "--repo", repo_->path()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return slipway(args);
+  }
+
+  std::vector<std::string> run_dirs() {
+    std::vector<std::string> dirs;
+    for (auto& e : stdfs::directory_iterator(root() + "/pipelines/runs")) dirs.push_back(e.path().string());
+    std::sort(dirs.begin(), dirs.end());
+    return dirs;
+  }
+
+  static json summary(const std::string& run_dir) {
+    std::ifstream in(run_dir + "/summary.json");
+    return json::parse(in);
+  }
+
+  static json step(const json& s, const std::string& name) {
+    for (const auto& st : s["steps"])
+      if (st["name"] == name) return st;
+    return json();
+  }
+
+  std::string fetch_deployed_page() {
+    return slipway({"run", "--rm", "--net", net_, "busybox", "wget", "-qO-", "http://smoke:8080/index.html"}).out;
+  }
+
+  std::unique_ptr<TempDir> repo_;
+  std::string net_, subnet_;
+};
+
+TEST_F(PipelineTest, GreenRunDeploysWritesReportsAndReusesTheImage) {
+  std::string commit_id = commit({});
+  auto first = run_pipeline();
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.err.find("passed"), std::string::npos) << first.err;
+  std::string dir = run_dirs().back();
+  json s = summary(dir);
+  EXPECT_EQ(s["commit"], commit_id);
+  EXPECT_EQ(s["image"], "smoke:" + commit_id);
+  EXPECT_TRUE(s["passed"].get<bool>());
+  for (const char* name : {"checkout", "build", "unit", "integration", "deploy", "live"})
+    EXPECT_EQ(step(s, name)["status"], "passed") << name;
+  EXPECT_EQ(step(s, "push")["status"], "skipped");
+  for (const char* f : {"junit.xml", "report.html", "live.log", "integration.log"})
+    EXPECT_TRUE(stdfs::exists(dir + "/" + f)) << f;
+  EXPECT_FALSE(stdfs::exists(dir + "/src")) << "the checkout is removed after the run";
+  EXPECT_EQ(run_command({"grep", "-c", "v1", dir + "/live.log"}).out, "1\n");
+  EXPECT_EQ(fetch_deployed_page(), "v1\n");
+
+  // The same commit again: the image is reused, and the new deploy replaces the old one.
+  size_t images_before = split_lines(slipway({"image", "ls"}).out).size();
+  auto second = run_pipeline({"--rev", commit_id});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  json s2 = summary(run_dirs().back());
+  EXPECT_NE(step(s2, "build")["message"].get<std::string>().find("reused"), std::string::npos);
+  EXPECT_EQ(split_lines(slipway({"image", "ls"}).out).size(), images_before);
+  auto running = split_lines(slipway({"ps", "-q"}).out);
+  EXPECT_EQ(running.size(), 1u) << "one deployed app, nothing else";
+  EXPECT_EQ(fetch_deployed_page(), "v1\n");
+}
+
+TEST_F(PipelineTest, FailingUnitTestStopsTheChain) {
+  commit({.page = "v1", .unit = "echo unit failed; exit 3"});
+  auto r = run_pipeline();
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("FAILED"), std::string::npos) << r.err;
+  json s = summary(run_dirs().back());
+  EXPECT_FALSE(s["passed"].get<bool>());
+  EXPECT_EQ(step(s, "unit")["status"], "failed");
+  EXPECT_EQ(step(s, "unit")["exit_code"], 3);
+  for (const char* name : {"integration", "deploy", "live", "push"}) EXPECT_EQ(step(s, name)["status"], "skipped");
+  EXPECT_EQ(slipway({"ps", "-aq"}).out, "") << "nothing deployed, nothing left";
+  std::ifstream junit(run_dirs().back() + "/junit.xml");
+  std::string xml((std::istreambuf_iterator<char>(junit)), {});
+  EXPECT_NE(xml.find("failures=\"1\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("unit failed"), std::string::npos) << "the failing step's log is in the report";
+}
+
+TEST_F(PipelineTest, DeployThatNeverGetsReadyKeepsTheOldOneServing) {
+  commit({.page = "v1"});
+  ASSERT_EQ(run_pipeline().exit_code, 0);
+  commit({.page = "v2", .deploy_broken = "1", .ready_timeout = 1.5});
+  auto r = run_pipeline();
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  json s = summary(run_dirs().back());
+  EXPECT_EQ(step(s, "integration")["status"], "passed");
+  EXPECT_EQ(step(s, "deploy")["status"], "failed");
+  EXPECT_NE(step(s, "deploy")["message"].get<std::string>().find("never got ready"), std::string::npos)
+      << step(s, "deploy");
+  EXPECT_EQ(step(s, "live")["status"], "skipped");
+  EXPECT_EQ(fetch_deployed_page(), "v1\n") << "the previous build keeps serving";
+  EXPECT_EQ(split_lines(slipway({"ps", "-q"}).out).size(), 1u) << "the broken build was removed";
+}
+
+TEST_F(PipelineTest, TwoPipelinesAtOnceBothPass) {
+  std::string a = commit({.page = "va"});
+  std::string b = commit({.page = "vb"});
+  auto first = std::async(std::launch::async, [&] { return run_pipeline({"--rev", a}); });
+  auto second = std::async(std::launch::async, [&] { return run_pipeline({"--rev", b}); });
+  auto ra = first.get(), rb = second.get();
+  EXPECT_EQ(ra.exit_code, 0) << ra.err;
+  EXPECT_EQ(rb.exit_code, 0) << rb.err;
+  std::string page = fetch_deployed_page();
+  EXPECT_TRUE(page == "va\n" || page == "vb\n") << page;
+  EXPECT_EQ(split_lines(slipway({"ps", "-q"}).out).size(), 1u) << "the later deploy replaced the earlier";
+}
+
+TEST_F(PipelineTest, SigkillOfTheRunnerThenGcLeavesNothing) {
+  commit({.page = "v1", .unit = "sleep 60"});
+  pid_t runner = fork();
+  if (runner == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl(slipway_binary().c_str(), "slipway", "--root", root().c_str(), "--run-root", run_root().c_str(),
+          "pipeline", "run", "--repo", repo_->path().c_str(), nullptr);
+    _exit(127);
+  }
+  bool unit_running = false;
+  for (int i = 0; i < 600 && !unit_running; ++i) {
+    usleep(50000);
+    unit_running = slipway({"ps"}).out.find("-unit") != std::string::npos;
+  }
+  ASSERT_TRUE(unit_running) << "the unit test container never started";
+  ::kill(runner, SIGKILL);
+  ::waitpid(runner, nullptr, 0);
+  // The kernel takes the runner's children, then their containers, down after it: wait for that.
+  for (int i = 0; i < 250 && !slipway({"ps", "-q"}).out.empty(); ++i) usleep(20000);
+  auto gc = slipway({"gc"});
+  EXPECT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_NE(gc.out.find("marked killed pipeline run"), std::string::npos) << gc.out;
+  for (int i = 0; i < 100 && !processes_containing(root()).empty(); ++i) usleep(20000);
+  EXPECT_EQ(processes_containing(root()), std::vector<int>{});
+  EXPECT_EQ(slipway({"ps", "-aq"}).out, "");
+  json s = summary(run_dirs().back());
+  EXPECT_TRUE(s["finished"].get<bool>());
+  EXPECT_FALSE(s["passed"].get<bool>());
+  EXPECT_EQ(step(s, "unit")["status"], "failed");
+  EXPECT_FALSE(stdfs::exists(run_dirs().back() + "/src"));
+
+  commit({.page = "v2"});
+  auto next = run_pipeline();
+  EXPECT_EQ(next.exit_code, 0) << next.err;
+}
+
+TEST_F(PipelineTest, MalformedPipelineFileAndBadFlagsGetClearErrors) {
+  write("Dockerfile", "FROM busybox\n");
+  write(".slipway.yml", "app:\n  name: smoke\n  comand: [true]\n");
+  git({"add", "-A"});
+  git({"commit", "-q", "-m", "typo"});
+  auto r = run_pipeline();
+  EXPECT_EQ(r.exit_code, 1);
+  json s = summary(run_dirs().back());
+  EXPECT_EQ(step(s, "checkout")["status"], "failed");
+  std::string message = step(s, "checkout")["message"];
+  EXPECT_NE(message.find(".slipway.yml:3:"), std::string::npos) << message;
+  EXPECT_NE(message.find("comand"), std::string::npos) << message;
+
+  auto both = run_pipeline({"--rev", "main", "--branch", "main"});
+  EXPECT_EQ(both.exit_code, 125);
+  EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
+  auto missing = slipway({"pipeline", "run", "--repo", "/nonexistent/repo"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(step(summary(run_dirs().back()), "checkout")["status"], "failed");
+  auto unknown_rev = run_pipeline({"--rev", "deadbeef"});
+  EXPECT_EQ(unknown_rev.exit_code, 1);
+  EXPECT_NE(step(summary(run_dirs().back()), "checkout")["message"].get<std::string>().find("deadbeef"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace slipway::testing
