@@ -185,6 +185,8 @@ Result<int> do_build(const GlobalOptions& g, const BuildArgs& a) {
   options.source_date_epoch = SLW_TRY(source_date_epoch(options.build_args, a.context));
 
   auto store = SLW_TRY(oci::ImageStore::open(g.root));
+  // ADD <URL> downloads land next to the blobs (same file system, never /tmp's size limits).
+  options.download_dir = store.blobs().tmp_dir();
   oci::FileLock hold = SLW_TRY(store.hold_for_build());
   oci::Dockerignore ignore = SLW_TRY(oci::load_dockerignore(a.context, dockerfile));
   oci::StorePlanInputs inputs(store, a.context, std::move(ignore));

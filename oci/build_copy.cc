@@ -36,19 +36,21 @@ bool names_directory(std::string_view dest) {
          dest.ends_with("/..");
 }
 
-Status copy_bytes(int in, int out, const PathParts& path) {
+// From in_off when given (the fd's own offset is then left alone), else from the fd's offset.
+Status copy_bytes(int in, int out, const PathParts& path, loff_t* in_off = nullptr) {
   bool plain = false;
   for (;;) {
     ssize_t n;
     if (!plain) {
-      n = ::copy_file_range(in, nullptr, out, nullptr, 1 << 30, 0);
+      n = ::copy_file_range(in, in_off, out, nullptr, 1 << 30, 0);
       if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
         plain = true;
         continue;
       }
     } else {
       char buf[1 << 16];
-      n = ::read(in, buf, sizeof buf);
+      n = in_off ? ::pread(in, buf, sizeof buf, *in_off) : ::read(in, buf, sizeof buf);
+      if (n > 0 && in_off) *in_off += n;
       if (n > 0) {
         for (ssize_t done = 0; done < n;) {
           ssize_t w = ::write(out, buf + done, static_cast<size_t>(n - done));
@@ -254,6 +256,20 @@ Status LayerDirWriter::write_file(const PathParts& dest, std::string_view data, 
   return set_mtime(parent.get(), name, dest, options_.mtime);
 }
 
+Status LayerDirWriter::write_fd(const PathParts& dest, int fd, mode_t mode) {
+  if (dest.empty()) return fail("cannot write a file at /");
+  UniqueFd parent = SLW_TRY(open_dir(parent_of(dest)));
+  const std::string& name = dest.back();
+  SLW_TRY(clear(parent.get(), dest, false));
+  UniqueFd out(::openat(parent.get(), name.c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!out) return fail_errno(fmt::format("create {}", join_path(dest)));
+  loff_t offset = 0;
+  SLW_TRY(copy_bytes(fd, out.get(), dest, &offset));
+  SLW_TRY(set_meta(parent.get(), name, dest, owner().uid, owner().gid, mode, false));
+  return set_mtime(parent.get(), name, dest, options_.mtime);
+}
+
 Result<bool> LayerDirWriter::extract_if_archive(int fd, const PathParts& dest_dir,
                                                 std::string_view what) {
   struct stat fst;
@@ -350,11 +366,12 @@ Status LayerDirWriter::finish() {
 }
 
 Status run_copy(const CopyRequest& request, const SourceTree& tree, const LayerStack& lower,
-                const std::string& layer_dir, const CopyOptions& options) {
+                const std::string& layer_dir, const CopyOptions& options,
+                const std::vector<FdSource>& files) {
   LayerDirWriter writer = SLW_TRY(LayerDirWriter::open(layer_dir, lower, options));
   std::vector<SourceMatch> matches;
   if (!request.sources.empty()) matches = SLW_TRY(expand_sources(tree, request.sources));
-  size_t count = matches.size() + request.inline_sources.size();
+  size_t count = matches.size() + request.inline_sources.size() + files.size();
   bool dir_dest = names_directory(request.dest);
   if (count > 1 && !dir_dest)
     return fail(
@@ -380,6 +397,11 @@ Status run_copy(const CopyRequest& request, const SourceTree& tree, const LayerS
     PathParts target = file_target(name);
     SLW_TRY(writer.ensure_dir(parent_of(target)));
     SLW_TRY(writer.copy(tree, m.node, target));
+  }
+  for (const auto& f : files) {
+    PathParts target = file_target(f.name);
+    SLW_TRY(writer.ensure_dir(parent_of(target)));
+    SLW_TRY(writer.write_fd(target, f.fd, options.chmod.value_or(0600)));
   }
   for (const auto& inline_source : request.inline_sources) {
     PathParts target = file_target(inline_source.name);

@@ -35,6 +35,13 @@ struct CopyOptions {
 // --chmod: an octal mode such as 755 or 0644.
 Result<mode_t> parse_chmod(std::string_view text);
 
+// A file that is already open: ADD <URL>'s download. It becomes a regular file of mode 0600 (or
+// --chmod), like Docker's, and is never unpacked.
+struct FdSource {
+  std::string name;  // its name under a directory destination
+  int fd = -1;       // not owned; read with pread from offset 0
+};
+
 // What one COPY or ADD asks for, after substitution.
 struct CopyRequest {
   std::vector<std::string> sources;
@@ -44,9 +51,11 @@ struct CopyRequest {
 };
 
 // Writes one COPY or ADD into `layer_dir` (an empty directory). `lower` is the stage's root file
-// system below the new layer, `tree` where sources are read from.
+// system below the new layer, `tree` where sources are read from; `files` (ADD <URL>'s
+// downloads) are written after the sources.
 Status run_copy(const CopyRequest& request, const SourceTree& tree, const LayerStack& lower,
-                const std::string& layer_dir, const CopyOptions& options);
+                const std::string& layer_dir, const CopyOptions& options,
+                const std::vector<FdSource>& files = {});
 
 // The pieces run_copy is made of; public for tests.
 class LayerDirWriter {
@@ -63,6 +72,8 @@ class LayerDirWriter {
   Status copy(const SourceTree& tree, const SourceTree::Node& node, const PathParts& dest);
   // A file with the given content (COPY heredocs).
   Status write_file(const PathParts& dest, std::string_view data, mode_t mode);
+  // A file with the content of `fd` from offset 0 (ADD <URL>).
+  Status write_fd(const PathParts& dest, int fd, mode_t mode);
   // ADD: when fd holds a tar archive (maybe compressed), unpacks it into dest_dir and returns
   // true; false when it is not an archive (the caller copies it as a file).
   Result<bool> extract_if_archive(int fd, const PathParts& dest_dir, std::string_view what);

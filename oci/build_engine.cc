@@ -232,10 +232,26 @@ class Engine {
     o.add = c.add;
     o.cancelled = options_.cancelled;
     std::string dir = SLW_TRY(step_dir());
+    std::vector<FdSource> files;
+    std::vector<Download> fetched;  // ADD --checksum URLs, fetched only now that the cache missed
+    fetched.reserve(c.urls.size());
+    for (const auto& u : c.urls) {
+      if (!u.download) {
+        DownloadOptions d;
+        d.cancelled = options_.cancelled;
+        auto got = inputs_.fetch_url(u.url, dir, d);
+        if (!got) return fail("{} {}: {}", at(step), u.url, got.error().message());
+        SLW_TRY(with_context(check_checksum(u.checksum, got->digest),
+                             fmt::format("{} {}", at(step), u.url)));
+        fetched.push_back(std::move(*got));
+      }
+      files.push_back({u.name, u.download ? u.download->fd.get() : fetched.back().fd.get()});
+    }
     std::string layer_dir = fs::join(dir, "layer");
     SLW_TRY(fs::make_dirs(layer_dir, 0755));
-    EmptyTree empty;  // only heredoc sources: no tree is read
-    SLW_TRY(with_context(run_copy(c.request, tree ? *tree : empty, lower, layer_dir, o), at(step)));
+    EmptyTree empty;  // only heredoc and URL sources: no tree is read
+    SLW_TRY(with_context(run_copy(c.request, tree ? *tree : empty, lower, layer_dir, o, files),
+                         at(step)));
     auto layer = SLW_TRY(make_layer(layer_dir, st));
     (void)fs::remove_tree(dir);
     return layer;

@@ -1,8 +1,10 @@
 #include "oci/build_plan.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "base/fs.h"
 #include "oci/build_cache.h"
 #include "oci/dockerfile_expand.h"
 
@@ -11,10 +13,6 @@ namespace slipway::oci {
 namespace {
 
 using json = nlohmann::json;
-
-bool is_url(std::string_view source) {
-  return source.find("://") != std::string_view::npos || source.starts_with("git@");
-}
 
 // RUN's environment as its cache key sees it: proxy build args nobody declared stay out, as in
 // Docker, so that a build behind a proxy hits the cache of one without.
@@ -152,9 +150,52 @@ class Planner {
     return {};
   }
 
+  // ADD's sources split into local ones and URLs; URLs without --checksum are fetched now.
+  Status plan_urls(const std::string& what, const std::vector<std::string>& sources,
+                   std::string_view checksum, CopyStep& cs) {
+    if (!checksum.empty()) {
+      // Docker's checks and messages.
+      if (sources.size() != 1)
+        return fail("{}: checksum can't be specified for multiple sources", what);
+      if (!is_http_url(sources[0]))
+        return fail("{}: checksum can't be specified for non-HTTP(S) sources", what);
+    }
+    for (const auto& s : sources) {
+      if (!is_url(s)) {
+        cs.request.sources.push_back(s);
+        continue;
+      }
+      if (!is_http_url(s))
+        return fail(
+            "{} {}: only http:// and https:// URLs are supported: clone a git repository "
+            "in a RUN step",
+            what, s);
+      UrlSource u;
+      u.url = s;
+      u.name = url_file_name(s);
+      if (!checksum.empty()) {
+        u.checksum = SLW_TRY(with_context(parse_checksum(checksum), what));
+        u.digest = u.checksum;
+      } else {
+        auto got = inputs_.fetch_url(s, download_dir(), DownloadOptions{});
+        if (!got) return fail("{} {}: {}", what, s, got.error().message());
+        u.digest = got->digest;
+        u.download = std::make_shared<const Download>(std::move(*got));
+      }
+      cs.urls.push_back(std::move(u));
+    }
+    return {};
+  }
+
+  std::string download_dir() const {
+    if (!options_.download_dir.empty()) return options_.download_dir;
+    const char* tmp = std::getenv("TMPDIR");
+    return tmp && *tmp ? tmp : "/var/tmp";
+  }
+
   template <class T>
-  Status plan_copy(PlannedStep& step, const T& body, bool add, const CopyFrom* from,
-                   const PlannedStage& ps, std::string& key) {
+  Status plan_copy(PlannedStep& step, const T& body, bool add, std::string_view checksum,
+                   const CopyFrom* from, const PlannedStage& ps, std::string& key) {
     const Instruction& ins = step.instruction;
     std::string what = fmt::format("{}: {}", at(ins.start_line), ins.keyword);
     if constexpr (requires { body.parents; }) {
@@ -165,7 +206,10 @@ class Planner {
     step.kind = StepKind::kCopy;
     CopyStep& cs = step.copy;
     cs.add = add;
-    cs.request = {body.sources, body.inline_sources, body.dest, ps.config.image.config.working_dir};
+    cs.request.sources = body.sources;
+    cs.request.inline_sources = body.inline_sources;
+    cs.request.dest = body.dest;
+    cs.request.workdir = ps.config.image.config.working_dir;
     cs.chown = body.chown;
     cs.chmod = body.chmod;
     if (body.dest.empty()) return fail("{}: no destination", what);
@@ -178,17 +222,19 @@ class Planner {
       if (!img) return fail("{} --from={}: {}", what, from->image, img.error().message());
       cs.from_image = *img;
       source = {{"image", img->image.id}};
-    } else if (!body.sources.empty()) {
-      for (const auto& s : body.sources) {
-        if (add && is_url(s))
-          return fail(
-              "{} {}: URLs are not supported yet: download in a RUN step, or COPY the "
-              "file from the build context",
-              what, s);
+    } else {
+      if (add) {
+        cs.request.sources.clear();
+        SLW_TRY(plan_urls(what, body.sources, checksum, cs));
       }
-      auto digest = inputs_.context_digest(body.sources);
-      if (!digest) return fail("{}: {}", what, digest.error().message());
-      source = {{"context", *digest}};
+      for (const auto& s : cs.request.sources) {
+        if (is_url(s)) return fail("{} {}: source can't be a URL for COPY", what, s);
+      }
+      if (!cs.request.sources.empty()) {
+        auto digest = inputs_.context_digest(cs.request.sources);
+        if (!digest) return fail("{}: {}", what, digest.error().message());
+        source = {{"context", *digest}};
+      }
     }
     json inline_sources = json::array();
     for (const auto& s : body.inline_sources) inline_sources.push_back({s.name, s.data});
@@ -200,6 +246,8 @@ class Planner {
               {"chown", body.chown},
               {"chmod", body.chmod},
               {"source", source}};
+    // Only steps with URLs carry the field, so that other steps keep their keys.
+    for (const auto& u : cs.urls) j["urls"].push_back({u.url, u.digest});
     step.key = key = cache_key(key, j);
     return {};
   }
@@ -218,12 +266,9 @@ class Planner {
     if (const auto* run = ins.as<RunInstruction>()) {
       SLW_TRY(plan_run(step, *run, ps, vars, key));
     } else if (const auto* copy = ins.as<CopyInstruction>()) {
-      SLW_TRY(plan_copy(step, *copy, false, from, ps, key));
+      SLW_TRY(plan_copy(step, *copy, false, "", from, ps, key));
     } else if (const auto* add = ins.as<AddInstruction>()) {
-      if (!add->checksum.empty())
-        return fail("{}: ADD --checksum is only for URLs, which are not supported yet",
-                    at(ins.start_line));
-      SLW_TRY(plan_copy(step, *add, true, nullptr, ps, key));
+      SLW_TRY(plan_copy(step, *add, true, add->checksum, nullptr, ps, key));
     } else {
       SLW_TRY(apply_to_config(ps.config, ins, df_.file()));
       if (ins.as<WorkdirInstruction>()) {
@@ -252,6 +297,12 @@ class Planner {
 };
 
 }  // namespace
+
+Result<Download> PlanInputs::fetch_url(const std::string& url, const std::string& dir,
+                                       const DownloadOptions& options) {
+  if (!fs::is_dir(dir)) SLW_TRY(fs::make_dirs(dir, 0700));
+  return download_url(url, dir, options);
+}
 
 std::string PlannedStage::label() const {
   return name.empty() ? fmt::format("stage-{}", index) : name;

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 #include "base/error.h"
 #include "oci/build_config_edit.h"
 #include "oci/build_copy.h"
+#include "oci/build_download.h"
 #include "oci/dockerfile_instructions.h"
 #include "oci/dockerfile_stages.h"
 #include "oci/image_spec.h"
@@ -28,6 +30,9 @@ struct BuildOptions {
   std::string network = "none";   // none | host: RUN's network unless RUN --network says
   int64_t source_date_epoch = 0;  // clamps every time in the image
   Platform platform = host_platform();
+  // Where ADD <URL> downloads go while planning (unlinked temp files); "" means $TMPDIR or
+  // /var/tmp. The store's tmp dir is the right place.
+  std::string download_dir;
 };
 
 // An image named by FROM or COPY --from, as the store has it.
@@ -43,6 +48,10 @@ class PlanInputs {
   virtual Result<SourceImage> image(std::string_view ref) = 0;
   // Digest of COPY/ADD sources in the build context (see sources_digest).
   virtual Result<std::string> context_digest(const std::vector<std::string>& sources) = 0;
+  // Fetches an ADD <URL> into an unlinked file in `dir`: planning does (its content digest is
+  // part of the cache key), and so does the engine for ADD --checksum. Over HTTP by default.
+  virtual Result<Download> fetch_url(const std::string& url, const std::string& dir,
+                                     const DownloadOptions& options);
 };
 
 enum class StepKind { kConfig, kRun, kCopy, kWorkdir };
@@ -57,9 +66,20 @@ struct RunStep {
   std::string executable_path;           // ...this path
 };
 
+// ADD <URL>: one URL source as planning left it.
+struct UrlSource {
+  std::string url;
+  std::string name;      // its file name under a directory destination (url_file_name)
+  std::string checksum;  // --checksum, normalised; "" when not given
+  std::string digest;    // of the content, for the cache key: --checksum's, or the download's
+  // Fetched while planning when there is no --checksum; with one, the engine fetches on a miss.
+  std::shared_ptr<const Download> download;
+};
+
 struct CopyStep {
   bool add = false;
-  CopyRequest request;
+  CopyRequest request;          // sources: the local ones only
+  std::vector<UrlSource> urls;  // ADD's URL sources, written after the local ones
   std::string chown, chmod;
   std::optional<std::size_t> from_stage;  // --from a stage (Dockerfile stage index)
   std::optional<SourceImage> from_image;  // --from an image

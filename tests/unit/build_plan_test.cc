@@ -3,6 +3,8 @@
 #include "oci/build_plan.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <map>
 
@@ -41,6 +43,25 @@ class FakeInputs : public PlanInputs {
     return sha256_digest(all);
   }
 
+  // URLs are served from `served` (no network); the rest is "HTTP 404".
+  Result<Download> fetch_url(const std::string& url, const std::string&,
+                             const DownloadOptions&) override {
+    ++fetches;
+    auto it = served.find(url);
+    if (it == served.end()) return fail("HTTP 404");
+    Download d;
+    d.fd = UniqueFd(::memfd_create("fake-download", MFD_CLOEXEC));
+    if (!d.fd) return fail_errno("memfd_create");
+    if (::write(d.fd.get(), it->second.data(), it->second.size()) !=
+        static_cast<ssize_t>(it->second.size()))
+      return fail_errno("write");
+    d.digest = sha256_digest(it->second);
+    d.size = static_cast<int64_t>(it->second.size());
+    return d;
+  }
+
+  std::map<std::string, std::string> served = {{"http://h/dir/x.txt", "x"}};
+  int fetches = 0;
   std::map<std::string, SourceImage> images;
   std::map<std::string, std::string> files = {{"a.txt", "a"}, {"b.txt", "b"}, {".", "all"}};
 };
@@ -239,11 +260,8 @@ TEST(BuildPlanTest, ErrorsNameTheFileAndLine) {
             "Dockerfile:2: COPY: source \"missing.txt\" not found in the build context");
   EXPECT_EQ(plan_error("FROM busybox\nRUN --mount=type=cache,target=/c make\n", in),
             "Dockerfile:2: RUN --mount is not supported yet");
-  std::string url = plan_error("FROM busybox\nADD https://example.com/x.tgz /x\n", in);
-  EXPECT_TRUE(
-      url.starts_with("Dockerfile:2: ADD https://example.com/x.tgz: URLs are not "
-                      "supported yet"))
-      << url;
+  EXPECT_EQ(plan_error("FROM busybox\nADD https://example.com/x.tgz /x\n", in),
+            "Dockerfile:2: ADD https://example.com/x.tgz: HTTP 404");
   EXPECT_EQ(plan_error("FROM busybox\nCOPY --chmod=u+x a.txt /x\n", in),
             "Dockerfile:2: COPY: invalid --chmod=u+x: only octal modes such as 755 are supported");
   EXPECT_EQ(plan_error("FROM --platform=linux/s390x busybox\n", in),
@@ -272,6 +290,99 @@ TEST(BuildPlanTest, ScratchStagesHaveTheHostPlatform) {
   auto vars = predefined_platform_args(host_platform());
   EXPECT_EQ(vars.at("TARGETARCH"), host_platform().architecture);
   EXPECT_EQ(vars.at("BUILDPLATFORM"), host_platform().str());
+}
+
+}  // namespace
+}  // namespace slipway::oci
+
+namespace slipway::oci {
+namespace {
+
+TEST(BuildPlanTest, AddUrlsAreFetchedAndKeyedByContent) {
+  FakeInputs in;
+  const std::string text = "FROM busybox\nADD http://h/dir/x.txt a.txt /d/\nRUN ls\n";
+  BuildPlan p = must_plan(text, in);
+  EXPECT_EQ(in.fetches, 1);
+  const CopyStep& c = p.stages[0].steps[0].copy;
+  EXPECT_EQ(c.request.sources, std::vector<std::string>{"a.txt"}) << "local sources only";
+  ASSERT_EQ(c.urls.size(), 1u);
+  EXPECT_EQ(c.urls[0].url, "http://h/dir/x.txt");
+  EXPECT_EQ(c.urls[0].name, "x.txt");
+  EXPECT_EQ(c.urls[0].digest, sha256_digest("x"));
+  EXPECT_TRUE(c.urls[0].checksum.empty());
+  ASSERT_TRUE(c.urls[0].download);
+  EXPECT_EQ(c.urls[0].download->size, 1);
+  auto ka = keys(p, 0);
+
+  // Docker downloads every time and keys by content: the same content hits, other content misses
+  // (and so does everything after it).
+  EXPECT_EQ(keys(must_plan(text, in), 0), ka);
+  EXPECT_EQ(in.fetches, 2);
+  in.served["http://h/dir/x.txt"] = "changed";
+  auto kc = keys(must_plan(text, in), 0);
+  EXPECT_NE(kc[0], ka[0]);
+  EXPECT_NE(kc[1], ka[1]);
+
+  // Only URL steps carry URL digests: a step without one keeps the key it always had.
+  auto plain = keys(must_plan("FROM busybox\nADD a.txt /d/\n", in), 0);
+  EXPECT_EQ(plain, keys(must_plan("FROM busybox\nADD a.txt /d/\n", in), 0));
+}
+
+TEST(BuildPlanTest, AddChecksumIsTheDigestUpfront) {
+  FakeInputs in;
+  std::string sum = sha256_digest("x");
+  std::string upper = sum;
+  for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  BuildPlan p = must_plan("FROM busybox\nADD --checksum=" + upper + " http://h/dir/x.txt /x\n", in);
+  EXPECT_EQ(in.fetches, 0) << "the engine fetches on a cache miss only";
+  const CopyStep& c = p.stages[0].steps[0].copy;
+  ASSERT_EQ(c.urls.size(), 1u);
+  EXPECT_EQ(c.urls[0].checksum, sum) << "normalised to lowercase";
+  EXPECT_EQ(c.urls[0].digest, sum);
+  EXPECT_FALSE(c.urls[0].download);
+  // The key is the content's either way, so both forms share a cache entry.
+  EXPECT_EQ(keys(p, 0), keys(must_plan("FROM busybox\nADD http://h/dir/x.txt /x\n", in), 0));
+}
+
+TEST(BuildPlanTest, AddUrlErrorsAreDockers) {
+  FakeInputs in;
+  std::string sum = sha256_digest("x");
+  EXPECT_EQ(plan_error("FROM busybox\nADD --checksum=" + sum + " a.txt /x\n", in),
+            "Dockerfile:2: ADD: checksum can't be specified for non-HTTP(S) sources");
+  EXPECT_EQ(
+      plan_error("FROM busybox\nADD --checksum=" + sum + " http://h/dir/x.txt a.txt /d/\n", in),
+      "Dockerfile:2: ADD: checksum can't be specified for multiple sources");
+  EXPECT_EQ(plan_error("FROM busybox\nADD --checksum=md5:abc http://h/dir/x.txt /x\n", in),
+            "Dockerfile:2: ADD: invalid --checksum=md5:abc: want sha256:<64 hex digits>");
+  EXPECT_EQ(plan_error("FROM busybox\nADD --checksum=sha256:abc http://h/dir/x.txt /x\n", in),
+            "Dockerfile:2: ADD: invalid --checksum=sha256:abc: want sha256:<64 hex digits>");
+  EXPECT_EQ(plan_error("FROM busybox\nADD http://h/missing /x\n", in),
+            "Dockerfile:2: ADD http://h/missing: HTTP 404");
+  EXPECT_EQ(plan_error("FROM busybox\nADD git@github.com:a/b.git /src\n", in),
+            "Dockerfile:2: ADD git@github.com:a/b.git: only http:// and https:// URLs are "
+            "supported: clone a git repository in a RUN step");
+  EXPECT_EQ(plan_error("FROM busybox\nCOPY http://h/dir/x.txt /x\n", in),
+            "Dockerfile:2: COPY http://h/dir/x.txt: source can't be a URL for COPY");
+  EXPECT_EQ(plan_error("FROM busybox\nCOPY --checksum=" + sum + " a.txt /x\n", in),
+            "Dockerfile:2: unknown flag for COPY: --checksum");
+}
+
+TEST(BuildPlanTest, UrlFileNamesAreTheLastPathElement) {
+  EXPECT_EQ(url_file_name("http://h/a/b.txt"), "b.txt");
+  EXPECT_EQ(url_file_name("https://h:8080/a/b.tar.gz?x=1/y#frag/z"), "b.tar.gz");
+  EXPECT_EQ(url_file_name("http://h/a/dir/"), "dir");
+  EXPECT_EQ(url_file_name("http://h/a%20b.txt"), "a b.txt");
+  EXPECT_EQ(url_file_name("http://h/100%"), "100%");
+  EXPECT_EQ(url_file_name("http://h/"), "__unnamed__");
+  EXPECT_EQ(url_file_name("http://h"), "__unnamed__");
+  EXPECT_EQ(url_file_name("http://h?q=a/b"), "__unnamed__");
+  EXPECT_TRUE(is_http_url("https://h/x"));
+  EXPECT_FALSE(is_http_url("ftp://h/x"));
+  EXPECT_TRUE(is_url("ftp://h/x"));
+  EXPECT_TRUE(is_url("git@h:r.git"));
+  EXPECT_FALSE(is_url("dir/file"));
+  EXPECT_EQ(check_checksum("sha256:a", "sha256:b").error().message(),
+            "checksum mismatch: want sha256:a, got sha256:b");
 }
 
 }  // namespace
