@@ -48,7 +48,6 @@ int report(const pipeline::PipelineOutcome& out) {
 }
 
 Result<int> do_run(const GlobalOptions& g, const PipelineArgs& a) {
-  if (!a.rev.empty() && !a.branch.empty()) return fail("pipeline run: give --rev or --branch, not both");
   auto out = SLW_TRY(pipeline::run_pipeline(SLW_TRY(make_request(g, a))));
   return report(out);
 }
@@ -117,7 +116,7 @@ void register_pipeline_commands(CLI::App& app, const GlobalOptions& g, Outcome& 
   };
   auto run = pipeline->add_subcommand("run", "run the pipeline for one commit");
   common(run);
-  run->add_option("--rev", args->rev, "commit, tag or revision (default: the branch head)");
+  run->add_option("--rev", args->rev, "commit, tag or revision (default: the branch head; with --branch, the branch is only recorded)");
   run->callback([&g, &outcome, args] { run_command(outcome, [&] { return do_run(g, *args); }); });
 
   auto watch = pipeline->add_subcommand("watch", "run the pipeline for each new commit of a branch");

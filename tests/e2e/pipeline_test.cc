@@ -120,6 +120,40 @@ class PipelineTest : public RootTest {
     return json();
   }
 
+  // Starts `slipway --root R --run-root RR args...` with its output discarded; returns its pid.
+  pid_t spawn(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {slipway_binary(), "--root", root(), "--run-root", run_root()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    pid_t pid = fork();
+    if (pid == 0) {
+      int null = open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      dup2(null, 2);
+      std::vector<char*> c;
+      for (auto& a : argv) c.push_back(a.data());
+      c.push_back(nullptr);
+      execv(c[0], c.data());
+      _exit(127);
+    }
+    return pid;
+  }
+
+  // The summaries of finished runs, once there are `count` of them (or after 60 s).
+  std::vector<json> wait_for_finished_runs(size_t count) {
+    std::vector<json> done;
+    for (int i = 0; i < 1200; ++i, usleep(50000)) {
+      done.clear();
+      if (!stdfs::exists(root() + "/pipelines/runs")) continue;
+      for (const auto& dir : run_dirs()) {
+        if (!stdfs::exists(dir + "/summary.json")) continue;
+        json s = summary(dir);
+        if (s["finished"].get<bool>()) done.push_back(s);
+      }
+      if (done.size() >= count) break;
+    }
+    return done;
+  }
+
   std::string fetch_deployed_page() {
     return slipway({"run", "--rm", "--net", net_, "busybox", "wget", "-qO-", "http://smoke:8080/index.html"}).out;
   }
@@ -157,6 +191,11 @@ TEST_F(PipelineTest, GreenRunDeploysWritesReportsAndReusesTheImage) {
   auto running = split_lines(slipway({"ps", "-q"}).out);
   EXPECT_EQ(running.size(), 1u) << "one deployed app, nothing else";
   EXPECT_EQ(fetch_deployed_page(), "v1\n");
+
+  auto unknown_env = run_pipeline({"--env", "nosuchenv"});
+  EXPECT_EQ(unknown_env.exit_code, 1);
+  EXPECT_NE(step(summary(run_dirs().back()), "checkout")["message"].get<std::string>().find("nosuchenv"),
+            std::string::npos);
 }
 
 TEST_F(PipelineTest, FailingUnitTestStopsTheChain) {
@@ -243,6 +282,41 @@ TEST_F(PipelineTest, SigkillOfTheRunnerThenGcLeavesNothing) {
   EXPECT_EQ(next.exit_code, 0) << next.err;
 }
 
+TEST_F(PipelineTest, WatchRunsThePipelineForEachNewCommit) {
+  std::string first = commit({.page = "v1"});
+  pid_t watcher = spawn({"pipeline", "watch", "--repo", repo_->path(), "--branch", "main", "--interval", "0.1",
+                         "--max-runs", "2"});
+  ASSERT_EQ(wait_for_finished_runs(1).size(), 1u);
+  std::string second = commit({.page = "v2"});
+  auto runs = wait_for_finished_runs(2);
+  int status = -1;
+  ASSERT_EQ(::waitpid(watcher, &status, 0), watcher);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0]["commit"], first);
+  EXPECT_EQ(runs[1]["commit"], second);
+  EXPECT_EQ(runs[1]["branch"], "main");
+  EXPECT_TRUE(runs[1]["passed"].get<bool>());
+  EXPECT_EQ(fetch_deployed_page(), "v2\n");
+}
+
+TEST_F(PipelineTest, PostReceiveHookRunsThePipelineOnPush) {
+  std::string id = commit({.page = "pushed"});
+  TempDir server("slipway-bare");
+  ASSERT_EQ(run_command({"git", "init", "-q", "--bare", "-b", "main", server.path()}).exit_code, 0);
+  stdfs::create_symlink(source_dir() + "/scripts/post-receive", server.path() + "/hooks/post-receive");
+  auto push = run_command({"git", "-C", repo_->path(), "push", "-q", server.path(), "main"}, "",
+                          {"SLIPWAY=" + slipway_binary(), "SLIPWAY_ROOT=" + root(), "SLIPWAY_RUN_ROOT=" + run_root()});
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  EXPECT_NE(push.err.find("pipeline for main at " + id.substr(0, 12) + " started"), std::string::npos) << push.err;
+  auto runs = wait_for_finished_runs(1);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_TRUE(runs[0]["passed"].get<bool>()) << runs[0].dump(2);
+  EXPECT_EQ(runs[0]["commit"], id);
+  EXPECT_EQ(runs[0]["branch"], "main");
+  EXPECT_EQ(fetch_deployed_page(), "pushed\n");
+}
+
 TEST_F(PipelineTest, MalformedPipelineFileAndBadFlagsGetClearErrors) {
   write("Dockerfile", "FROM busybox\n");
   write(".slipway.yml", "app:\n  name: smoke\n  comand: [true]\n");
@@ -256,9 +330,9 @@ TEST_F(PipelineTest, MalformedPipelineFileAndBadFlagsGetClearErrors) {
   EXPECT_NE(message.find(".slipway.yml:3:"), std::string::npos) << message;
   EXPECT_NE(message.find("comand"), std::string::npos) << message;
 
-  auto both = run_pipeline({"--rev", "main", "--branch", "main"});
-  EXPECT_EQ(both.exit_code, 125);
-  EXPECT_NE(both.err.find("not both"), std::string::npos) << both.err;
+  auto bad_flag = run_pipeline({"--no-such-flag"});
+  EXPECT_EQ(bad_flag.exit_code, 125);
+  EXPECT_NE(bad_flag.err.find("no-such-flag"), std::string::npos) << bad_flag.err;
   auto missing = slipway({"pipeline", "run", "--repo", "/nonexistent/repo"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_EQ(step(summary(run_dirs().back()), "checkout")["status"], "failed");
