@@ -19,7 +19,7 @@ struct ReadinessProbe {
   int port = 0;
   std::string http_path;         // empty: TCP probe
   double timeout_seconds = 30;   // give up (step fails) after this long
-  double interval_seconds = 0.05;
+  double interval_seconds = 0.01;
 };
 
 // Data copied fresh into a service on every start: `source` (a host directory, absolute or

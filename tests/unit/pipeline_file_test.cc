@@ -122,7 +122,7 @@ TEST(PipelineFileTest, FullFileRoundTrips) {
   ASSERT_TRUE(redis.ready);
   EXPECT_EQ(redis.ready->port, 6380);
   EXPECT_EQ(redis.ready->timeout_seconds, 10);
-  EXPECT_EQ(redis.ready->interval_seconds, 0.05);
+  EXPECT_EQ(redis.ready->interval_seconds, 0.01);
   EXPECT_EQ(redis.ready->http_path, "");
 
   const ServiceSetSpec& prodlike = spec.service_sets.at("prodlike");
