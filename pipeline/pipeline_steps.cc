@@ -257,9 +257,12 @@ Result<StepOutcome> deploy_step(PipelineRun& run, StepLog& log) {
 Result<StepOutcome> live_step(PipelineRun& run, StepLog& log) {
   const LiveStep& live = run.spec.live;
   const ServiceSetSpec* set = SLW_TRY(service_set(run, run.spec.deploy.services));
-  RunOptions o = app_container(run, run.container_name("live"), set->network, live.env);
+  // A client of the deployed app: the app image's tools, its own environment only.
+  RunOptions o;
+  o.image = live.image.empty() ? run.record().image : live.image;
+  o.name = run.container_name("live");
+  o.net = set->network;
   o.env = env_list({&live.env});
-  if (!live.image.empty()) o.image = live.image;
   o.command = live.command;
   o.timeout_seconds = live.timeout_seconds;
   return run_tests(run, log, o, "live tests");

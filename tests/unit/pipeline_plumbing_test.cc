@@ -1,0 +1,154 @@
+// The pure pieces under the pipeline engine: `run` arguments from RunOptions, service containers
+// from a service set, and readiness probes against sockets of this test.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "base/unique_fd.h"
+#include "pipeline/readiness.h"
+#include "pipeline/service_sets.h"
+#include "pipeline/slipway_process.h"
+
+namespace slipway::pipeline {
+namespace {
+
+TEST(RunArguments, EveryOptionBecomesItsFlagAndTheCommandComesLast) {
+  RunOptions o;
+  o.image = "app:1";
+  o.command = {"sh", "-c", "echo --rm"};
+  o.name = "n";
+  o.remove = true;
+  o.detach = true;
+  o.env = {"A=1", "B=2"};
+  o.volumes = {"/s:/d:O"};
+  o.entrypoint = "sleep";
+  o.net = "container:holder";
+  o.forwards = {"127.0.0.1:6379=127.0.0.1:6379"};
+  o.timeout_seconds = 1.5;
+  std::vector<std::string> want = {"run", "--rm", "--detach", "--name", "n", "--env", "A=1", "--env", "B=2",
+                                   "--volume", "/s:/d:O", "--entrypoint", "sleep", "--timeout", "1.5",
+                                   "--net", "container:holder", "--forward", "127.0.0.1:6379=127.0.0.1:6379",
+                                   "app:1", "sh", "-c", "echo --rm"};
+  EXPECT_EQ(run_arguments(o), want);
+}
+
+TEST(RunArguments, DefaultsAddNothingAndARootfsEndsWithDoubleDash) {
+  RunOptions o;
+  o.rootfs = "/r";
+  o.command = {"true"};
+  EXPECT_EQ(run_arguments(o), (std::vector<std::string>{"run", "--net", "none", "--rootfs", "/r", "--", "true"}));
+}
+
+TEST(ServiceSets, ServiceContainerOptions) {
+  ServiceSetSpec set;
+  set.network = "prodlike";
+  ServiceSpec s;
+  s.name = "redis-a-1";
+  s.image = "slipway/redis";
+  s.command = {"redis-server"};
+  s.env = {{"K", "V"}};
+  s.snapshots = {{"snap/redis", "/data"}, {"/abs/snap", "/more"}};
+  RunOptions o = service_run_options(set, s, "/base");
+  EXPECT_EQ(o.name, "redis-a-1");
+  EXPECT_EQ(o.hostname, "redis-a-1");
+  EXPECT_EQ(o.net, "prodlike");
+  EXPECT_EQ(o.image, "slipway/redis");
+  EXPECT_EQ(o.env, std::vector<std::string>{"K=V"});
+  EXPECT_EQ(o.volumes, (std::vector<std::string>{"/base/snap/redis:/data:O", "/abs/snap:/more:O"}));
+}
+
+TEST(ServiceSets, ProbeDefaultsToTcpOnThePort) {
+  ServiceSpec s;
+  EXPECT_FALSE(service_probe(s).has_value());
+  s.port = 6379;
+  ASSERT_TRUE(service_probe(s).has_value());
+  EXPECT_EQ(service_probe(s)->port, 6379);
+  EXPECT_TRUE(service_probe(s)->http_path.empty());
+  s.ready = ReadinessProbe{.port = 0, .http_path = "/health", .timeout_seconds = 3, .interval_seconds = 0.1};
+  EXPECT_EQ(service_probe(s)->port, 6379);
+  EXPECT_EQ(service_probe(s)->http_path, "/health");
+}
+
+// A loopback listener answering each connection with `reply`; port() is where it listens.
+class Listener {
+ public:
+  explicit Listener(std::string reply) : reply_(std::move(reply)) {
+    fd_ = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) || ::listen(fd_.get(), 8) ||
+        ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len))
+      abort();
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        UniqueFd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!c || stop_) continue;
+        char buf[512];
+        (void)!::recv(c.get(), buf, sizeof buf, MSG_DONTWAIT);
+        (void)!::send(c.get(), reply_.data(), reply_.size(), MSG_NOSIGNAL);
+      }
+    });
+  }
+  ~Listener() {
+    stop_ = true;
+    ::shutdown(fd_.get(), SHUT_RDWR);
+    thread_.join();
+  }
+  int port() const { return port_; }
+
+ private:
+  std::string reply_;
+  UniqueFd fd_;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+int closed_port() {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
+  return ntohs(a.sin_port);  // bound, never listening: connects are refused
+}
+
+TEST(Readiness, TcpAndHttpProbes) {
+  Listener ok("HTTP/1.0 200 OK\r\n\r\nfine");
+  Listener broken("HTTP/1.1 503 Service Unavailable\r\n\r\n");
+  EXPECT_TRUE(probe_once({.port = ok.port(), .http_path = ""}, "127.0.0.1"));
+  EXPECT_TRUE(probe_once({.port = ok.port(), .http_path = "/healthz"}, "127.0.0.1"));
+  auto down = probe_once({.port = broken.port(), .http_path = "/"}, "127.0.0.1");
+  ASSERT_FALSE(down);
+  EXPECT_NE(down.error().message().find("503"), std::string::npos) << down.error().message();
+  auto refused = probe_once({.port = closed_port(), .http_path = ""}, "127.0.0.1");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("refused"), std::string::npos) << refused.error().message();
+}
+
+TEST(Readiness, WaitStopsAtTheDeadlineOrWhenTheContainerDies) {
+  ReadinessProbe p{.port = closed_port(), .http_path = "", .timeout_seconds = 0.2, .interval_seconds = 0.01};
+  auto timed_out = wait_until_ready(p, "127.0.0.1", -1, [] { return true; });
+  ASSERT_FALSE(timed_out);
+  EXPECT_NE(timed_out.error().message().find("not ready after 0.2 s"), std::string::npos);
+  auto died = wait_until_ready(p, "127.0.0.1", -1, [] { return false; });
+  ASSERT_FALSE(died);
+  EXPECT_NE(died.error().message().find("exited before it was ready"), std::string::npos);
+  Listener ok("HTTP/1.0 204 No Content\r\n\r\n");
+  p.port = ok.port();
+  p.http_path = "/";
+  EXPECT_TRUE(wait_until_ready(p, "127.0.0.1", -1, [] { return true; }));
+}
+
+}  // namespace
+}  // namespace slipway::pipeline
