@@ -44,7 +44,7 @@ int report(const pipeline::PipelineOutcome& out) {
   fmt::print(stderr, "pipeline {} {} in {} (commit {}); report: {}/report.html\n", rec.id,
              rec.passed ? "passed" : "FAILED", pipeline::format_duration(rec.duration_ms),
              rec.commit.empty() ? "-" : rec.commit.substr(0, 12), out.run_dir);
-  return rec.passed ? 0 : 1;
+  return out.interrupted ? 130 : rec.passed ? 0 : 1;
 }
 
 Result<int> do_run(const GlobalOptions& g, const PipelineArgs& a) {

@@ -26,6 +26,7 @@ struct PipelineRequest {
 struct PipelineOutcome {
   RunRecord record;
   std::string run_dir;
+  bool interrupted = false;  // by SIGINT or SIGTERM
 };
 
 // Fails only when the run could not be set up at all; a failing step is a finished run with

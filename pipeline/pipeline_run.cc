@@ -3,7 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstring>
+#include <thread>
 
 #include <fmt/chrono.h>
 #include <nlohmann/json.hpp>
@@ -11,6 +15,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/random_id.h"
+#include "pipeline/garbage.h"
 #include "runtime/container_store.h"
 
 namespace slipway::pipeline {
@@ -22,7 +27,46 @@ int64_t now_ms() {
       .count();
 }
 
+std::atomic<int> g_interrupt_signal{0};
+
+void on_interrupt(int sig) {
+  g_interrupt_signal.store(sig);
+  kill_all_children();
+}
+
 }  // namespace
+
+bool pipeline_interrupted() { return g_interrupt_signal.load() != 0; }
+
+void PipelineRun::catch_interrupts() {
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, &old_int_);
+  ::sigaction(SIGTERM, &sa, &old_term_);
+  interrupts_caught_ = true;
+}
+
+PipelineRun::~PipelineRun() {
+  if (!interrupts_caught_) return;
+  ::sigaction(SIGINT, &old_int_, nullptr);
+  ::sigaction(SIGTERM, &old_term_, nullptr);
+}
+
+void PipelineRun::clean_up_after_interrupt() {
+  auto store = runtime::ContainerStore::open(request_.run_root);
+  if (!store) return;
+  std::string marker = "-" + short_id_ + "-";
+  for (int i = 0; i < 100; ++i) {
+    (void)collect_garbage(request_.root, *store);
+    auto records = store->list();
+    if (!records || std::none_of(records->begin(), records->end(), [&](const auto& r) {
+          return r.name.find(marker) != std::string::npos;
+        }))
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  }
+}
 
 std::string pipeline_runs_dir(const std::string& root) { return fs::join(root, "pipelines/runs"); }
 std::string git_cache_dir(const std::string& root) { return fs::join(root, "pipelines/git"); }
@@ -80,7 +124,7 @@ void PipelineRun::skip(const std::string& name, const std::string& why) {
 
 bool PipelineRun::step(const std::string& name, const std::function<Result<StepOutcome>(StepLog&)>& body) {
   if (failed_) {
-    skip(name, "an earlier step failed");
+    skip(name, pipeline_interrupted() ? "the run was interrupted" : "an earlier step failed");
     return true;
   }
   StepRecord s;
@@ -110,6 +154,10 @@ bool PipelineRun::step(const std::string& name, const std::function<Result<StepO
     s.exit_code = outcome->exit_code;
     s.command_ms = outcome->command_ms;
     s.message = outcome->message;
+  }
+  if (int sig = g_interrupt_signal.load()) {
+    s.status = StepStatus::kFailed;
+    s.message = fmt::format("interrupted by {}", sigabbrev_np(sig) ? sigabbrev_np(sig) : "a signal");
   }
   failed_ = s.status == StepStatus::kFailed;
   record_.steps[index] = s;

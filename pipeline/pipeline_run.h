@@ -3,6 +3,8 @@
 // skipping after a failure) in one place.
 #pragma once
 
+#include <signal.h>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -35,6 +37,7 @@ struct StepOutcome {
 class PipelineRun {
  public:
   static Result<std::unique_ptr<PipelineRun>> create(const PipelineRequest& request);
+  ~PipelineRun();
 
   // Runs `body` as step `name` unless an earlier step failed; records everything. Returns whether
   // the step passed (a skipped step counts as passed).
@@ -43,6 +46,12 @@ class PipelineRun {
   void skip(const std::string& name, const std::string& why);
   // Marks the run finished and writes the reports a last time.
   void finish();
+
+  // From here on SIGINT and SIGTERM kill the step's child processes and end the run with its
+  // reports written, instead of killing the runner outright; undone by the destructor.
+  void catch_interrupts();
+  // After an interrupt: waits until the killed steps' containers are gone and removes their records.
+  void clean_up_after_interrupt();
 
   // A name for a container of this run: <app>-<run>-<role>, unique across concurrent runs.
   std::string container_name(const std::string& role) const;
@@ -63,6 +72,8 @@ class PipelineRun {
  private:
   PipelineRun(PipelineRequest request, std::string dir, std::string short_id);
   void save();
+  bool interrupts_caught_ = false;
+  struct sigaction old_int_ {}, old_term_ {};
 
   PipelineRequest request_;
   std::string dir_;
@@ -72,6 +83,10 @@ class PipelineRun {
   std::unique_ptr<StepProgress> progress_;
   bool failed_ = false;
 };
+
+// Set once the runner got SIGINT or SIGTERM (see PipelineRun::catch_interrupts): the running
+// step's children are killed, the step fails and the rest are skipped.
+bool pipeline_interrupted();
 
 // Records of runs, for gc: the runner's pid and start time are kept in <run dir>/runner.json.
 struct RunnerProcess {

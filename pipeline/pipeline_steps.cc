@@ -227,7 +227,7 @@ Result<StepOutcome> deploy_step(PipelineRun& run, StepLog& log) {
   ContainerInfo fresh = SLW_TRY(backend.start_detached(o, log.fd.get(), log.path));
   auto alive = [&] {
     auto now = backend.find(fresh.id);
-    return now && *now && (*now)->running;
+    return now && *now && (*now)->running && !pipeline_interrupted();
   };
   if (auto ready = wait_until_ready(app_probe(run.spec.app), fresh.ip, -1, alive); !ready) {
     (void)backend.remove(fresh.id, log.fd.get());
@@ -296,6 +296,7 @@ Result<StepOutcome> push_step(PipelineRun& run, StepLog& log) {
 
 Result<PipelineOutcome> run_pipeline(const PipelineRequest& request) {
   auto run = SLW_TRY(PipelineRun::create(request));
+  run->catch_interrupts();
   run->step("checkout", [&](StepLog& log) { return checkout_step(*run, log); });
   run->step("build", [&](StepLog& log) {
     return build_image(*run, log, run->record().image, run->spec.app.target);
@@ -314,7 +315,8 @@ Result<PipelineOutcome> run_pipeline(const PipelineRequest& request) {
   else
     optional("push", run->spec.push.enabled, [&](StepLog& log) { return push_step(*run, log); });
   run->finish();
-  return PipelineOutcome{run->record(), run->dir()};
+  if (pipeline_interrupted()) run->clean_up_after_interrupt();
+  return PipelineOutcome{run->record(), run->dir(), pipeline_interrupted()};
 }
 
 }  // namespace slipway::pipeline

@@ -2,6 +2,7 @@
 
 #include "base/fs.h"
 #include "netns/network_store.h"
+#include "pipeline/pipeline_run.h"
 #include "pipeline/readiness.h"
 #include "runtime/container_store.h"
 #include "runtime/supervisor.h"
@@ -72,7 +73,7 @@ Status ServiceSets::start_service(const ServiceSetSpec& set, const ServiceSpec& 
   std::string host = set.network == "host" ? "127.0.0.1" : info.ip;
   auto alive = [&] {
     auto now = backend_.find(info.id);
-    return now && *now && (*now)->running;
+    return now && *now && (*now)->running && !pipeline_interrupted();
   };
   if (auto ready = wait_until_ready(*probe, host, -1, alive); !ready) {
     std::string last = last_container_line(backend_.invocation(), info.id);

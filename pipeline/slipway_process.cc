@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -53,7 +54,35 @@ ExecPlan plan_exec(const SlipwayInvocation& how, const std::vector<std::string>&
   return p;
 }
 
+// The pids of live children, for kill_all_children(): a fixed table of atomics, since a signal
+// handler reads it. A runner has a handful of children at a time.
+constexpr size_t kMaxChildren = 64;
+std::atomic<pid_t> g_children[kMaxChildren];
+
+void remember_child(pid_t pid) {
+  for (auto& slot : g_children) {
+    pid_t empty = 0;
+    if (slot.compare_exchange_strong(empty, pid)) return;
+  }
+}
+
+void forget_child(pid_t pid) {
+  for (auto& slot : g_children) {
+    pid_t expected = pid;
+    if (slot.compare_exchange_strong(expected, 0)) return;
+  }
+}
+
 }  // namespace
+
+void kill_all_children() {
+  for (auto& slot : g_children)
+    if (pid_t pid = slot.load(); pid > 0) ::kill(pid, SIGKILL);
+}
+
+ChildProcess::ChildProcess(pid_t pid, UniqueFd pidfd) : pid_(pid), pidfd_(std::move(pidfd)) {
+  remember_child(pid);
+}
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
     : pid_(std::exchange(other.pid_, 0)), pidfd_(std::move(other.pidfd_)) {}
@@ -75,6 +104,7 @@ void ChildProcess::kill_and_reap() {
   int status;
   while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
+  forget_child(pid_);
   pid_ = 0;
 }
 
@@ -97,6 +127,7 @@ Result<std::optional<int>> ChildProcess::wait(std::optional<std::chrono::millise
   while ((r = ::waitpid(pid_, &status, 0)) < 0 && errno == EINTR) {
   }
   if (r < 0) return fail_errno(fmt::format("wait for process {}", pid_));
+  forget_child(pid_);
   pid_ = 0;
   return std::optional<int>(status_to_code(status));
 }

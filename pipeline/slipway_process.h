@@ -21,7 +21,7 @@ namespace slipway::pipeline {
 class ChildProcess {
  public:
   ChildProcess() = default;
-  ChildProcess(pid_t pid, UniqueFd pidfd) : pid_(pid), pidfd_(std::move(pidfd)) {}
+  ChildProcess(pid_t pid, UniqueFd pidfd);
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;
   ~ChildProcess();
@@ -39,6 +39,11 @@ class ChildProcess {
   pid_t pid_ = 0;
   UniqueFd pidfd_;
 };
+
+// SIGKILLs every child process started by spawn_slipway that has not been reaped yet. Async-signal
+// safe: an interrupted runner calls it from its signal handler, and the children's containers
+// follow through their own PR_SET_PDEATHSIG.
+void kill_all_children();
 
 // Where child invocations keep their state: the runner's --root and --run-root.
 struct SlipwayInvocation {

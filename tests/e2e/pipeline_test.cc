@@ -282,6 +282,25 @@ TEST_F(PipelineTest, SigkillOfTheRunnerThenGcLeavesNothing) {
   EXPECT_EQ(next.exit_code, 0) << next.err;
 }
 
+TEST_F(PipelineTest, SigtermEndsTheRunWithReportsAndNothingLeft) {
+  commit({.page = "v1", .unit = "sleep 60"});
+  pid_t runner = spawn({"pipeline", "run", "--repo", repo_->path()});
+  bool unit_running = false;
+  for (int i = 0; i < 600 && !unit_running; ++i, usleep(50000))
+    unit_running = slipway({"ps"}).out.find("-unit") != std::string::npos;
+  ASSERT_TRUE(unit_running) << "the unit test container never started";
+  ::kill(runner, SIGTERM);
+  int status = -1;
+  ASSERT_EQ(::waitpid(runner, &status, 0), runner);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 130) << status;
+  json s = summary(run_dirs().back());
+  EXPECT_TRUE(s["finished"].get<bool>());
+  EXPECT_EQ(step(s, "unit")["status"], "failed");
+  EXPECT_EQ(step(s, "unit")["message"], "interrupted by TERM");
+  EXPECT_EQ(step(s, "deploy")["message"], "the run was interrupted");
+  EXPECT_EQ(slipway({"ps", "-aq"}).out, "") << "no gc needed: the runner cleaned up";
+}
+
 TEST_F(PipelineTest, WatchRunsThePipelineForEachNewCommit) {
   std::string first = commit({.page = "v1"});
   pid_t watcher = spawn({"pipeline", "watch", "--repo", repo_->path(), "--branch", "main", "--interval", "0.1",
