@@ -2,6 +2,7 @@
 // bookkeeping and the skipping after a failure.
 #include <stdio.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -62,10 +63,21 @@ Result<std::string> snapshot_base(const PipelineRun& run) {
     for (const auto& service : set.services) {
       for (const auto& snap : service.snapshots) {
         if (snap.source.starts_with("/")) continue;
+        // A commit must not copy host files out from under its checkout (`../..`, or a symlinked
+        // directory on the way).
+        std::filesystem::path source(snap.source);
+        if (std::find(source.begin(), source.end(), "..") != source.end())
+          return fail("snapshot {} of service {}: \"..\" is not allowed", snap.source, service.name);
         std::error_code ec;
+        auto tree = std::filesystem::canonical(run.checkout.worktree, ec);
+        auto from = std::filesystem::canonical(std::filesystem::path(run.checkout.worktree) / snap.source, ec);
+        if (ec) return fail("snapshot {} of service {}: {}", snap.source, service.name, ec.message());
+        auto [end, _] = std::mismatch(tree.begin(), tree.end(), from.begin(), from.end());
+        if (end != tree.end())
+          return fail("snapshot {} of service {} is outside the repository", snap.source, service.name);
         std::filesystem::path to = std::filesystem::path(tmp) / snap.source;
         std::filesystem::create_directories(to.parent_path(), ec);
-        std::filesystem::copy(fs::join(run.checkout.worktree, snap.source), to,
+        std::filesystem::copy(from, to,
                               std::filesystem::copy_options::recursive |
                                   std::filesystem::copy_options::copy_symlinks |
                                   std::filesystem::copy_options::skip_existing,
