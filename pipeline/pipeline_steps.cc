@@ -253,8 +253,8 @@ Result<StepOutcome> deploy_step(PipelineRun& run, StepLog& log) {
   std::string replaced;
   for (ContainerInfo c : SLW_TRY(backend.list())) {
     if (c.id == fresh.id) continue;
-    bool had_name = std::erase(c.dns_names, service) > 0;
-    if (had_name && c.network == set->network) (void)backend.set_dns_names(c, c.dns_names);
+    bool had_name = c.network == set->network && std::erase(c.dns_names, service) > 0;
+    if (had_name) (void)backend.set_dns_names(c, c.dns_names);
     if (c.name.starts_with(prefix) || had_name) {
       SLW_TRY_CTX(backend.remove(c.id, log.fd.get()), "remove the previous build {}", c.name);
       replaced += (replaced.empty() ? "" : ", ") + c.name;
