@@ -17,6 +17,7 @@
 #include <map>
 
 #include "base/scope_exit.h"
+#include "netns/ifname.h"
 
 namespace slipway::netns {
 
@@ -206,6 +207,11 @@ Status Netlink::create_bridge(const std::string& name, int mtu) {
   if (int err = rtnl_link_set_type(link.get(), "bridge"); err < 0)
     return fail("create bridge {}: {}", name, nl_geterror(err));
   if (mtu > 0) rtnl_link_set_mtu(link.get(), static_cast<unsigned>(mtu));
+  std::array<uint8_t, 6> mac = stable_mac(name);
+  nl_addr* address = nl_addr_build(AF_LLC, mac.data(), mac.size());
+  if (!address) return fail("create bridge {}: out of memory", name);
+  rtnl_link_set_addr(link.get(), address);
+  nl_addr_put(address);
   auto added =
       add_link(link.get(), NLM_F_CREATE | NLM_F_EXCL, fmt::format("create bridge {}", name));
   if (added || added.error().code() != EEXIST) return added;

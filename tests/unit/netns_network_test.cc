@@ -74,6 +74,16 @@ TEST(BridgeName, PrefixedNameWhenItFitsElseHash) {
             bridge_name_for("a-rather-long-network-name-2"));
 }
 
+TEST(BridgeMac, StablePerNameUnicastAndLocallyAdministered) {
+  auto mac = stable_mac("slw-prodlike");
+  EXPECT_EQ(mac, stable_mac("slw-prodlike"));
+  EXPECT_NE(mac, stable_mac("slw-prodlike2"));
+  EXPECT_EQ(mac[0] & 0x01, 0) << "unicast";
+  EXPECT_EQ(mac[0] & 0x02, 0x02) << "locally administered";
+  auto hex = hash_hex("slw-prodlike", 12);
+  EXPECT_EQ(mac[5], std::stoi(hex.substr(10, 2), nullptr, 16));
+}
+
 TEST(Ifname, Validity) {
   EXPECT_TRUE(is_valid_ifname("eth0"));
   EXPECT_TRUE(is_valid_ifname("slv0123456789ab"));
