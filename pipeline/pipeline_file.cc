@@ -1,16 +1,13 @@
-// Pipeline file parsing: small readers for each YAML shape (string, port, seconds, command, string
-// map...) and one function per section, all reporting "FILE:LINE: what". Cross-references (a step's
-// service set, the deploy network, app.port) are checked once the whole file is read, because YAML
-// maps may list sections in any order. No yaml-cpp exception leaves parse_pipeline_file.
+// Pipeline file parsing: one function per section over the YAML readers of yaml_reader.h, all
+// reporting "FILE:LINE: what". Cross-references (a step's service set, the deploy network,
+// app.port) are checked once the whole file is read, because YAML maps may list sections in any
+// order. No yaml-cpp exception leaves parse_pipeline_file.
 #include "pipeline/pipeline_file.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
-#include <cmath>
-#include <initializer_list>
 #include <map>
 #include <optional>
 #include <vector>
@@ -19,62 +16,12 @@
 #include "netns/cidr.h"
 #include "netns/network.h"
 #include "oci/reference.h"
+#include "pipeline/yaml_reader.h"
 
 namespace slipway::pipeline {
 namespace {
 
 constexpr size_t kMaxNameLength = 63;
-constexpr size_t kMaxShownLength = 40;
-
-using Keys = std::initializer_list<std::string_view>;
-
-// A YAML value and where it came from: `path` is how messages name it ("steps.unit.timeout").
-struct Value {
-  YAML::Node node;
-  std::string path;
-  int line = 1;  // 1-based
-};
-
-struct Entry {
-  std::string key;
-  int key_line = 1;
-  Value value;
-};
-
-// Text fit for a one-line message: control bytes (and, when `ascii`, all non-ASCII) escaped.
-std::string printable(std::string_view text, bool ascii) {
-  std::string out;
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    bool escape = u < 0x20 || u == 0x7f || (ascii && u > 0x7f);
-    out += escape ? fmt::format("\\x{:02x}", u) : std::string(1, c);
-  }
-  return out;
-}
-
-// A user's text quoted in a message, cut when long.
-std::string shown(std::string_view text) {
-  std::string cut = printable(text.substr(0, kMaxShownLength), false);
-  return fmt::format("\"{}{}\"", cut, text.size() > kMaxShownLength ? "..." : "");
-}
-
-std::string describe(const YAML::Node& node) {
-  if (node.IsScalar()) return shown(node.Scalar());
-  return node.IsSequence() ? "a list" : node.IsMap() ? "a map" : "nothing";
-}
-
-// yaml-cpp marks are 0-based.
-int line_of(const YAML::Node& node, int fallback) {
-  YAML::Mark mark = node.Mark();
-  return mark.is_null() || mark.line < 0 ? fallback : mark.line + 1;
-}
-
-template <class Words>
-std::string joined(const Words& words) {
-  std::string out;
-  for (std::string_view w : words) out += fmt::format("{}{}", out.empty() ? "" : ", ", w);
-  return out.empty() ? "none" : out;
-}
 
 // Names become container, DNS and image names: lowercase DNS-label-ish. App names may also hold
 // '_' and '.', which image repositories allow.
@@ -95,9 +42,10 @@ struct SetReference {
   bool needs_bridge = false;
 };
 
-class Parser {
+// Reads one pipeline file section by section with the shape readers it inherits.
+class Parser : private YamlReader {
  public:
-  explicit Parser(const std::string& file) : file_(file) {}
+  explicit Parser(const std::string& file) : YamlReader(file) {}
 
   Result<PipelineSpec> parse(std::string_view text) {
     std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
@@ -112,7 +60,7 @@ class Parser {
                    describe(root.node));
 
     PipelineSpec spec;
-    spec.file = file_;
+    spec.file = file();
     bool has_app = false, has_environments = false;
     for (const Entry& e :
          SLW_TRY(entries(root, {"app", "services", "steps", "push", "environments"}))) {
@@ -135,101 +83,7 @@ class Parser {
   }
 
  private:
-  template <class... Args>
-  std::unexpected<Error> error(int line, fmt::format_string<Args...> f, Args&&... args) const {
-    return fail("{}:{}: {}", file_, line, fmt::format(f, std::forward<Args>(args)...));
-  }
-  std::unexpected<Error> want(const Value& v, std::string_view what) const {
-    return error(v.line, "{}: want {}, got {}", v.path, what, describe(v.node));
-  }
-
-  // An error from another module's check, placed at the value it is about.
-  template <class T>
-  Status at(const Value& v, const Result<T>& checked) const {
-    if (checked) return {};
-    return error(v.line, "{}: {}", v.path, checked.error().message());
-  }
-
-  // ---- readers for one YAML shape each ----
-
-  // A map's entries in file order; an empty value is an empty map. Empty `allowed`: any key.
-  Result<std::vector<Entry>> entries(const Value& v, Keys allowed) const {
-    std::vector<Entry> out;
-    if (v.node.IsNull()) return out;
-    if (!v.node.IsMap()) return want(v, "a map");
-    std::string where = v.path.empty() ? "at the top level" : "in " + v.path;
-    for (auto it = v.node.begin(); it != v.node.end(); ++it) {
-      int key_line = line_of(it->first, v.line);
-      if (!it->first.IsScalar())
-        return error(key_line, "want a string key {}, got {}", where, describe(it->first));
-      std::string key = it->first.Scalar();
-      if (allowed.size() != 0 && std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-        return error(key_line, "unknown key {} {} (known: {})", shown(key), where, joined(allowed));
-      for (const Entry& e : out)
-        if (e.key == key)
-          return error(key_line, "duplicate key {} {} (first at line {})", shown(key), where,
-                       e.key_line);
-      std::string path = v.path.empty() ? key : v.path + "." + key;
-      // An empty value's mark is where the next token starts: its key's line is the better one.
-      int line = it->second.IsNull() ? key_line : line_of(it->second, key_line);
-      out.push_back({key, key_line, Value{it->second, path, line}});
-    }
-    return out;
-  }
-
-  // A list's items; an empty value is an empty list.
-  Result<std::vector<Value>> items(const Value& v) const {
-    std::vector<Value> out;
-    if (v.node.IsNull()) return out;
-    if (!v.node.IsSequence()) return want(v, "a list");
-    size_t i = 0;
-    for (auto it = v.node.begin(); it != v.node.end(); ++it, ++i)
-      out.push_back({*it, fmt::format("{}[{}]", v.path, i), line_of(*it, v.line)});
-    return out;
-  }
-
-  Result<std::string> string(const Value& v) const {
-    if (!v.node.IsScalar()) return want(v, "a string");
-    return v.node.Scalar();
-  }
-
-  Result<std::string> nonempty_string(const Value& v) const {
-    std::string s = SLW_TRY(string(v));
-    if (s.empty()) return error(v.line, "{} must not be empty", v.path);
-    return s;
-  }
-
-  Result<std::vector<std::string>> string_list(const Value& v) const {
-    std::vector<std::string> out;
-    for (const Value& item : SLW_TRY(items(v))) out.push_back(SLW_TRY(string(item)));
-    return out;
-  }
-
-  Result<int> port(const Value& v) const {
-    if (v.node.IsScalar()) {
-      const std::string& s = v.node.Scalar();
-      int n = 0;
-      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-      if (ec == std::errc() && end == s.data() + s.size() && n >= 1 && n <= 65535) return n;
-    }
-    return want(v, "an integer 1-65535");
-  }
-
-  Result<double> seconds(const Value& v) const {
-    if (v.node.IsScalar()) {
-      const std::string& s = v.node.Scalar();
-      double d = 0;
-      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
-      if (ec == std::errc() && end == s.data() + s.size() && std::isfinite(d) && d > 0) return d;
-    }
-    return want(v, "a number of seconds > 0");
-  }
-
-  Result<bool> boolean(const Value& v) const {
-    bool b = false;
-    if (v.node.IsScalar() && YAML::convert<bool>::decode(v.node, b)) return b;
-    return want(v, "true or false");
-  }
+  // ---- readers for the pipeline's own shapes ----
 
   // A YAML list is the argv as is; a YAML string is a shell command line.
   Result<CommandLine> command(const Value& v) const {
@@ -238,26 +92,6 @@ class Parser {
     CommandLine argv = SLW_TRY(string_list(v));
     if (argv.empty()) return error(v.line, "{} must not be empty", v.path);
     return argv;
-  }
-
-  // Environment variables and build args: any scalar value is taken as its text, so `PORT: 80`
-  // and `DEBUG: true` work unquoted; an empty value is the empty string.
-  Result<std::map<std::string, std::string>> string_map(const Value& v) const {
-    std::map<std::string, std::string> out;
-    for (const Entry& e : SLW_TRY(entries(v, {}))) {
-      if (e.key.empty() || e.key.find_first_of(std::string_view("=\0", 2)) != std::string::npos)
-        return error(e.key_line, "{}: invalid variable name {}", v.path, shown(e.key));
-      if (e.value.node.IsNull()) {
-        out[e.key] = "";
-      } else if (e.value.node.IsScalar()) {
-        if (e.value.node.Scalar().find('\0') != std::string::npos)
-          return error(e.value.line, "{}: a value must not hold a NUL byte", e.value.path);
-        out[e.key] = e.value.node.Scalar();
-      } else {
-        return want(e.value, "a string, number or boolean");
-      }
-    }
-    return out;
   }
 
   Status check_name(std::string_view name, bool app, int line, std::string_view path) const {
@@ -572,7 +406,6 @@ class Parser {
     return {};
   }
 
-  std::string file_;
   std::vector<SetReference> references_;
   int repository_line_ = 1;
 };
@@ -585,11 +418,12 @@ Result<PipelineSpec> parse_pipeline_file(std::string_view text, const std::strin
     return Parser(file_name).parse(text);
   } catch (const YAML::Exception& e) {
     // Its message may quote the offending (binary) byte.
-    std::string message = printable(e.msg, true);
+    std::string message = YamlReader::printable(e.msg, true);
     if (e.mark.is_null()) return fail("{}: invalid YAML: {}", file_name, message);
     return fail("{}:{}: invalid YAML: {}", file_name, e.mark.line + 1, message);
   } catch (const std::exception& e) {
-    return fail("{}: cannot parse pipeline file: {}", file_name, printable(e.what(), true));
+    return fail("{}: cannot parse pipeline file: {}", file_name,
+                YamlReader::printable(e.what(), true));
   }
 }
 
@@ -609,7 +443,8 @@ Result<const EnvironmentSpec*> find_environment(const PipelineSpec& spec, const 
   if (it != spec.environments.end()) return &it->second;
   std::vector<std::string> known;
   for (const auto& [env_name, env] : spec.environments) known.push_back(env_name);
-  return fail("{}: no environment named {} (known: {})", spec.file, shown(name), joined(known));
+  return fail("{}: no environment named {} (known: {})", spec.file, YamlReader::shown(name),
+              YamlReader::joined(known));
 }
 
 }  // namespace slipway::pipeline
