@@ -111,6 +111,7 @@ std::string slipway_binary() { return SLIPWAY_BINARY; }
 std::string probe_binary() { return SLIPWAY_PROBE; }
 std::string source_dir() { return SLIPWAY_SOURCE_DIR; }
 std::string busybox_layout() { return std::string(SLIPWAY_TEST_IMAGES) + "/busybox"; }
+std::string redis_layout() { return std::string(SLIPWAY_TEST_IMAGES) + "/redis"; }
 
 std::string shared_dir() {
   const char* env = std::getenv("SLIPWAY_SHARED_DIR");

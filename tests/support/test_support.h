@@ -25,6 +25,8 @@ std::string probe_binary();
 std::string source_dir();
 // The OCI layout of the busybox test image made by scripts/mkimage-busybox.
 std::string busybox_layout();
+// The OCI layout of the redis test image (slipway/redis) made by scripts/mkimage-redis.
+std::string redis_layout();
 // ../shared next to the repository, or "" when absent.
 std::string shared_dir();
 
