@@ -67,6 +67,7 @@ Result<int> do_watch(const GlobalOptions& g, const PipelineArgs& a) {
       request.rev = *head;
       auto out = pipeline::run_pipeline(request);
       if (!out) print_error(out.error());
+      if (out && out->interrupted) return report(*out);  // Ctrl-C ends the watch too
       if (!out || report(*out) != 0) ++failures;
       if (a.max_runs && ++runs >= a.max_runs) return failures ? 1 : 0;
     }
