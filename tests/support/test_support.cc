@@ -195,8 +195,15 @@ std::vector<int> processes_containing(const std::string& needle) {
   for (auto& e : stdfs::directory_iterator("/proc", ec)) {
     std::string name = e.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(e.path() / "cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // read(2), not a stream: a process that exits meanwhile fails the read with ESRCH, which
+    // libstdc++'s filebuf turns into an exception.
+    std::string cmd;
+    if (int fd = ::open((e.path() / "cmdline").c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) cmd.append(buf, static_cast<size_t>(n));
+      ::close(fd);
+    }
     if (cmd.find(needle) != std::string::npos && std::stoi(name) != getpid())
       found.push_back(std::stoi(name));
   }
