@@ -11,6 +11,7 @@
 #include "pipeline/pipeline_engine.h"
 #include "pipeline/pipeline_file.h"
 #include "pipeline/service_sets.h"
+#include "pipeline/step_progress.h"
 
 namespace slipway::cli {
 namespace {
@@ -75,6 +76,42 @@ Result<int> do_watch(const GlobalOptions& g, const PipelineArgs& a) {
   }
 }
 
+std::string run_status(const pipeline::RunRecord& r) {
+  if (!r.finished) return "running";
+  return r.passed ? "passed" : "failed";
+}
+
+Result<int> do_ls(const GlobalOptions& g) {
+  fmt::print("{:<26}  {:<16}  {:<8}  {:<12}  {:<7}  {:>9}  {}\n", "RUN", "APP", "ENV", "COMMIT", "STATUS",
+             "DURATION", "FAILED STEP");
+  for (const auto& run : SLW_TRY(pipeline::list_runs(g.root))) {
+    const auto& r = run.record;
+    std::string failed;
+    for (const auto& s : r.steps)
+      if (s.status == pipeline::StepStatus::kFailed) failed = s.name;
+    fmt::print("{:<26}  {:<16}  {:<8}  {:<12}  {:<7}  {:>9}  {}\n", r.id, r.app.empty() ? "-" : r.app,
+               r.environment, r.commit.empty() ? "-" : r.commit.substr(0, 12), run_status(r),
+               pipeline::format_duration(r.duration_ms), failed);
+  }
+  return 0;
+}
+
+// One run's steps; RUN is an id, a unique prefix of one, or "last".
+Result<int> do_show(const GlobalOptions& g, const std::string& id) {
+  auto runs = SLW_TRY(pipeline::list_runs(g.root));
+  std::vector<const pipeline::RunSummary*> match;
+  for (const auto& run : runs)
+    if (run.record.id.starts_with(id) || (id == "last" && &run == &runs.back())) match.push_back(&run);
+  if (match.empty()) return fail("no pipeline run \"{}\"", id);
+  if (match.size() > 1) return fail("pipeline run \"{}\" is ambiguous ({} runs match)", id, match.size());
+  const auto& r = match.front()->record;
+  fmt::print("run {}: {} {} at {} ({}), {} in {}\n", r.id, r.app, r.environment, r.commit, r.commit_summary,
+             run_status(r), pipeline::format_duration(r.duration_ms));
+  for (const auto& s : r.steps) fmt::print("{}\n", pipeline::render_step_line(s, false, false));
+  fmt::print("report: {}/report.html\n", match.front()->dir);
+  return 0;
+}
+
 struct ServicesArgs {
   std::string set;
   std::string file = ".slipway.yml";
@@ -125,6 +162,13 @@ void register_pipeline_commands(CLI::App& app, const GlobalOptions& g, Outcome& 
   watch->add_option("--interval", args->interval, "seconds between polls")->capture_default_str();
   watch->add_option("--max-runs", args->max_runs, "stop after N runs (default: never)");
   watch->callback([&g, &outcome, args] { run_command(outcome, [&] { return do_watch(g, *args); }); });
+
+  auto ls = pipeline->add_subcommand("ls", "list pipeline runs, oldest first");
+  ls->callback([&g, &outcome] { run_command(outcome, [&] { return do_ls(g); }); });
+  auto show = pipeline->add_subcommand("show", "show one run's steps and where its report is");
+  auto show_id = std::make_shared<std::string>();
+  show->add_option("RUN", *show_id, "run id, a unique prefix of one, or \"last\"")->required();
+  show->callback([&g, &outcome, show_id] { run_command(outcome, [&] { return do_show(g, *show_id); }); });
 
   auto services = app.add_subcommand("services", "start, stop and show a pipeline file's service sets");
   services->require_subcommand(1);

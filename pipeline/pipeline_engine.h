@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "pipeline/run_report.h"
@@ -32,6 +33,13 @@ struct PipelineOutcome {
 // Fails only when the run could not be set up at all; a failing step is a finished run with
 // record.passed == false.
 Result<PipelineOutcome> run_pipeline(const PipelineRequest& request);
+
+struct RunSummary {
+  std::string dir;
+  RunRecord record;
+};
+// Every run under the root with a readable summary, oldest first.
+Result<std::vector<RunSummary>> list_runs(const std::string& root);
 
 // Where runs live.
 std::string pipeline_runs_dir(const std::string& root);

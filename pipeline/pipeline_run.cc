@@ -176,6 +176,19 @@ void PipelineRun::finish() {
   }
 }
 
+Result<std::vector<RunSummary>> list_runs(const std::string& root) {
+  std::vector<RunSummary> out;
+  std::string runs = pipeline_runs_dir(root);
+  if (!fs::exists(runs)) return out;
+  for (const auto& id : SLW_TRY(fs::list_dir(runs))) {  // sorted: ids start with the time
+    std::string dir = fs::join(runs, id);
+    auto text = fs::read_file(fs::join(dir, "summary.json"));
+    if (!text) continue;
+    if (auto record = parse_summary_json(*text)) out.push_back({dir, std::move(*record)});
+  }
+  return out;
+}
+
 Result<RunnerProcess> read_runner(const std::string& run_dir) {
   std::string text = SLW_TRY(fs::read_file(fs::join(run_dir, "runner.json")));
   try {

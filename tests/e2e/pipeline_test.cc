@@ -192,6 +192,16 @@ TEST_F(PipelineTest, GreenRunDeploysWritesReportsAndReusesTheImage) {
   EXPECT_EQ(running.size(), 1u) << "one deployed app, nothing else";
   EXPECT_EQ(fetch_deployed_page(), "v1\n");
 
+  auto ls = slipway({"pipeline", "ls"});
+  EXPECT_EQ(split_lines(ls.out).size(), 3u) << ls.out;  // header and two runs
+  EXPECT_NE(ls.out.find(commit_id.substr(0, 12)), std::string::npos) << ls.out;
+  EXPECT_NE(ls.out.find("passed"), std::string::npos) << ls.out;
+  auto show = slipway({"pipeline", "show", "last"});
+  EXPECT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("deploy: ok"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find(run_dirs().back() + "/report.html"), std::string::npos) << show.out;
+  EXPECT_EQ(slipway({"pipeline", "show", "nosuchrun"}).exit_code, 125);
+
   auto unknown_env = run_pipeline({"--env", "nosuchenv"});
   EXPECT_EQ(unknown_env.exit_code, 1);
   EXPECT_NE(step(summary(run_dirs().back()), "checkout")["message"].get<std::string>().find("nosuchenv"),
