@@ -1,4 +1,4 @@
-// Pipeline sub-commands: pipeline run, pipeline watch, services up|down|status.
+// Pipeline sub-commands: pipeline run, watch, ls, show; services up|down|status.
 #include <unistd.h>
 
 #include <chrono>
