@@ -1,4 +1,5 @@
 // Pipeline sub-commands: pipeline run, watch, ls, show; services up|down|status.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -124,7 +125,11 @@ Result<int> do_services(const GlobalOptions& g, const ServicesArgs& a, const std
   pipeline::ContainerBackend backend(
       {.binary = "/proc/self/exe", .root = g.root, .run_root = SLW_TRY(run_root(g)), .env = {}});
   std::string base = std::filesystem::absolute(a.file).parent_path().string();
-  pipeline::ServiceSets sets(backend, base, STDERR_FILENO);
+  // What the child commands print goes to a log; a failure quotes its last line.
+  std::string log_path = fs::join(backend.invocation().run_root, "services-" + a.set + ".log");
+  UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
+  if (!log) return fail_errno("open " + log_path);
+  pipeline::ServiceSets sets(backend, base, log.get(), log_path);
   if (action == "up") {
     SLW_TRY(sets.up(it->second));
   } else if (action == "down") {

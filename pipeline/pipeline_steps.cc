@@ -95,7 +95,7 @@ Result<std::string> snapshot_base(const PipelineRun& run) {
 // An empty set name: the step runs without services.
 Status services_up(PipelineRun& run, StepLog& log, const std::string& set, bool fresh) {
   if (set.empty()) return {};
-  ServiceSets sets(run.backend(), SLW_TRY(snapshot_base(run)), log.fd.get());
+  ServiceSets sets(run.backend(), SLW_TRY(snapshot_base(run)), log.fd.get(), log.path);
   return sets.up(*SLW_TRY(service_set(run, set)), fresh);
 }
 

@@ -65,9 +65,7 @@ Status ServiceSets::ensure_network(const ServiceSetSpec& set) {
 
 Status ServiceSets::start_service(const ServiceSetSpec& set, const ServiceSpec& service) {
   RunOptions options = service_run_options(set, service, base_dir_);
-  // Where start_detached finds the child's last words on failure.
-  std::string log_path = log_fd_ >= 0 ? fmt::format("/proc/self/fd/{}", log_fd_) : "";
-  ContainerInfo info = SLW_TRY(backend_.start_detached(options, log_fd_, log_path));
+  ContainerInfo info = SLW_TRY(backend_.start_detached(options, log_fd_, log_path_));
   auto probe = service_probe(service);
   if (!probe) return {};
   std::string host = set.network == "host" ? "127.0.0.1" : info.ip;

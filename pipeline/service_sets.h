@@ -29,10 +29,10 @@ struct ServiceStatus {
 
 class ServiceSets {
  public:
-  // root: the slipway root (networks); base_dir: where relative snapshot paths start;
-  // log_fd: where the child `slipway` commands write (-1: inherit).
-  ServiceSets(ContainerBackend& backend, std::string base_dir, int log_fd)
-      : backend_(backend), base_dir_(std::move(base_dir)), log_fd_(log_fd) {}
+  // base_dir: where relative snapshot paths start; log_fd: where the child `slipway` commands
+  // write, a regular file at log_path (its last line explains a failed start).
+  ServiceSets(ContainerBackend& backend, std::string base_dir, int log_fd, std::string log_path)
+      : backend_(backend), base_dir_(std::move(base_dir)), log_fd_(log_fd), log_path_(std::move(log_path)) {}
 
   // Starts what is not running and waits until every service is ready. `fresh`: services with
   // snapshots are restarted even when running, so they start from the snapshot again.
@@ -48,6 +48,7 @@ class ServiceSets {
   ContainerBackend& backend_;
   std::string base_dir_;
   int log_fd_;
+  std::string log_path_;
 };
 
 }  // namespace slipway::pipeline
