@@ -3,189 +3,26 @@
 // manifest and blob GETs with their checks, and connection errors.
 #include "oci/registry_client.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
-#include <functional>
+#include <cstdlib>
 #include <map>
 #include <mutex>
-#include <thread>
+#include <string>
+#include <vector>
 
 #include "base/fs.h"
 #include "oci/digest.h"
+#include "tests/support/fake_http_server.h"
 
 namespace slipway::oci {
 namespace {
 
-struct FakeRequest {
-  std::string method, target;
-  std::map<std::string, std::string> headers;  // lowercase names
-  std::string body;
-  std::string header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
-};
-
-struct FakeResponse {
-  int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  bool drop = false;  // close the connection without answering
-};
-
-// A tiny HTTP/1.1 server: one thread per connection, keep-alive, Content-Length bodies,
-// 100-continue. Every request is recorded.
-class FakeServer {
- public:
-  using Handler = std::function<FakeResponse(const FakeRequest&)>;
-
-  explicit FakeServer(Handler handler) : handler_(std::move(handler)) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) abort();
-    socklen_t len = sizeof addr;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    ::listen(listen_fd_, 16);
-    acceptor_ = std::thread([this] { accept_loop(); });
-  }
-
-  ~FakeServer() {
-    stopping_ = true;
-    ::shutdown(listen_fd_, SHUT_RDWR);
-    acceptor_.join();
-    {
-      std::lock_guard lock(mu_);
-      for (int fd : conn_fds_) ::shutdown(fd, SHUT_RDWR);
-    }
-    for (auto& t : workers_) t.join();
-    ::close(listen_fd_);
-  }
-
-  int port() const { return port_; }
-  std::string host() const { return fmt::format("127.0.0.1:{}", port_); }
-
-  std::vector<FakeRequest> requests() {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
-  int count(const std::string& method, const std::string& target_prefix) {
-    int n = 0;
-    for (const auto& r : requests())
-      if (r.method == method && r.target.starts_with(target_prefix)) ++n;
-    return n;
-  }
-  int connections() {
-    std::lock_guard lock(mu_);
-    return static_cast<int>(conn_fds_.size());
-  }
-
- private:
-  void accept_loop() {
-    for (;;) {
-      int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) return;
-      std::lock_guard lock(mu_);
-      if (stopping_) {
-        ::close(fd);
-        return;
-      }
-      conn_fds_.push_back(fd);
-      workers_.emplace_back([this, fd] { serve(fd); });
-    }
-  }
-
-  static bool send_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  void serve(int fd) {
-    std::string buf;
-    char chunk[65536];
-    auto fill = [&]() {
-      ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
-      if (n <= 0) return false;
-      buf.append(chunk, static_cast<size_t>(n));
-      return true;
-    };
-    for (;;) {
-      size_t end;
-      while ((end = buf.find("\r\n\r\n")) == std::string::npos)
-        if (!fill()) return;
-      FakeRequest req;
-      std::string head = buf.substr(0, end);
-      buf.erase(0, end + 4);
-      size_t line_end = head.find("\r\n");
-      std::string first = head.substr(0, line_end);
-      req.method = first.substr(0, first.find(' '));
-      req.target = first.substr(req.method.size() + 1, first.rfind(' ') - req.method.size() - 1);
-      size_t pos = line_end == std::string::npos ? head.size() : line_end + 2;
-      while (pos < head.size()) {
-        size_t next = head.find("\r\n", pos);
-        if (next == std::string::npos) next = head.size();
-        std::string line = head.substr(pos, next - pos);
-        auto colon = line.find(':');
-        std::string name = line.substr(0, colon);
-        for (auto& c : name) c = static_cast<char>(std::tolower(c));
-        std::string value = line.substr(colon + 1);
-        while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-        req.headers[name] = value;
-        pos = next + 2;
-      }
-      size_t length =
-          req.headers.contains("content-length") ? std::stoul(req.headers["content-length"]) : 0;
-      if (req.header("expect") == "100-continue" && length > 0)
-        if (!send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n")) return;
-      while (buf.size() < length)
-        if (!fill()) return;
-      req.body = buf.substr(0, length);
-      buf.erase(0, length);
-      {
-        std::lock_guard lock(mu_);
-        requests_.push_back(req);
-      }
-      FakeResponse resp = handler_(req);
-      if (resp.drop) {
-        ::shutdown(fd, SHUT_RDWR);
-        return;
-      }
-      std::string out = fmt::format("HTTP/1.1 {} X\r\n", resp.status);
-      bool has_length = false;
-      for (const auto& [k, v] : resp.headers) {
-        out += fmt::format("{}: {}\r\n", k, v);
-        has_length = has_length || k == "Content-Length";
-      }
-      if (!has_length) out += fmt::format("Content-Length: {}\r\n", resp.body.size());
-      out += "\r\n";
-      if (req.method != "HEAD") out += resp.body;
-      if (!send_all(fd, out)) return;
-    }
-  }
-
-  Handler handler_;
-  int listen_fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::thread acceptor_;
-  std::mutex mu_;
-  std::vector<int> conn_fds_;
-  std::vector<std::thread> workers_;
-  std::vector<FakeRequest> requests_;
-};
+using slipway::testing::FakeHttpServer;
+using slipway::testing::FakeRequest;
+using slipway::testing::FakeResponse;
 
 RegistryOptions fast_options() {
   RegistryOptions o;
@@ -195,7 +32,7 @@ RegistryOptions fast_options() {
   return o;
 }
 
-RegistryClient make_client(const FakeServer& server, RegistryOptions options = fast_options(),
+RegistryClient make_client(const FakeHttpServer& server, RegistryOptions options = fast_options(),
                            std::string actions = "pull,push") {
   auto c = RegistryClient::create(server.host(), "team/app", std::move(actions), options);
   if (!c) ADD_FAILURE() << c.error().message();
@@ -232,7 +69,7 @@ class RegistryClientTest : public ::testing::Test {
 
 TEST_F(RegistryClientTest, HeadSaysWhetherABlobIsThere) {
   std::string d = sha256_digest("x");
-  FakeServer server([&](const FakeRequest& r) -> FakeResponse {
+  FakeHttpServer server([&](const FakeRequest& r) -> FakeResponse {
     if (r.target == "/v2/team/app/blobs/" + d) return {200, {{"Content-Length", "1234"}}, ""};
     return {404, {}, ""};
   });
@@ -249,8 +86,8 @@ TEST_F(RegistryClientTest, HeadSaysWhetherABlobIsThere) {
 
 TEST_F(RegistryClientTest, BearerTokenIsFetchedOnceAndReusedPerScope) {
   int tokens = 0;
-  FakeServer* self = nullptr;
-  FakeServer server([&](const FakeRequest& r) -> FakeResponse {
+  FakeHttpServer* self = nullptr;
+  FakeHttpServer server([&](const FakeRequest& r) -> FakeResponse {
     if (r.target.starts_with("/token")) {
       ++tokens;
       EXPECT_EQ(r.header("authorization"), "Basic dXNlcjpwYXNz");
@@ -287,8 +124,8 @@ TEST_F(RegistryClientTest, RejectedTokenIsRefreshedOnce) {
   // The registry stops accepting token 1 half way, as when a token expires during a long push.
   int tokens = 0;
   std::atomic<int> accepted{1};
-  FakeServer* self = nullptr;
-  FakeServer server([&](const FakeRequest& r) -> FakeResponse {
+  FakeHttpServer* self = nullptr;
+  FakeHttpServer server([&](const FakeRequest& r) -> FakeResponse {
     if (r.target.starts_with("/token"))
       return {200, {}, R"({"token":"tok-)" + std::to_string(++tokens) + R"("})"};
     if (r.header("authorization") != "Bearer tok-" + std::to_string(accepted.load()))
@@ -309,7 +146,7 @@ TEST_F(RegistryClientTest, RejectedTokenIsRefreshedOnce) {
 }
 
 TEST_F(RegistryClientTest, BasicAuthAfterChallengeAndWrongPasswordIsUnauthorized) {
-  FakeServer server([&](const FakeRequest& r) -> FakeResponse {
+  FakeHttpServer server([&](const FakeRequest& r) -> FakeResponse {
     if (r.header("authorization") == "Basic dXNlcjpwYXNz") return {404, {}, ""};
     return {401,
             {{"WWW-Authenticate", R"(Basic realm="basic-realm")"}},
@@ -339,7 +176,7 @@ TEST_F(RegistryClientTest, BasicAuthAfterChallengeAndWrongPasswordIsUnauthorized
 
 TEST_F(RegistryClientTest, ServerErrorsAreRetriedWithBackoffUntilTheyPass) {
   int calls = 0;
-  FakeServer server([&](const FakeRequest&) -> FakeResponse {
+  FakeHttpServer server([&](const FakeRequest&) -> FakeResponse {
     ++calls;
     if (calls == 1) return {503, {}, "busy"};
     if (calls == 2) return {429, {{"Retry-After", "0"}}, ""};
@@ -354,7 +191,7 @@ TEST_F(RegistryClientTest, ServerErrorsAreRetriedWithBackoffUntilTheyPass) {
 }
 
 TEST_F(RegistryClientTest, RetriesAreBounded) {
-  FakeServer server([&](const FakeRequest&) -> FakeResponse {
+  FakeHttpServer server([&](const FakeRequest&) -> FakeResponse {
     return {500, {}, json_error("UNKNOWN", "storage backend down")};
   });
   auto client = make_client(server);
@@ -365,7 +202,7 @@ TEST_F(RegistryClientTest, RetriesAreBounded) {
 }
 
 TEST_F(RegistryClientTest, ClientErrorsAreNotRetried) {
-  FakeServer server([&](const FakeRequest&) -> FakeResponse {
+  FakeHttpServer server([&](const FakeRequest&) -> FakeResponse {
     return {404, {}, json_error("MANIFEST_UNKNOWN", "manifest unknown")};
   });
   auto client = make_client(server);
@@ -377,7 +214,7 @@ TEST_F(RegistryClientTest, ClientErrorsAreNotRetried) {
 
 TEST_F(RegistryClientTest, DroppedConnectionsAreRetried) {
   int calls = 0;
-  FakeServer server([&](const FakeRequest&) -> FakeResponse {
+  FakeHttpServer server([&](const FakeRequest&) -> FakeResponse {
     if (++calls < 3) return {0, {}, "", /*drop=*/true};
     return {200,
             {{"Content-Type", "application/vnd.oci.image.manifest.v1+json"}},
@@ -394,7 +231,7 @@ TEST_F(RegistryClientTest, DroppedConnectionsAreRetried) {
 TEST_F(RegistryClientTest, ManifestGetAcceptsAllFourTypesAndChecksTheDigest) {
   std::string body = R"({"schemaVersion":2,"manifests":[]})";
   std::string claimed = sha256_digest("something else");
-  FakeServer server([&](const FakeRequest&) -> FakeResponse {
+  FakeHttpServer server([&](const FakeRequest&) -> FakeResponse {
     return {200,
             {{"Content-Type", "application/vnd.oci.image.index.v1+json; charset=utf-8"},
              {"Docker-Content-Digest", claimed}},
@@ -468,7 +305,7 @@ struct UploadRegistry {
 
 TEST_F(RegistryClientTest, SmallBlobGoesUpInOnePut) {
   UploadRegistry reg;
-  FakeServer server([&](const FakeRequest& r) { return reg.handle(r); });
+  FakeHttpServer server([&](const FakeRequest& r) { return reg.handle(r); });
   auto client = make_client(server);
   std::string data(100000, 'a');
   std::string digest = sha256_digest(data);
@@ -485,7 +322,7 @@ TEST_F(RegistryClientTest, SmallBlobGoesUpInOnePut) {
 
 TEST_F(RegistryClientTest, LargeBlobGoesUpInChunksWithContentRange) {
   UploadRegistry reg;
-  FakeServer server([&](const FakeRequest& r) { return reg.handle(r); });
+  FakeHttpServer server([&](const FakeRequest& r) { return reg.handle(r); });
   auto client = make_client(server);
   std::string data;
   for (int i = 0; i < 2500; ++i) data += static_cast<char>('a' + i % 26);
@@ -509,7 +346,7 @@ TEST_F(RegistryClientTest, LargeBlobGoesUpInChunksWithContentRange) {
 TEST_F(RegistryClientTest, FailedUploadStartsOverInANewSession) {
   UploadRegistry reg;
   int patches = 0;
-  FakeServer server([&](const FakeRequest& r) -> FakeResponse {
+  FakeHttpServer server([&](const FakeRequest& r) -> FakeResponse {
     if (r.method == "PATCH" && ++patches == 2) return {0, {}, "", /*drop=*/true};
     return reg.handle(r);
   });
@@ -526,7 +363,7 @@ TEST_F(RegistryClientTest, FailedUploadStartsOverInANewSession) {
 
 TEST_F(RegistryClientTest, WrongDigestIsNotRetried) {
   UploadRegistry reg;
-  FakeServer server([&](const FakeRequest& r) { return reg.handle(r); });
+  FakeHttpServer server([&](const FakeRequest& r) { return reg.handle(r); });
   auto client = make_client(server);
   std::string digest = sha256_digest("not the content");
   auto s = client.upload_blob(digest, file_with("content"), 7, 1000);
@@ -539,7 +376,7 @@ TEST_F(RegistryClientTest, WrongDigestIsNotRetried) {
 
 TEST_F(RegistryClientTest, MountFromAnotherRepository) {
   std::string d = sha256_digest("layer");
-  FakeServer server([&](const FakeRequest& r) -> FakeResponse {
+  FakeHttpServer server([&](const FakeRequest& r) -> FakeResponse {
     if (r.target == "/v2/team/app/blobs/uploads/?mount=" + url_escape(d) + "&from=team%2Fbase")
       return {201, {{"Docker-Content-Digest", d}}, ""};
     if (r.method == "POST") return {202, {{"Location", "/v2/team/app/blobs/uploads/77"}}, ""};
@@ -557,7 +394,7 @@ TEST_F(RegistryClientTest, MountFromAnotherRepository) {
 
 TEST_F(RegistryClientTest, ManifestPutSendsItsMediaType) {
   std::string body = R"({"schemaVersion":2})";
-  FakeServer server([&](const FakeRequest& r) -> FakeResponse {
+  FakeHttpServer server([&](const FakeRequest& r) -> FakeResponse {
     EXPECT_EQ(r.header("content-type"), "application/vnd.oci.image.manifest.v1+json");
     EXPECT_EQ(r.body, body);
     return {201, {{"Docker-Content-Digest", sha256_digest(r.body)}}, ""};
@@ -572,7 +409,7 @@ TEST_F(RegistryClientTest, ManifestPutSendsItsMediaType) {
 TEST_F(RegistryClientTest, BlobGetStreamsAndStartsOverAfterADrop) {
   std::string data(200000, 'q');
   int calls = 0;
-  FakeServer server([&](const FakeRequest&) -> FakeResponse {
+  FakeHttpServer server([&](const FakeRequest&) -> FakeResponse {
     if (++calls == 1) return {502, {}, "bad gateway"};
     return {200, {}, data};
   });
@@ -596,7 +433,7 @@ TEST_F(RegistryClientTest, BlobGetStreamsAndStartsOverAfterADrop) {
 }
 
 TEST_F(RegistryClientTest, SinkErrorStopsTheTransferWithoutRetry) {
-  FakeServer server([&](const FakeRequest&) -> FakeResponse {
+  FakeHttpServer server([&](const FakeRequest&) -> FakeResponse {
     return {200, {}, std::string(100000, 'x')};
   });
   auto client = make_client(server);
@@ -611,7 +448,7 @@ TEST_F(RegistryClientTest, SinkErrorStopsTheTransferWithoutRetry) {
 TEST_F(RegistryClientTest, NothingListeningIsConnectionRefusedAfterBoundedRetries) {
   int port;
   {
-    FakeServer gone([](const FakeRequest&) { return FakeResponse{}; });
+    FakeHttpServer gone([](const FakeRequest&) { return FakeResponse{}; });
     port = gone.port();
   }
   auto c =
