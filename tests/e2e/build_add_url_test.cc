@@ -113,18 +113,6 @@ class BuildAddUrlTest : public RootTest {
     return r.out;
   }
 
-  static std::string last_line(const std::string& out) {
-    std::string s = out;
-    while (!s.empty() && s.back() == '\n') s.pop_back();
-    return s.substr(s.rfind('\n') + 1);
-  }
-
-  static int count(const std::string& text, const std::string& needle) {
-    int n = 0;
-    for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
-    return n;
-  }
-
   // One "slipway: error:" line, exit 125, nothing tagged, nothing left in the store's tmp dir.
   void expect_failure(const CommandResult& r, const std::string& message) {
     EXPECT_EQ(r.exit_code, 125) << r.out << r.err;

@@ -41,18 +41,6 @@ class BuildCliTest : public RootTest {
     return slipway(args);
   }
 
-  static std::string last_line(const std::string& out) {
-    std::string s = out;
-    while (!s.empty() && s.back() == '\n') s.pop_back();
-    return s.substr(s.rfind('\n') + 1);
-  }
-
-  static int count(const std::string& text, const std::string& needle) {
-    int n = 0;
-    for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
-    return n;
-  }
-
   // A failed build: one "slipway: error:" line naming what failed, exit 125, nothing tagged and
   // nothing left in the store's temp dir or the run root.
   void expect_failure(const CommandResult& r, const std::string& message) {

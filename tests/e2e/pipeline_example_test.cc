@@ -32,14 +32,6 @@ int replace_all(std::string& text, const std::string& from, const std::string& t
   return n;
 }
 
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(line);
-  return out;
-}
-
 class PipelineExampleTest : public RootTest {
  protected:
   void SetUp() override {

@@ -52,14 +52,6 @@ class PipelineTest : public RootTest {
     RootTest::TearDown();
   }
 
-  static std::vector<std::string> split_lines(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-      if (!line.empty()) out.push_back(line);
-    return out;
-  }
-
   CommandResult git(std::vector<std::string> args) {
     args.insert(args.begin(), {"git", "-C", repo_->path(), "-c", "user.name=ci", "-c", "user.email=ci@example.test"});
     return run_command(args);

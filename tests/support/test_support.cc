@@ -106,6 +106,26 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
   return r;
 }
 
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(line);
+  return out;
+}
+
+std::string last_line(const std::string& text) {
+  std::string s = text;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s.substr(s.rfind('\n') + 1);
+}
+
+int count(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
+  return n;
+}
+
 bool is_root() { return geteuid() == 0; }
 std::string slipway_binary() { return SLIPWAY_BINARY; }
 std::string probe_binary() { return SLIPWAY_PROBE; }

@@ -19,6 +19,11 @@ struct CommandResult {
 CommandResult run_command(const std::vector<std::string>& argv, const std::string& input = "",
                           const std::vector<std::string>& extra_env = {});
 
+// Text helpers for command output.
+std::vector<std::string> split_lines(const std::string& text);  // non-empty lines
+std::string last_line(const std::string& text);                  // trailing newlines ignored
+int count(const std::string& text, const std::string& needle);   // occurrences, overlaps too
+
 bool is_root();
 std::string slipway_binary();
 std::string probe_binary();
