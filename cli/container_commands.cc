@@ -244,7 +244,7 @@ Result<int> do_inspect(const GlobalOptions& g, const std::vector<std::string>& n
     j["state"] = store.effective_state(SLW_TRY(store.load_state(r.id)));
     out.push_back(std::move(j));
   }
-  fmt::print("{}\n", out.dump(2));
+  fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "oci/build_cache.h"
 
+#include "base/byte_json.h"
 #include "base/fs.h"
 #include "oci/digest.h"
 
@@ -7,7 +8,7 @@ namespace slipway::oci {
 
 std::string cache_key(std::string_view parent, const nlohmann::json& step) {
   nlohmann::json j = {{"v", kBuildCacheVersion}, {"parent", parent}, {"step", step}};
-  return sha256_digest(j.dump());
+  return sha256_digest(dump_byte_safe(j));
 }
 
 std::string BuildCache::path(std::string_view key) const {
@@ -54,7 +55,7 @@ Status BuildCache::store(std::string_view key, const CacheEntry& entry) const {
                   {"diffID", l.diff_id},
                   {"tarSize", l.tar_size}};
   }
-  std::string text = j.dump();
+  std::string text = dump_byte_safe(j);
   // A rebuild with --no-cache mostly makes what the entry says already: leave the file alone.
   if (auto old = fs::read_file(path(key)); old && *old == text) return {};
   // Not fsynced: a lost entry is a cache miss, and one pointing at a lost blob reads as one.

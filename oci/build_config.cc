@@ -207,7 +207,7 @@ std::string to_canonical_json(const BuildConfig& c) {
     history.push_back(std::move(e));
   }
   if (!history.empty()) j["history"] = std::move(history);
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string rfc3339_utc(int64_t seconds) {

@@ -14,7 +14,7 @@ namespace slipway::oci {
 namespace {
 
 std::string json_array(const std::vector<std::string>& words) {
-  return nlohmann::json(words).dump();
+  return nlohmann::json(words).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string join(const std::vector<std::string>& words, std::string_view sep = " ") {

@@ -307,7 +307,7 @@ std::string to_json(const Manifest& m) {
   j["layers"] = ordered_json::array();
   for (const auto& l : m.layers) j["layers"].push_back(descriptor_json(l));
   if (!m.annotations.empty()) j["annotations"] = m.annotations;
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string to_json(const Index& idx) {
@@ -317,7 +317,7 @@ std::string to_json(const Index& idx) {
   j["manifests"] = ordered_json::array();
   for (const auto& d : idx.manifests) j["manifests"].push_back(descriptor_json(d));
   if (!idx.annotations.empty()) j["annotations"] = idx.annotations;
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace slipway::oci

@@ -241,7 +241,7 @@ Result<LoadedImage> ImageStore::import(const std::string& path, std::string_view
   config["config"] = nlohmann::ordered_json::object();
   config["rootfs"] = {{"type", "layers"}, {"diff_ids", {diff_id}}};
   config["history"] = {{{"created_by", "slipway image import"}}};
-  std::string config_text = config.dump();
+  std::string config_text = config.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   Manifest manifest;
   manifest.media_type = std::string(kMediaTypeOciManifest);
   manifest.config = descriptor(kMediaTypeOciConfig, SLW_TRY(blobs_.put(config_text)),

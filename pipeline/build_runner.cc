@@ -110,10 +110,8 @@ Result<int> BuildRunner::run(const oci::RunStepSpec& step) {
     record.spec.rootfs.lower_dirs.push_back(stubs);
   }
 
-  UniqueFd null_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!null_fd) return fail_errno("open /dev/null");
   runtime::LaunchOptions launch;
-  launch.stdio.in = null_fd.get();
+  launch.stdio.in = -1;  // RUN steps read an empty stdin, as with BuildKit
   runtime::StartedContainer started = SLW_TRY(runtime::start_container(record.spec, launch));
   runtime::ContainerState state;
   state.status = runtime::ContainerStatus::kRunning;

@@ -102,19 +102,45 @@ Status remove_container(const ContainerStore& store, const ContainerRecord& reco
   return store.remove(record);
 }
 
+namespace {
+
+// Whether some process may still act on the record: its container, the supervisor that waits for
+// it, or (before the container started) the process that created the record.
+bool record_in_use(const ContainerRecord& r, const ContainerState& s) {
+  switch (s.status) {
+    case ContainerStatus::kRunning:
+      return process_alive(s.pid, s.pid_start_time) ||
+             process_alive(s.supervisor_pid, s.supervisor_start_time);
+    case ContainerStatus::kCreated:
+      return process_alive(r.creator_pid, r.creator_start_time) ||
+             process_alive(s.supervisor_pid, s.supervisor_start_time);
+    case ContainerStatus::kExited:
+      // Only an --rm record outlives its exit, and only while its supervisor removes it.
+      return !r.auto_remove || process_alive(s.supervisor_pid, s.supervisor_start_time) ||
+             process_alive(r.creator_pid, r.creator_start_time);
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<GcReport> collect_garbage(const ContainerStore& store) {
   GcReport report;
   auto records = SLW_TRY(store.list());
   for (const auto& r : records) {
     ContainerState s = SLW_TRY(store.load_state(r.id));
-    if (s.status != ContainerStatus::kRunning) continue;
-    if (process_alive(s.pid, s.pid_start_time) ||
-        process_alive(s.supervisor_pid, s.supervisor_start_time))
-      continue;
+    if (record_in_use(r, s)) continue;
+    // A start killed half-way may have left a cgroup (and processes in it) behind.
     SLW_TRY_CTX(destroy_cgroup(r.id), "gc container {}", r.id.substr(0, 12));
     if (r.auto_remove) {
       SLW_TRY(store.remove(r));
-    } else {
+    } else if (s.status == ContainerStatus::kCreated) {
+      ContainerState dead = s;
+      dead.status = ContainerStatus::kExited;
+      dead.exit_code = 125;
+      dead.error = "the runtime that was starting it was killed";
+      SLW_TRY(store.save_state(r.id, dead));
+    } else if (s.status == ContainerStatus::kRunning) {
       SLW_TRY(store.save_state(r.id, store.effective_state(s)));
     }
     report.containers.push_back(r.id);

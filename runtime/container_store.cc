@@ -1,11 +1,14 @@
 #include "runtime/container_store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <ctime>
 #include <fstream>
 
+#include "base/byte_json.h"
 #include "base/fs.h"
 #include "runtime/spec_json.h"
 
@@ -70,37 +73,53 @@ static bool valid_name(std::string_view name) {
 Result<ContainerRecord> ContainerStore::create(ContainerRecord record) {
   if (!valid_name(record.name))
     return fail("invalid container name \"{}\": use letters, digits, '_', '.', '-'", record.name);
-  std::string name_link = fs::join(fs::join(containers_, "names"), record.name);
-  if (::symlink(record.id.c_str(), name_link.c_str()) < 0) {
-    if (errno == EEXIST) {
-      auto owner = find(record.name);
-      return fail("container name \"{}\" is already in use by container {}", record.name,
-                  owner ? owner->id.substr(0, 12) : std::string("(unknown)"));
-    }
-    return fail_errno(fmt::format("reserve container name {}", record.name));
-  }
+  // The record is complete before its name points at it: a name link whose record is missing
+  // is then always a leftover (a create or remove that was killed), and may be taken over.
   std::string d = dir(record.id);
-  auto undo = [&] {
-    ::unlink(name_link.c_str());
-    (void)fs::remove_tree(d);
-  };
-  if (::mkdir(d.c_str(), 0700) < 0) {
-    int e = errno;
-    undo();
-    return fail_errno(fmt::format("create container dir {}", d), e);
-  }
+  if (::mkdir(d.c_str(), 0700) < 0) return fail_errno(fmt::format("create container dir {}", d));
   if (record.created.empty()) record.created = now_rfc3339();
-  if (auto st = fs::write_file_atomic(fs::join(d, "config.json"), json(record).dump(), 0600, false); !st) {
-    undo();
+  record.creator_pid = ::getpid();
+  record.creator_start_time = process_start_time(record.creator_pid);
+  if (auto st = fs::write_file_atomic(fs::join(d, "config.json"), dump_byte_safe(json(record)), 0600, false);
+      !st) {
+    (void)fs::remove_tree(d);
+    return std::unexpected(st.error());
+  }
+  if (auto st = reserve_name(record); !st) {
+    (void)fs::remove_tree(d);
     return std::unexpected(st.error());
   }
   return record;
 }
 
+Status ContainerStore::reserve_name(const ContainerRecord& record) const {
+  std::string names = fs::join(containers_, "names");
+  std::string name_link = fs::join(names, record.name);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (::symlink(record.id.c_str(), name_link.c_str()) == 0) return {};
+    if (errno != EEXIST) return fail_errno(fmt::format("reserve container name {}", record.name));
+    auto owner = find(record.name);
+    if (owner) {
+      return fail("container name \"{}\" is already in use by container {}", record.name,
+                  owner->id.substr(0, 12));
+    }
+    // A leftover link: take it over under the names lock, so that two creators cannot both.
+    UniqueFd lock = SLW_TRY(fs::open_file(names, O_RDONLY | O_DIRECTORY));
+    if (::flock(lock.get(), LOCK_EX) < 0) return fail_errno("lock container names");
+    char target[128];
+    ssize_t n = ::readlink(name_link.c_str(), target, sizeof target - 1);
+    if (n > 0 && !fs::exists(fs::join(dir(std::string(target, n)), "config.json")))
+      ::unlink(name_link.c_str());
+  }
+  return fail("container name \"{}\" is already in use", record.name);
+}
+
 static Result<ContainerRecord> read_record(const std::string& dir) {
   std::string text = SLW_TRY(fs::read_file(fs::join(dir, "config.json")));
   try {
-    return json::parse(text).get<ContainerRecord>();
+    json doc = json::parse(text);
+    decode_byte_strings(doc);
+    return doc.get<ContainerRecord>();
   } catch (const json::exception& e) {
     return fail("{}/config.json: {}", dir, e.what());
   }
@@ -138,14 +157,16 @@ Result<std::vector<ContainerRecord>> ContainerStore::list() const {
 }
 
 Status ContainerStore::save_state(const std::string& id, const ContainerState& state) const {
-  return fs::write_file_atomic(fs::join(dir(id), "state.json"), json(state).dump(), 0600, false);
+  return fs::write_file_atomic(fs::join(dir(id), "state.json"), dump_byte_safe(json(state)), 0600, false);
 }
 
 Result<ContainerState> ContainerStore::load_state(const std::string& id) const {
   auto text = fs::read_file(fs::join(dir(id), "state.json"));
   if (!text) return ContainerState{};  // created, never started
   try {
-    return json::parse(*text).get<ContainerState>();
+    json doc = json::parse(*text);
+    decode_byte_strings(doc);
+    return doc.get<ContainerState>();
   } catch (const json::exception& e) {
     return fail("{}/state.json: {}", dir(id), e.what());
   }

@@ -14,6 +14,13 @@
 
 namespace slipway::runtime {
 
+// Caps on a detached container's log files, per stream (Docker's max-size and max-file). The
+// defaults are those of Docker's "local" log driver: a chatty job cannot fill the host's disk.
+struct LogLimits {
+  uint64_t max_bytes = 20 * 1024 * 1024;  // 0: unlimited
+  int max_files = 5;
+};
+
 struct ContainerRecord {
   std::string id;
   std::string name;
@@ -22,6 +29,11 @@ struct ContainerRecord {
   std::string created;   // RFC 3339 UTC
   bool auto_remove = false;
   std::optional<int64_t> timeout_ms;
+  LogLimits logs;
+  // The process that created the record: a record that never started and whose creator is gone
+  // was left by a killed `run`, and `gc` removes it.
+  pid_t creator_pid = 0;
+  uint64_t creator_start_time = 0;
   ContainerSpec spec;
 };
 
@@ -69,6 +81,7 @@ class ContainerStore {
 
  private:
   explicit ContainerStore(std::string containers) : containers_(std::move(containers)) {}
+  Status reserve_name(const ContainerRecord& record) const;
   std::string containers_;
 };
 

@@ -35,12 +35,13 @@ struct ExecReport {
   int32_t error;
 };
 
-enum ExecStep : int32_t { kWait = 1, kJoin, kChdir, kIds, kCaps, kNnp, kFds, kSeccomp, kExecve };
+enum ExecStep : int32_t { kWait = 1, kJoin, kStdio, kChdir, kIds, kCaps, kNnp, kFds, kSeccomp, kExecve };
 
 const char* step_name(int32_t step) {
   switch (step) {
     case kWait: return "wait for runtime";
     case kJoin: return "join container namespaces";
+    case kStdio: return "set up stdio";
     case kChdir: return "change to working directory";
     case kIds: return "set user";
     case kCaps: return "set capabilities";
@@ -102,6 +103,11 @@ Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord
   Cgroup cgroup = SLW_TRY(Cgroup::open_existing(layout, container_cgroup_name(record.id)));
   cgroup.release();  // the container owns it, not this exec
 
+  // The exec'd process gets pipes, never this process's own stdio (see stdio_relay.h).
+  std::unique_ptr<StdioRelay> stdio = SLW_TRY(StdioRelay::create(StdioTargets{}));
+  const std::array<int, 3> stdio_fds = stdio->container_fds();
+  // Threads cannot be made once this process has entered another pid namespace for its children.
+  SLW_TRY(stdio->start());
   // Children of this process are born in the container's pid namespace from here on.
   UniqueFd pidns = SLW_TRY(fs::open_file(fmt::format("/proc/{}/ns/pid", s.pid), O_RDONLY));
   if (::setns(pidns.get(), CLONE_NEWPID) < 0) return fail_errno("enter container pid namespace");
@@ -119,6 +125,8 @@ Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord
     if (::read(sync[0], &go, 1) != 1) report(rep[1], kWait, EPIPE);
     int ns = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
     if (::setns(pidfd.get(), ns) < 0) report(rep[1], kJoin, errno);
+    for (int i = 0; i < 3; ++i)
+      if (::dup2(stdio_fds[i], i) < 0) report(rep[1], kStdio, errno);
     if (::chdir(cwd.c_str()) < 0) report(rep[1], kChdir, errno);
     if (int e = prepare_keep_caps()) report(rep[1], kCaps, e);
     if (::setgroups(groups.size(), groups.data()) < 0 || ::setresgid(gid, gid, gid) < 0 ||
@@ -158,6 +166,7 @@ Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
   });
+  stdio->close_container_fds();
   SLW_TRY(cgroup.add_process(child));
   if (::write(sync_w.get(), "g", 1) != 1) return fail_errno("start exec process");
   ExecReport r{};
@@ -188,6 +197,9 @@ Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  // What the process wrote is copied out; a child it left running in the background (and
+  // holding the pipes) does not hold up the exec for longer than this.
+  stdio->finish(std::chrono::milliseconds(200));
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

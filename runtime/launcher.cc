@@ -161,7 +161,6 @@ Status prepare_cow_volume(const BindMount& b) {
 }  // namespace
 
 Result<StartedContainer> start_container(const ContainerSpec& spec, const LaunchOptions& options) {
-  const StdioFds& stdio = options.stdio;
   if (spec.process.args.empty()) return fail("no command to run: the image has no Cmd or Entrypoint");
   if (spec.state_dir.empty()) return fail("container {} has no state directory", spec.id);
 
@@ -201,9 +200,8 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   plan.no_new_privileges = spec.security.no_new_privileges;
   plan.init = spec.init;
   plan.loopback_up = spec.network.mode == NetworkMode::kNone;
-  plan.stdio_fds[0] = stdio.in;
-  plan.stdio_fds[1] = stdio.out;
-  plan.stdio_fds[2] = stdio.err;
+  std::unique_ptr<StdioRelay> stdio = SLW_TRY(StdioRelay::create(options.stdio));
+  for (int i = 0; i < 3; ++i) plan.stdio_fds[i] = stdio->container_fds()[i];
 
   UniqueFd netns;
   if (spec.network.mode == NetworkMode::kJoin) {
@@ -239,13 +237,15 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
     ::close(report[0]);
     run_child(plan);
   }
-  StartedContainer c{pid, UniqueFd(pidfd), std::move(cgroup)};
+  StartedContainer c{pid, UniqueFd(pidfd), std::move(cgroup), std::move(stdio)};
   sync_read.reset();
   report_write.reset();
   auto reap = ScopeExit([&] {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
   });
+  c.stdio->close_container_fds();
+  SLW_TRY(c.stdio->start());
 
   join = {};
   // A v2 kernel without CLONE_INTO_CGROUP: the parent moves the child (the slow path).
@@ -340,6 +340,8 @@ Result<ExitStatus> wait_container(StartedContainer& c, const WaitOptions& option
   s.holder_exited = holder_exited;
   s.oom_killed = c.cgroup.oom_killed().value_or(false);
   SLW_TRY(c.cgroup.destroy());
+  // Every process of the container is gone: its output pipes are at EOF once drained.
+  if (c.stdio) c.stdio->finish();
   return s;
 }
 

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -14,20 +15,14 @@
 #include "base/unique_fd.h"
 #include "runtime/cgroups.h"
 #include "runtime/container_spec.h"
+#include "runtime/stdio_relay.h"
 
 namespace slipway::runtime {
-
-// Where the container's stdio goes; -1 keeps the caller's own fd.
-struct StdioFds {
-  int in = -1;
-  int out = -1;
-  int err = -1;
-};
 
 // Options for one start. before_exec runs in the parent after the child is in its cgroup and
 // before the child is let go to exec: networking (a veth into the child's netns) plugs in here.
 struct LaunchOptions {
-  StdioFds stdio;
+  StdioTargets stdio;  // the container gets pipes; the runtime copies to and from these
   std::function<Status(pid_t pid)> before_exec;
 };
 
@@ -36,6 +31,7 @@ struct StartedContainer {
   pid_t pid = -1;
   UniqueFd pidfd;
   Cgroup cgroup;
+  std::unique_ptr<StdioRelay> stdio;  // drained by wait_container
 };
 
 struct ExitStatus {

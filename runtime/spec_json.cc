@@ -63,7 +63,8 @@ void from_json(const nlohmann::json& j, ContainerSpec& s) {
 void to_json(nlohmann::json& j, const ContainerRecord& r) {
   j = {{"id", r.id},           {"name", r.name},       {"image", r.image},
        {"image_id", r.image_id}, {"created", r.created}, {"auto_remove", r.auto_remove},
-       {"timeout_ms", r.timeout_ms}, {"spec", r.spec}};
+       {"timeout_ms", r.timeout_ms}, {"logs", {{"max_bytes", r.logs.max_bytes}, {"max_files", r.logs.max_files}}},
+       {"creator_pid", r.creator_pid}, {"creator_start_time", r.creator_start_time}, {"spec", r.spec}};
 }
 
 void from_json(const nlohmann::json& j, ContainerRecord& r) {
@@ -74,6 +75,12 @@ void from_json(const nlohmann::json& j, ContainerRecord& r) {
   r.created = j.value("created", "");
   r.auto_remove = j.value("auto_remove", false);
   r.timeout_ms = j.value("timeout_ms", std::optional<int64_t>{});
+  if (auto logs = j.find("logs"); logs != j.end() && logs->is_object()) {
+    r.logs.max_bytes = logs->value("max_bytes", r.logs.max_bytes);
+    r.logs.max_files = logs->value("max_files", r.logs.max_files);
+  }
+  r.creator_pid = j.value("creator_pid", 0);
+  r.creator_start_time = j.value("creator_start_time", uint64_t{0});
   r.spec = j.at("spec").get<ContainerSpec>();
 }
 

@@ -63,8 +63,8 @@ std::string stderr_log(const ContainerStore& store, const std::string& id) {
 
 // Starts the container and runs the started hook; a failing hook stops it again.
 static Result<StartedContainer> start_with_hooks(const ContainerRecord& record, const ContainerHooks& hooks,
-                                          const StdioFds& stdio) {
-  LaunchOptions launch{stdio, hooks.before_exec};
+                                                 StdioTargets stdio) {
+  LaunchOptions launch{std::move(stdio), hooks.before_exec};
   StartedContainer c = SLW_TRY(start_container(record.spec, launch));
   if (hooks.started) {
     if (auto st = hooks.started(c); !st) {
@@ -87,7 +87,7 @@ Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRe
   for (int sig : kForwardedSignals) sigaddset(&forwarded, sig);
   ::pthread_sigmask(SIG_BLOCK, &forwarded, &old);
   auto restore = ScopeExit([&] { ::pthread_sigmask(SIG_SETMASK, &old, nullptr); });
-  auto started = start_with_hooks(record, hooks, {});
+  auto started = start_with_hooks(record, hooks, StdioTargets{});
   if (!started) {
     ContainerState failed;
     failed.status = ContainerStatus::kExited;
@@ -118,20 +118,28 @@ Status run_detached(const ContainerStore& store, const ContainerRecord& record,
     // error on the pipe, then waits for the container.
     ready_read.reset();
     ::setsid();
+    // Claim the record first: `gc` leaves a not-yet-started record alone while its supervisor lives,
+    // even once the CLI that created it is gone.
+    ContainerState claim;
+    claim.supervisor_pid = ::getpid();
+    claim.supervisor_start_time = process_start_time(claim.supervisor_pid);
+    (void)store.save_state(record.id, claim);
     int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    auto out = fs::open_file(stdout_log(store, record.id), O_WRONLY | O_CREAT | O_APPEND, 0640);
-    auto err = fs::open_file(stderr_log(store, record.id), O_WRONLY | O_CREAT | O_APPEND, 0640);
+    ::dup2(null_fd, 0);
+    ::dup2(null_fd, 1);
+    ::dup2(null_fd, 2);
+    // The container writes into pipes; this process writes the logs, capped and rotated.
+    const LogLimits& limits = record.logs;
+    auto out = RotatingLogSink::open(stdout_log(store, record.id), limits.max_bytes, limits.max_files);
+    auto err = RotatingLogSink::open(stderr_log(store, record.id), limits.max_bytes, limits.max_files);
     std::string message;
     Result<StartedContainer> started = std::unexpected(Error());
     if (!out || !err) {
       message = (!out ? out.error() : err.error()).message();
     } else {
-      started = start_with_hooks(record, hooks, StdioFds{null_fd, out->get(), err->get()});
+      started = start_with_hooks(record, hooks, StdioTargets{-1, std::move(*out), std::move(*err)});
       if (!started) message = started.error().message();
     }
-    ::dup2(null_fd, 0);
-    ::dup2(null_fd, 1);
-    ::dup2(null_fd, 2);
     if (!started) {
       ContainerState failed;
       failed.status = ContainerStatus::kExited;
@@ -142,8 +150,6 @@ Status run_detached(const ContainerStore& store, const ContainerRecord& record,
       finish(store, record, hooks);
       ::_exit(1);
     }
-    out->reset();
-    err->reset();
     ContainerState s = running_state(*started);
     (void)store.save_state(record.id, s);
     (void)!::write(ready_write.get(), "ok", 2);

@@ -1,0 +1,210 @@
+#include "runtime/stdio_relay.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstring>
+#include <vector>
+
+#include "base/log.h"
+
+namespace slipway::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A pipe whose ends both sit above fd 2, so that dup'ing them onto 0, 1, 2 in the child can never
+// overwrite one another (a caller with a closed stdin would otherwise get fd 0 from pipe2).
+Status make_pipe(UniqueFd& read_end, UniqueFd& write_end) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0) return fail_errno("create stdio pipe");
+  for (int i = 0; i < 2; ++i) {
+    if (p[i] > 2) continue;
+    int moved = ::fcntl(p[i], F_DUPFD_CLOEXEC, 3);
+    int e = errno;
+    ::close(p[i]);
+    if (moved < 0) {
+      ::close(p[1 - i]);
+      return fail_errno("create stdio pipe", e);
+    }
+    p[i] = moved;
+  }
+  read_end.reset(p[0]);
+  write_end.reset(p[1]);
+  return {};
+}
+
+// Reads what is there; false at EOF or on an error that ends the stream.
+bool pump(int from, OutputSink& to, char* buf, size_t size) {
+  ssize_t n = ::read(from, buf, size);
+  if (n > 0) {
+    to.write(std::string_view(buf, static_cast<size_t>(n)));
+    return true;
+  }
+  return n < 0 && (errno == EINTR || errno == EAGAIN);
+}
+
+}  // namespace
+
+void FdSink::write(std::string_view data) {
+  while (!broken_ && !data.empty()) {
+    ssize_t n = ::write(fd_, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      pollfd p{fd_, POLLOUT, 0};
+      ::poll(&p, 1, -1);
+      continue;
+    }
+    if (n <= 0) {
+      broken_ = true;
+      break;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+Result<std::unique_ptr<RotatingLogSink>> RotatingLogSink::open(std::string path, uint64_t max_bytes,
+                                                              int max_files) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return fail_errno(fmt::format("open log {}", path));
+  UniqueFd owned(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) < 0) return fail_errno(fmt::format("stat log {}", path));
+  return std::unique_ptr<RotatingLogSink>(new RotatingLogSink(
+      std::move(path), std::move(owned), static_cast<uint64_t>(st.st_size), max_bytes, max_files));
+}
+
+RotatingLogSink::RotatingLogSink(std::string path, UniqueFd fd, uint64_t size, uint64_t max_bytes,
+                                 int max_files)
+    : path_(std::move(path)), fd_(std::move(fd)), size_(size), max_bytes_(max_bytes),
+      max_files_(max_files < 1 ? 1 : max_files) {}
+
+void RotatingLogSink::rotate() {
+  // PATH.(N-1) is dropped, PATH.i moves to PATH.(i+1), PATH to PATH.1; a single file just restarts.
+  if (max_files_ == 1) {
+    if (::ftruncate(fd_.get(), 0) == 0) size_ = 0;
+    return;
+  }
+  auto name = [&](int i) { return i == 0 ? path_ : fmt::format("{}.{}", path_, i); };
+  ::unlink(name(max_files_ - 1).c_str());
+  for (int i = max_files_ - 2; i >= 0; --i) ::rename(name(i).c_str(), name(i + 1).c_str());
+  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    log::warn("log {}: {}; output dropped", path_, std::strerror(errno));
+    return;
+  }
+  fd_.reset(fd);
+  size_ = 0;
+}
+
+void RotatingLogSink::write(std::string_view data) {
+  while (!data.empty() && fd_) {
+    if (max_bytes_ && size_ >= max_bytes_) rotate();
+    size_t room = max_bytes_ ? static_cast<size_t>(std::min<uint64_t>(max_bytes_ - size_, data.size()))
+                             : data.size();
+    ssize_t n = ::write(fd_.get(), data.data(), room);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // a full disk drops output rather than stopping the container
+    size_ += static_cast<uint64_t>(n);
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+Result<std::unique_ptr<StdioRelay>> StdioRelay::create(StdioTargets targets) {
+  if (!targets.out) targets.out = std::make_shared<FdSink>(STDOUT_FILENO);
+  if (!targets.err) targets.err = std::make_shared<FdSink>(STDERR_FILENO);
+  std::unique_ptr<StdioRelay> r(new StdioRelay(std::move(targets)));
+  SLW_TRY(make_pipe(r->child_in_, r->in_write_));
+  SLW_TRY(make_pipe(r->out_read_, r->child_out_));
+  SLW_TRY(make_pipe(r->err_read_, r->child_err_));
+  // Only our end: pipe2 gives each end its own open file, so the container's stays blocking.
+  if (::fcntl(r->in_write_.get(), F_SETFL, O_NONBLOCK) < 0) return fail_errno("set stdin pipe non-blocking");
+  int stop = ::eventfd(0, EFD_CLOEXEC);
+  if (stop < 0) return fail_errno("create eventfd");
+  r->stop_.reset(stop);
+  if (r->targets_.in < 0) r->in_write_.reset();  // empty stdin: EOF at the first read
+  return r;
+}
+
+StdioRelay::~StdioRelay() { finish(std::chrono::milliseconds(0)); }
+
+std::array<int, 3> StdioRelay::container_fds() const {
+  return {child_in_.get(), child_out_.get(), child_err_.get()};
+}
+
+void StdioRelay::close_container_fds() {
+  child_in_.reset();
+  child_out_.reset();
+  child_err_.reset();
+}
+
+Status StdioRelay::start() {
+  try {
+    thread_ = std::thread([this] { run(); });
+  } catch (const std::system_error& e) {
+    return fail("start stdio relay: {}", e.what());
+  }
+  return {};
+}
+
+void StdioRelay::finish(std::optional<std::chrono::milliseconds> grace) {
+  if (!thread_.joinable()) return;
+  if (grace) {
+    deadline_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       (Clock::now() + *grace).time_since_epoch())
+                       .count();
+    uint64_t one = 1;
+    (void)!::write(stop_.get(), &one, sizeof one);
+  }
+  thread_.join();
+}
+
+void StdioRelay::run() {
+  std::vector<char> buf(64 * 1024);
+  std::string pending;  // read from the stdin source, not yet taken by the container
+  int source = targets_.in;
+  bool source_open = in_write_.valid();
+  while (out_read_ || err_read_) {
+    int timeout = -1;
+    if (int64_t deadline = deadline_ns_.load(); deadline != kNoDeadline) {
+      int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+      if (now >= deadline) return;
+      timeout = static_cast<int>((deadline - now) / 1000000 + 1);
+    }
+    pollfd fds[5] = {{stop_.get(), POLLIN, 0}, {out_read_.get(), POLLIN, 0}, {err_read_.get(), POLLIN, 0},
+                     {-1, POLLIN, 0}, {-1, POLLOUT, 0}};
+    if (in_write_ && pending.empty() && source_open) fds[3].fd = source;
+    if (in_write_ && !pending.empty()) fds[4].fd = in_write_.get();
+    if (::poll(fds, 5, timeout) < 0) {
+      if (errno == EINTR) continue;
+      log::warn("stdio relay: poll: {}", std::strerror(errno));
+      return;
+    }
+    if (fds[0].revents) {
+      uint64_t v;
+      (void)!::read(stop_.get(), &v, sizeof v);
+      continue;  // the deadline check above decides
+    }
+    if (fds[1].revents && !pump(out_read_.get(), *targets_.out, buf.data(), buf.size())) out_read_.reset();
+    if (fds[2].revents && !pump(err_read_.get(), *targets_.err, buf.data(), buf.size())) err_read_.reset();
+    if (fds[3].revents) {
+      ssize_t n = ::read(source, buf.data(), buf.size());
+      if (n > 0) pending.assign(buf.data(), static_cast<size_t>(n));
+      else if (n == 0 || (errno != EINTR && errno != EAGAIN)) source_open = false;
+    }
+    if (fds[4].revents) {
+      ssize_t n = ::write(in_write_.get(), pending.data(), pending.size());
+      if (n > 0) pending.erase(0, static_cast<size_t>(n));
+      else if (n < 0 && errno != EINTR && errno != EAGAIN) {  // the container closed its stdin
+        pending.clear();
+        source_open = false;
+      }
+    }
+    if (in_write_ && !source_open && pending.empty()) in_write_.reset();
+  }
+}
+
+}  // namespace slipway::runtime

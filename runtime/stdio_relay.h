@@ -1,0 +1,97 @@
+// A container's stdio. The container only ever gets pipes made for it: a host file descriptor
+// (the caller's terminal, a log file, /dev/null) would let it reopen that host file through
+// /proc/self/fd and rewrite or chmod it. The runtime copies between the pipes and the real
+// targets on a thread of its own, and writes logs itself.
+#pragma once
+
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+
+namespace slipway::runtime {
+
+// Where the runtime writes what a container prints. Called from the relay thread only.
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual void write(std::string_view data) = 0;
+};
+
+// Writes to a file descriptor of this process (not owned). A broken target (EPIPE) drops the rest.
+class FdSink : public OutputSink {
+ public:
+  explicit FdSink(int fd) : fd_(fd) {}
+  void write(std::string_view data) override;
+
+ private:
+  int fd_;
+  bool broken_ = false;
+};
+
+// A log file capped at max_bytes: when full it is renamed PATH.1 (PATH.1 to PATH.2, ...) and a new
+// one begins, keeping at most max_files files in all, as Docker's max-size/max-file.
+class RotatingLogSink : public OutputSink {
+ public:
+  static Result<std::unique_ptr<RotatingLogSink>> open(std::string path, uint64_t max_bytes,
+                                                      int max_files);
+  void write(std::string_view data) override;
+
+ private:
+  RotatingLogSink(std::string path, UniqueFd fd, uint64_t size, uint64_t max_bytes, int max_files);
+  void rotate();
+  std::string path_;
+  UniqueFd fd_;
+  uint64_t size_;
+  uint64_t max_bytes_;
+  int max_files_;
+};
+
+struct StdioTargets {
+  int in = STDIN_FILENO;             // copied into the container's stdin until EOF; -1: empty stdin
+  std::shared_ptr<OutputSink> out;   // null: this process's stdout
+  std::shared_ptr<OutputSink> err;   // null: this process's stderr
+};
+
+// The pipes and the thread that copies through them.
+class StdioRelay {
+ public:
+  static Result<std::unique_ptr<StdioRelay>> create(StdioTargets targets);
+  ~StdioRelay();
+  StdioRelay(const StdioRelay&) = delete;
+  StdioRelay& operator=(const StdioRelay&) = delete;
+
+  // The container's ends, to dup onto 0, 1, 2 in the child: all above 2 and O_CLOEXEC.
+  std::array<int, 3> container_fds() const;
+  // Starts copying. Before the container's process exists is fine: nothing reaches EOF until
+  // close_container_fds() has been called too.
+  Status start();
+  // Once the container's process holds its ends: closes this process's copies of them.
+  void close_container_fds();
+  // Copies until every writer of the container's stdout and stderr is gone (or, with a grace
+  // time, at most that much longer), then stops. Destruction abandons copying at once.
+  void finish(std::optional<std::chrono::milliseconds> grace = std::nullopt);
+
+ private:
+  explicit StdioRelay(StdioTargets targets) : targets_(std::move(targets)) {}
+  void run();
+  StdioTargets targets_;
+  UniqueFd child_in_, child_out_, child_err_;  // the container's ends
+  UniqueFd in_write_, out_read_, err_read_;    // ours
+  UniqueFd stop_;                              // eventfd: look at deadline_ns_ again
+  static constexpr int64_t kNoDeadline = INT64_MAX;
+  std::atomic<int64_t> deadline_ns_{kNoDeadline};  // steady clock: stop copying at this time
+  std::thread thread_;
+};
+
+}  // namespace slipway::runtime
