@@ -3,8 +3,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <climits>
 
 #include <algorithm>
 
@@ -89,6 +93,55 @@ Status make_dirs(const std::string& path, mode_t mode) {
 static int remove_entry(const char* p, const struct stat*, int type, struct FTW*) {
   int r = (type == FTW_DP) ? ::rmdir(p) : ::unlink(p);
   return (r < 0 && errno != ENOENT) ? errno : 0;
+}
+
+Result<UniqueFd> open_in_root(const std::string& root, const std::string& rel, int flags) {
+  int root_fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) return fail_errno(fmt::format("open {}", root));
+  UniqueFd root_owner(root_fd);
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  int fd;
+  do fd = static_cast<int>(::syscall(SYS_openat2, root_fd, rel.empty() ? "." : rel.c_str(), &how, sizeof how));
+  while (fd < 0 && errno == EAGAIN);
+  if (fd < 0) return fail_errno(fmt::format("{} (in {})", rel, root));
+  return UniqueFd(fd);
+}
+
+Result<std::string> read_file_in_root(const std::string& root, const std::string& rel) {
+  UniqueFd fd = SLW_TRY(open_in_root(root, rel, O_RDONLY));
+  struct stat st;
+  if (::fstat(fd.get(), &st) < 0) return fail_errno(fmt::format("stat {}", rel));
+  if (!S_ISREG(st.st_mode)) return fail("{} (in {}) is not a regular file", rel, root);
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno(fmt::format("read {}", rel));
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Result<std::string> resolve_in_root(const std::string& root, const std::string& rel) {
+  UniqueFd fd = SLW_TRY(open_in_root(root, rel, O_PATH));
+  char buf[PATH_MAX + 1];
+  ssize_t n = ::readlink(fmt::format("/proc/self/fd/{}", fd.get()).c_str(), buf, PATH_MAX);
+  if (n < 0) return fail_errno(fmt::format("resolve {}", rel));
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+Status make_private_dir(const std::string& path) {
+  SLW_TRY(make_dirs(path, 0700));
+  struct stat st;
+  if (::lstat(path.c_str(), &st) < 0) return fail_errno(fmt::format("stat {}", path));
+  if (!S_ISDIR(st.st_mode)) return fail("{} is not a directory", path);
+  if ((st.st_mode & 077) && ::chmod(path.c_str(), st.st_mode & 07700) < 0)
+    return fail_errno(fmt::format("close {} to other users", path));
+  return {};
 }
 
 Status remove_tree(const std::string& path) {

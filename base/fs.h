@@ -22,6 +22,17 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
                          bool durable = true);
 // mkdir -p; succeeds if the directory already exists.
 Status make_dirs(const std::string& path, mode_t mode = 0755);
+// make_dirs, then closes the last dir to other users (mode 0700) if it is not already: what a
+// container or an image made must never be reachable by other host users (a setuid file in a
+// layer would be runnable by anyone).
+Status make_private_dir(const std::string& path);
+// Paths that come from a repository, a Dockerfile or an image are untrusted: these resolve `rel`
+// inside `root` as if root were "/" (openat2 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), so no "..",
+// absolute symlink or /proc magic link leads out. Errors name `rel`, never where a link pointed.
+Result<UniqueFd> open_in_root(const std::string& root, const std::string& rel, int flags);
+Result<std::string> read_file_in_root(const std::string& root, const std::string& rel);
+// The real path (no symlinks) that rel names inside root; it exists, and lies under root.
+Result<std::string> resolve_in_root(const std::string& root, const std::string& rel);
 // rm -rf that never crosses a mount point and never follows symlinks; missing path is success.
 Status remove_tree(const std::string& path);
 bool exists(const std::string& path);

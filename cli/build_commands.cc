@@ -173,8 +173,12 @@ Result<int> do_build(const GlobalOptions& g, const BuildArgs& a) {
   std::vector<oci::BuildOutput> outputs;
   for (const auto& o : a.outputs) outputs.push_back(SLW_TRY(oci::parse_build_output(o)));
   if (!fs::is_dir(a.context)) return fail("build context {} is not a directory", a.context);
+  // The context's own Dockerfile is resolved inside the context: a symlink in it cannot make the
+  // build read (and quote) a host file. A -f path is the user's own choice, as with Docker.
   std::string dockerfile = a.file.empty() ? fs::join(a.context, "Dockerfile") : a.file;
-  std::string text = SLW_TRY(with_context(fs::read_file(dockerfile), "read the Dockerfile"));
+  std::string text = SLW_TRY(with_context(
+      a.file.empty() ? fs::read_file_in_root(a.context, "Dockerfile") : fs::read_file(a.file),
+      "read the Dockerfile"));
   std::string name = dockerfile.substr(dockerfile.rfind('/') + 1);
   oci::Dockerfile df = SLW_TRY(oci::parse_dockerfile(text, name));
 

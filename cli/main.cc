@@ -92,9 +92,12 @@ int main(int argc, char** argv) {
     std::reverse(args.begin(), args.end());  // CLI11 takes them back to front
     app.parse(args);
   } catch (const CLI::ParseError& e) {
-    // CLI11 prints help on --help (exit 0) and a message on bad usage; keep 125 for usage errors too.
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 125;
+    // --help and --version are "errors" that CLI11 prints itself; bad usage is one line, exit 125.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    print_error(slipway::Error(0, fmt::format("{} (see slipway --help)", what)));
+    return 125;
   }
   return outcome.exit_code;
 }

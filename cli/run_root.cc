@@ -46,6 +46,8 @@ Result<std::string> run_root(const GlobalOptions& g) {
   if (::lstat(dir.c_str(), &st) < 0) return fail_errno(fmt::format("run root {}", dir));
   if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 022))
     return fail("run root {} is not a directory owned by this user and closed to others", dir);
+  // Writable layers and logs live here: not even readable by others.
+  if ((st.st_mode & 077) && ::chmod(dir.c_str(), 0700) < 0) return fail_errno(fmt::format("run root {}", dir));
   return dir;
 }
 

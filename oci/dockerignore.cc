@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cerrno>
 #include <iterator>
 
@@ -346,16 +347,17 @@ bool Dockerignore::may_reinclude_below(std::string_view dir) const {
 
 Result<Dockerignore> load_dockerignore(const std::string& context_dir,
                                        const std::string& dockerfile_path) {
-  std::string path;
-  if (!dockerfile_path.empty() && fs::exists(dockerfile_path + ".dockerignore")) {
-    path = dockerfile_path + ".dockerignore";
-  } else if (fs::exists(fs::join(context_dir, ".dockerignore"))) {
-    path = fs::join(context_dir, ".dockerignore");
-  } else {
-    return Dockerignore();
+  // Docker's rule: <Dockerfile>.dockerignore beside the Dockerfile wins over the context's. Both
+  // are read without following a symlink out (the context's is resolved inside the context).
+  if (!dockerfile_path.empty()) {
+    std::filesystem::path beside(dockerfile_path + ".dockerignore");
+    std::string dir = beside.has_parent_path() ? beside.parent_path().string() : ".";
+    if (auto text = fs::read_file_in_root(dir, beside.filename().string()))
+      return Dockerignore::parse(*text, beside.string());
   }
-  std::string text = SLW_TRY(fs::read_file(path));
-  return Dockerignore::parse(text, path);
+  if (!fs::exists(fs::join(context_dir, ".dockerignore"))) return Dockerignore();
+  std::string text = SLW_TRY(fs::read_file_in_root(context_dir, ".dockerignore"));
+  return Dockerignore::parse(text, fs::join(context_dir, ".dockerignore"));
 }
 
 namespace {

@@ -49,9 +49,11 @@ ImageStore::ImageStore(std::string root)
 Result<ImageStore> ImageStore::open(const std::string& root) {
   if (root.empty()) return fail("image store: empty root path");
   ImageStore store(root);
-  SLW_TRY(with_context(fs::make_dirs(root, 0711), "image store"));
+  // The root is closed to other users as a whole: unpacked layers hold setuid files and device
+  // nodes of every image, build caches and run logs hold what the jobs made.
+  SLW_TRY(with_context(fs::make_private_dir(root), "image store"));
   SLW_TRY(with_context(store.blobs_.init(), "image store"));
-  SLW_TRY(with_context(fs::make_dirs(store.layers_dir_, 0755), "image store"));
+  SLW_TRY(with_context(fs::make_private_dir(store.layers_dir_), "image store"));
   SLW_TRY(with_context(fs::make_dirs(store.locks_dir_, 0700), "image store"));
   return store;
 }

@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cerrno>
 #include <map>
 #include <optional>
@@ -112,6 +113,15 @@ class Parser : private YamlReader {
     return s;
   }
 
+  // A path inside the repository: relative, with no ".." (it is resolved inside the checkout too).
+  Result<std::string> repo_path(const Value& v) const {
+    std::string s = SLW_TRY(nonempty_string(v));
+    std::filesystem::path p(s);
+    if (p.is_absolute() || std::find(p.begin(), p.end(), "..") != p.end())
+      return want(v, "a path inside the repository (relative, without \"..\")");
+    return s;
+  }
+
   Result<std::string> tag(const Value& v) const {
     std::string s = SLW_TRY(string(v));
     if (!oci::is_valid_tag(s)) return want(v, "a tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128)");
@@ -155,8 +165,8 @@ class Parser : private YamlReader {
          SLW_TRY(entries(section.value, {"name", "dockerfile", "context", "target", "build_args",
                                          "command", "env", "port", "ready"}))) {
       if (e.key == "name") app.name = SLW_TRY(name(e.value, true));
-      if (e.key == "dockerfile") app.dockerfile = SLW_TRY(nonempty_string(e.value));
-      if (e.key == "context") app.context = SLW_TRY(nonempty_string(e.value));
+      if (e.key == "dockerfile") app.dockerfile = SLW_TRY(repo_path(e.value));
+      if (e.key == "context") app.context = SLW_TRY(repo_path(e.value));
       if (e.key == "target") app.target = SLW_TRY(nonempty_string(e.value));
       if (e.key == "build_args") app.build_args = SLW_TRY(string_map(e.value));
       if (e.key == "command") app.command = SLW_TRY(command(e.value));

@@ -153,11 +153,16 @@ Result<StepOutcome> build_image(PipelineRun& run, StepLog& log, const std::strin
     return StepOutcome{.message = note};
   }
   const AppSpec& app = run.spec.app;
-  std::vector<std::string> args = {"build", "--tag", image, "--file",
-                                   fs::join(run.checkout.worktree, app.dockerfile)};
+  // Both come from the repository: resolved inside the checkout, so that neither "../.." nor a
+  // symlink makes the build read a host file. The build then reads only these real paths.
+  const std::string& tree = run.checkout.worktree;
+  std::string context = SLW_TRY(with_context(fs::resolve_in_root(tree, app.context), "app.context"));
+  if (!fs::is_dir(context)) return fail("app.context {} is not a directory", app.context);
+  std::string dockerfile = SLW_TRY(with_context(fs::resolve_in_root(tree, app.dockerfile), "app.dockerfile"));
+  std::vector<std::string> args = {"build", "--tag", image, "--file", dockerfile};
   if (!target.empty()) args.insert(args.end(), {"--target", target});
   for (const auto& [k, v] : app.build_args) args.insert(args.end(), {"--build-arg", k + "=" + v});
-  args.push_back(fs::join(run.checkout.worktree, app.context));
+  args.push_back(context);
   SlipwayInvocation how = run.backend().invocation();
   how.env.push_back(fmt::format("SOURCE_DATE_EPOCH={}", run.checkout.commit_time));
   auto started = Clock::now();

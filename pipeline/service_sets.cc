@@ -1,5 +1,8 @@
 #include "pipeline/service_sets.h"
 
+#include <cstdlib>
+#include <filesystem>
+
 #include "base/fs.h"
 #include "netns/network_store.h"
 #include "pipeline/pipeline_run.h"
@@ -63,7 +66,29 @@ Status ServiceSets::ensure_network(const ServiceSetSpec& set) {
   return {};
 }
 
-Status ServiceSets::start_service(const ServiceSetSpec& set, const ServiceSpec& service) {
+std::string host_snapshot_dir(const std::string& root) {
+  const char* env = std::getenv("SLIPWAY_SNAPSHOT_DIR");
+  return env && *env ? std::string(env) : fs::join(root, "snapshots");
+}
+
+Result<std::string> resolve_snapshot_source(const std::string& source, const std::string& base_dir,
+                                            const std::string& host_dir) {
+  if (!source.starts_with('/')) return fs::resolve_in_root(base_dir, source);
+  // A pipeline file comes with every pushed branch: it may not pick host directories at will.
+  std::filesystem::path dir = std::filesystem::path(host_dir).lexically_normal();
+  std::filesystem::path rel = std::filesystem::path(source).lexically_normal().lexically_relative(dir);
+  if (rel.empty() || *rel.begin() == "..")
+    return fail("an absolute source must be under the host's snapshot directory {} (SLIPWAY_SNAPSHOT_DIR)", host_dir);
+  return fs::resolve_in_root(host_dir, rel.string());
+}
+
+Status ServiceSets::start_service(const ServiceSetSpec& set, const ServiceSpec& given) {
+  ServiceSpec service = given;
+  std::string host_dir = host_snapshot_dir(backend_.invocation().root);
+  for (auto& snap : service.snapshots) {
+    snap.source = SLW_TRY_CTX(resolve_snapshot_source(snap.source, base_dir_, host_dir),
+                              "snapshot {} of service {}", snap.source, service.name);
+  }
   RunOptions options = service_run_options(set, service, base_dir_);
   ContainerInfo info = SLW_TRY(backend_.start_detached(options, log_fd_, log_path_));
   auto probe = service_probe(service);

@@ -27,6 +27,13 @@ struct ServiceStatus {
   std::string address;                     // host:port it serves on, when running
 };
 
+// Where absolute snapshot sources must lie: $SLIPWAY_SNAPSHOT_DIR, else <root>/snapshots.
+std::string host_snapshot_dir(const std::string& root);
+// A snapshot source as a real host path: a relative one inside base_dir, an absolute one inside
+// host_dir; neither ".." nor a symlink leads out.
+Result<std::string> resolve_snapshot_source(const std::string& source, const std::string& base_dir,
+                                            const std::string& host_dir);
+
 class ServiceSets {
  public:
   // base_dir: where relative snapshot paths start; log_fd: where the child `slipway` commands
