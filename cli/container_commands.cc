@@ -1,5 +1,6 @@
 // Container sub-commands: run, ps, logs, stop, kill, rm, exec, inspect, gc.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -168,6 +169,9 @@ Result<int> do_ps(const GlobalOptions& g, bool all, bool quiet) {
 off_t copy_new(const std::string& path, off_t offset, int out_fd) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return offset;
+  // Rotated meanwhile (see RotatingLogSink): the current file starts again from nothing.
+  struct stat st;
+  if (::fstat(fd.get(), &st) == 0 && st.st_size < offset) offset = 0;
   char buf[65536];
   for (;;) {
     ssize_t n = ::pread(fd.get(), buf, sizeof buf, offset);
@@ -182,6 +186,11 @@ Result<int> do_logs(const GlobalOptions& g, const std::string& name, bool follow
   ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
   ContainerRecord r = SLW_TRY(store.find(name));
   std::string out = runtime::stdout_log(store, r.id), err = runtime::stderr_log(store, r.id);
+  // Rotated files first, oldest first: PATH.N ... PATH.1, then PATH.
+  for (int i = r.logs.max_files - 1; i >= 1; --i) {
+    copy_new(fmt::format("{}.{}", out, i), 0, STDOUT_FILENO);
+    copy_new(fmt::format("{}.{}", err, i), 0, STDERR_FILENO);
+  }
   off_t out_off = copy_new(out, 0, STDOUT_FILENO);
   off_t err_off = copy_new(err, 0, STDERR_FILENO);
   while (follow) {
@@ -266,7 +275,9 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
   auto& o = *run_opts;
   run->add_flag("--rm", o.remove, "remove the container when it exits");
   run->add_flag("-d,--detach", o.detach, "run in the background and print the container id");
-  run->add_option("--name", o.name, "container name");
+  run->add_option("--name", o.name, "container name")->check([](const std::string& v) {
+    return v.empty() ? std::string("--name must not be empty") : std::string();
+  });
   run->add_option("--hostname", o.hostname, "container host name");
   run->add_option("-e,--env", o.env, "set an environment variable K=V (or K from this env)")->allow_extra_args(false);
   run->add_option("-w,--workdir", o.workdir, "working directory inside the container");

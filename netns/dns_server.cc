@@ -116,6 +116,7 @@ class DnsServer::Loop {
   void expire_idle_tcp(Clock::time_point now);
   void on_udp();
   void on_tcp_accept();
+  bool client_allowed(const sockaddr* addr) const;
   void on_tcp_client(uint64_t id, uint32_t events);
   void flush_tcp(uint64_t id, TcpClient& c);
   void close_tcp_if_done(uint64_t id, TcpClient& c);
@@ -198,6 +199,13 @@ void DnsServer::Loop::expire_idle_tcp(Clock::time_point now) {
   }
 }
 
+bool DnsServer::Loop::client_allowed(const sockaddr* addr) const {
+  if (!config_.clients) return true;
+  if (addr->sa_family != AF_INET) return false;
+  const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
+  return config_.clients->contains(Ipv4{ntohl(in->sin_addr.s_addr)});
+}
+
 void DnsServer::Loop::on_udp() {
   std::vector<uint8_t> buf(dns::kMaxMessageSize);
   // Bounded, so a flood on UDP cannot starve TCP clients and upstream answers.
@@ -211,6 +219,10 @@ void DnsServer::Loop::on_udp() {
       return;  // EAGAIN, or an ICMP error left by an earlier reply: nothing to serve
     }
     counters_.udp_queries.fetch_add(1, std::memory_order_relaxed);
+    if (!client_allowed(reinterpret_cast<const sockaddr*>(&client.addr))) {
+      counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
     handle_query(std::span(buf.data(), static_cast<size_t>(n)), client);
   }
 }
@@ -272,7 +284,10 @@ void DnsServer::Loop::reply_tcp(uint64_t client_id, std::span<const uint8_t> res
 
 void DnsServer::Loop::on_tcp_accept() {
   for (int i = 0; i < 16; ++i) {
-    int fd = ::accept4(tcp_listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    int fd = ::accept4(tcp_listener_.get(), reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno != EAGAIN) log::warn("dns server: accept: {}", std::strerror(errno));
@@ -280,6 +295,7 @@ void DnsServer::Loop::on_tcp_accept() {
     }
     UniqueFd conn(fd);
     if (tcp_clients_.size() >= config_.max_tcp_clients) continue;  // closed at once
+    if (!client_allowed(reinterpret_cast<const sockaddr*>(&peer))) continue;
     uint64_t id = next_id_++;
     if (!watch(fd, EPOLLIN, pack(id, kTcpClientTag))) continue;
     TcpClient& c = tcp_clients_[id];

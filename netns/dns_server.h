@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "base/error.h"
@@ -29,6 +30,9 @@ struct DnsServerConfig {
   size_t max_pending = 512;  // forwarded queries in flight; beyond: SERVFAIL at once
   size_t max_tcp_clients = 64;
   std::chrono::milliseconds tcp_idle_timeout{10000};
+  // Only clients with a source address in here are served (a network's own subnet): the host
+  // routes between bridges, so other networks' containers could otherwise ask. nullopt: anyone.
+  std::optional<Cidr> clients;
 };
 
 struct DnsServerStats {

@@ -1,5 +1,7 @@
 #include "netns/network.h"
 
+#include <filesystem>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -14,6 +16,7 @@ namespace {
 
 constexpr size_t kMaxNetworkNameLength = 64;
 constexpr std::string_view kBridgePrefix = "slw-";
+constexpr std::string_view kDefaultRoot = "/var/lib/slipway";
 constexpr std::string_view kLeasesSuffix = ".leases";
 
 struct ReservedRange {
@@ -96,6 +99,17 @@ std::string bridge_name_for(std::string_view network_name) {
   if (name.size() <= kMaxIfnameLength && is_valid_ifname(name)) return name;
   return std::string(kBridgePrefix) +
          hash_hex(network_name, kMaxIfnameLength - kBridgePrefix.size());
+}
+
+std::string bridge_name_for(std::string_view network_name, std::string_view root) {
+  std::error_code ec;
+  std::string canonical = std::filesystem::weakly_canonical(std::string(root), ec).string();
+  if (ec || canonical.empty()) canonical = root;
+  if (canonical == kDefaultRoot) return bridge_name_for(network_name);
+  std::string prefix = "s" + hash_hex(canonical, 4) + "-";
+  std::string name = prefix + std::string(network_name);
+  if (name.size() <= kMaxIfnameLength && is_valid_ifname(name)) return name;
+  return prefix + hash_hex(network_name, kMaxIfnameLength - prefix.size());
 }
 
 Status check_subnet_available(const Cidr& subnet, const std::string& own_bridge,

@@ -46,6 +46,10 @@ Status validate_network_name(std::string_view name);
 Status validate_domain(std::string_view domain);
 // "slw-" + name when that fits in an interface name, else "slw-" + 11 hex digits of its hash.
 std::string bridge_name_for(std::string_view network_name);
+// Bridges are host-wide but networks belong to a root: the default root (/var/lib/slipway) keeps
+// "slw-NAME"; any other root gets "s" + 4 hex digits of its path's hash + "-" + NAME (or a hash
+// of both), so that two roots' networks of one name never share, or delete, one bridge.
+std::string bridge_name_for(std::string_view network_name, std::string_view root);
 
 // Refuses a subnet that overlaps a reserved range (0/8, loopback, link-local, multicast and
 // above), another network, or a host route of the main table. The default route and routes on

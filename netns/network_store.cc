@@ -63,7 +63,9 @@ Result<Network> NetworkStore::create_locked(const std::string& name,
     // Keep the default network's subnet free even before the default network exists.
     if (auto d = default_subnet()) reserved.push_back(*d);
   }
-  Network net = SLW_TRY(plan_network(name, options, routes, existing, reserved));
+  NetworkOptions with_bridge = options;
+  if (!with_bridge.bridge) with_bridge.bridge = bridge_name_for(name, root_);
+  Network net = SLW_TRY(plan_network(name, with_bridge, routes, existing, reserved));
   SLW_TRY_CTX(fs::write_file_atomic(network_file(root_, name), network_to_json(net)),
               "create network {}", name);
   return net;

@@ -1,11 +1,14 @@
 #include "netns/socket_maker.h"
 
 #include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/socket.h>
 
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <system_error>
 
@@ -13,11 +16,29 @@
 
 namespace slipway::netns {
 
+namespace {
+
+// A namespace made a moment ago may not have "lo" up yet (its container brings it up on its own,
+// in parallel with the runtime's hooks): a socket made there to listen on localhost needs it up.
+Status ensure_loopback_up(int sock) {
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, "lo", 3);
+  if (::ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) return fail_errno("read flags of lo");
+  if (ifr.ifr_flags & IFF_UP) return {};
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  if (::ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) return fail_errno("bring up lo");
+  return {};
+}
+
+}  // namespace
+
 Result<UniqueFd> make_socket_in_netns(int netns_fd, int domain, int type, int protocol) {
   return in_netns(netns_fd, [&]() -> Result<UniqueFd> {
     int fd = ::socket(domain, type, protocol);
     if (fd < 0) return fail_errno("create socket");
-    return UniqueFd(fd);
+    UniqueFd sock(fd);
+    SLW_TRY(ensure_loopback_up(fd));
+    return sock;
   });
 }
 

@@ -39,7 +39,8 @@ Status fsync_path(const std::string& path) {
 
 }  // namespace
 
-Result<StagedFile> stage_file(int fd, const std::string& dir, std::string_view prefix) {
+Result<StagedFile> stage_file(int fd, const std::string& dir, std::string_view prefix,
+                              std::optional<int64_t> declared_size) {
   StagedFile out;
   out.path = fs::join(dir, fmt::format("{}-{}-XXXXXX", prefix, ::getpid()));
   int raw = ::mkostemp(out.path.data(), O_CLOEXEC);
@@ -55,6 +56,9 @@ Result<StagedFile> stage_file(int fd, const std::string& dir, std::string_view p
       return fail_errno("read");
     }
     if (n == 0) break;
+    // A blob that claims 10 bytes is not read to its end (maybe gigabytes) before being refused.
+    if (declared_size && static_cast<int64_t>(hash.size()) + n > *declared_size)
+      return fail("blob is larger than its declared size {}", *declared_size);
     hash.update(buf.get(), static_cast<size_t>(n));
     SLW_TRY(write_all(dst.get(), buf.get(), static_cast<size_t>(n), out.path));
   }

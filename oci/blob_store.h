@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,8 +22,10 @@ struct StagedFile {
 };
 
 // Copies fd from its current offset to the end into a new file in dir (named prefix-<pid>-XXXXXX),
-// hashing the bytes on the way. On error nothing is left behind.
-Result<StagedFile> stage_file(int fd, const std::string& dir, std::string_view prefix);
+// hashing the bytes on the way. With declared_size, stops as soon as more than that arrives. On
+// error nothing is left behind.
+Result<StagedFile> stage_file(int fd, const std::string& dir, std::string_view prefix,
+                              std::optional<int64_t> declared_size = std::nullopt);
 
 class BlobStore {
  public:

@@ -206,7 +206,7 @@ Status LayerDirWriter::copy(const SourceTree& tree, const SourceTree::Node& node
         if (have) SLW_TRY(clear(parent.get(), dest, false));
         if (::mkdirat(parent.get(), name.c_str(), 0700) < 0)
           return fail_errno(fmt::format("make directory {}", join_path(dest)));
-        SLW_TRY(set_meta(parent.get(), name, dest, owner().uid, owner().gid, mode, false));
+        SLW_TRY(set_meta(parent.get(), name, dest, owner_of(st).uid, owner_of(st).gid, mode, false));
         dir_times_[dest] = options_.mtime;
       }
     }
@@ -234,7 +234,7 @@ Status LayerDirWriter::copy(const SourceTree& tree, const SourceTree::Node& node
   } else if (::mknodat(parent.get(), name.c_str(), (st.st_mode & S_IFMT) | 0600, st.st_rdev) < 0) {
     return fail_errno(fmt::format("create {}", join_path(dest)));
   }
-  SLW_TRY(set_meta(parent.get(), name, dest, owner().uid, owner().gid, mode, S_ISLNK(st.st_mode)));
+  SLW_TRY(set_meta(parent.get(), name, dest, owner_of(st).uid, owner_of(st).gid, mode, S_ISLNK(st.st_mode)));
   return set_mtime(parent.get(), name, dest, options_.mtime);
 }
 

@@ -24,7 +24,10 @@
 namespace slipway::oci {
 
 struct CopyOptions {
-  std::optional<Owner> chown;       // --chown; root otherwise (archive entries keep their owners)
+  std::optional<Owner> chown;       // --chown; else root, or the source's owner (see below)
+  // COPY --from: entries keep the owners they have in the stage or image (Docker and BuildKit
+  // do); files from the build context become root's. Archive entries always keep theirs.
+  bool keep_source_owners = false;
   std::optional<mode_t> chmod;      // --chmod
   int64_t mtime = 0;                // SOURCE_DATE_EPOCH
   bool add = false;                 // ADD: unpack local tar archives into the destination
@@ -93,6 +96,11 @@ class LayerDirWriter {
   Status set_mtime(int dirfd, const std::string& name, const PathParts& path, int64_t mtime);
   Status check_cancel() const;
   Owner owner() const { return options_.chown.value_or(Owner{}); }
+  // The owner of a copied entry whose source has `st`.
+  Owner owner_of(const struct stat& st) const {
+    if (options_.chown) return *options_.chown;
+    return options_.keep_source_owners ? Owner{st.st_uid, st.st_gid} : Owner{};
+  }
 
   UniqueFd root_;
   const LayerStack* lower_;

@@ -230,6 +230,7 @@ class Engine {
     if (!c.chmod.empty()) o.chmod = SLW_TRY(with_context(parse_chmod(c.chmod), at(step)));
     o.mtime = plan_.source_date_epoch;
     o.add = c.add;
+    o.keep_source_owners = c.from_stage || c.from_image;
     o.cancelled = options_.cancelled;
     std::string dir = SLW_TRY(step_dir());
     std::vector<FdSource> files;

@@ -242,7 +242,8 @@ Result<Descriptor> ImageLoader::ingest_layer(const ImageSource& source, const st
       return fail("layer {} is a foreign layer kept at {}; slipway loads images offline only",
                   expected->digest, expected->urls.front());
     UniqueFd fd = SLW_TRY(source.open(rel));
-    own = SLW_TRY(stage_file(fd.get(), store_.tmp_dir(), "blob"));
+    auto declared = expected ? std::optional<int64_t>(expected->size) : std::nullopt;
+    own = SLW_TRY_CTX(stage_file(fd.get(), store_.tmp_dir(), "blob", declared), "{}", rel);
     staged = &own;
   }
   Descriptor d;

@@ -152,6 +152,8 @@ Result<runtime::ContainerSpec> build_container_spec(const RunOptions& o, const C
   s.process.args = resolve_args(in.image, o);
   if (s.process.args.empty())
     return fail("no command specified: the image has no Cmd or Entrypoint and none was given");
+  for (const auto& e : o.env)
+    if (env_key(e).empty()) return fail("invalid -e {}: the variable has no name", e);
   s.process.env = merge_env(in.image.env, o.env, in.host_env);
   if (!has_env(s.process.env, "PATH")) s.process.env.insert(s.process.env.begin(), std::string(kDefaultPath));
   if (!has_env(s.process.env, "HOSTNAME")) s.process.env.push_back("HOSTNAME=" + s.hostname);
@@ -201,9 +203,12 @@ Result<runtime::ContainerSpec> build_container_spec(const RunOptions& o, const C
     if (!(*o.cpus > 0) || !std::isfinite(*o.cpus)) return fail("invalid --cpus {}: must be > 0", *o.cpus);
     s.resources.cpus = o.cpus;
   }
+  // A fork bomb in one CI job must not take the host's process table: a limit unless -1 is asked.
+  s.resources.pids = kDefaultPidsLimit;
   if (o.pids_limit) {
-    if (*o.pids_limit <= 0) return fail("invalid --pids-limit {}: must be > 0", *o.pids_limit);
-    s.resources.pids = o.pids_limit;
+    if (*o.pids_limit == -1) s.resources.pids.reset();
+    else if (*o.pids_limit <= 0) return fail("invalid --pids-limit {}: must be > 0, or -1 for no limit", *o.pids_limit);
+    else s.resources.pids = o.pids_limit;
   }
   s.init = o.init;
   return s;

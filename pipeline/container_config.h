@@ -49,6 +49,9 @@ Result<runtime::BindMount> parse_volume(std::string_view spec);
 // "512m", "1g", "1048576" -> bytes.
 Result<int64_t> parse_memory(std::string_view text);
 
+// Processes a container may have when --pids-limit is not given (Podman's default).
+inline constexpr int64_t kDefaultPidsLimit = 2048;
+
 struct ContainerInputs {
   std::string id;
   std::string state_dir;

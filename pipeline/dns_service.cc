@@ -152,6 +152,7 @@ Result<int> serve_network_dns(const std::string& root, const std::string& networ
   netns::DnsServerConfig config;
   config.listen_address = network.gateway;
   config.listen_port = 53;
+  config.clients = network.subnet;
   config.zone.domain = network.domain;
   config.zone.resolve = [cache, domain = network.domain](std::string_view fqdn) {
     return lookup_lease_name(cache->get(), domain, fqdn);

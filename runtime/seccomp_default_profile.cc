@@ -85,7 +85,7 @@ constexpr std::string_view kAllowedForEveryone =
     "getsid getsockname getsockopt get_thread_area gettid gettimeofday getuid getuid32 getxattr "
     "getxattrat inotify_add_watch inotify_init inotify_init1 inotify_rm_watch io_cancel ioctl "
     "io_destroy io_getevents io_pgetevents io_pgetevents_time64 ioprio_get ioprio_set io_setup "
-    "io_submit io_uring_enter io_uring_register io_uring_setup ipc kill landlock_add_rule "
+    "io_submit ipc kill landlock_add_rule "
     "landlock_create_ruleset landlock_restrict_self lchown lchown32 lgetxattr link linkat listen "
     "listmount listxattr listxattrat llistxattr _llseek lremovexattr lseek lsetxattr lstat "
     "lstat64 madvise map_shadow_stack membarrier memfd_create memfd_secret mincore mkdir mkdirat "

@@ -233,6 +233,28 @@ TEST_F(ForwardNetnsTest, ListenerLivesInTheNamespaceAndRoundTrips) {
   EXPECT_FALSE(connect_in(ns_.get(), echo.port()));
 }
 
+TEST_F(ForwardNetnsTest, ListensEvenBeforeTheNamespacesOwnerBroughtLoUp) {
+  // The runtime's hooks run while the container is still setting itself up: its "lo" may be down.
+  auto fresh = create_netns();
+  ASSERT_TRUE(fresh) << fresh.error().message();
+  EchoServer echo;
+  auto fwd = PortForwarder::create();
+  ASSERT_TRUE(fwd);
+  ForwardRule rule;
+  rule.listen_netns_fd = fresh->get();
+  rule.listen_port = 6379;
+  rule.target_port = echo.port();
+  auto added = (*fwd)->add_rule(rule);
+  ASSERT_TRUE(added) << added.error().message();
+  ASSERT_TRUE((*fwd)->start());
+  UniqueFd c = connect_in(fresh->get(), 6379);
+  ASSERT_TRUE(c) << "connect to 127.0.0.1:6379 inside the namespace";
+  ASSERT_EQ(::send(c.get(), "hi\n", 3, 0), 3);
+  std::string got;
+  ASSERT_TRUE(read_exact(c.get(), got, 3));
+  EXPECT_EQ(got, "hi\n");
+}
+
 TEST_F(ForwardNetnsTest, TenMegabytesArriveIntact) {
   EchoServer echo;
   auto fwd = forward_into_host(7001, echo.port());

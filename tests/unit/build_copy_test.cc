@@ -251,6 +251,30 @@ TEST_F(BuildCopyTest, ChmodChownAndHeredocs) {
   EXPECT_FALSE(parse_chmod("99999"));
 }
 
+TEST_F(BuildCopyTest, CopyFromAStageKeepsOwnersAndContextFilesBecomeRoots) {
+  if (!testing::is_root()) GTEST_SKIP() << "owners other than our own need root";
+  TempDir stage{"copy-stage"};
+  ASSERT_TRUE(fs::make_dirs(stage.path() + "/app/data"));
+  ASSERT_TRUE(fs::write_file(stage.path() + "/app/data/f", "x"));
+  ASSERT_EQ(::chown((stage.path() + "/app/data").c_str(), 1234, 5678), 0);
+  ASSERT_EQ(::chown((stage.path() + "/app/data/f").c_str(), 1235, 5679), 0);
+  LayerStack from{{stage.path()}};
+  StackTree tree(from, "stage build");
+  CopyOptions o = options();
+  o.keep_source_owners = true;
+  ASSERT_TRUE(run_copy({{"/app/data"}, {}, "/srv/", "/"}, tree, stack_, out_.path(), o));
+  EXPECT_EQ(stat_of(out("srv/f")).st_uid, 1235u);
+  EXPECT_EQ(stat_of(out("srv/f")).st_gid, 5679u);
+  // --chown still wins over the source's owner.
+  o.chown = Owner{7, 8};
+  ASSERT_TRUE(run_copy({{"/app/data/f"}, {}, "/g", "/"}, tree, stack_, out_.path(), o));
+  EXPECT_EQ(stat_of(out("g")).st_uid, 7u);
+  // A context file owned by someone else becomes root's, as with Docker.
+  ASSERT_EQ(::chown((context_.path() + "/a.txt").c_str(), 1234, 5678), 0);
+  ASSERT_TRUE(copy({{"a.txt"}, {}, "/ctx.txt", "/"}));
+  EXPECT_EQ(stat_of(out("ctx.txt")).st_uid, 0u);
+}
+
 TEST_F(BuildCopyTest, AddUnpacksLocalArchivesAndCopiesOtherFiles) {
   write(ctx("site.tgz"), targz({{"www/", ""}, {"www/index.html", "<h1>hi</h1>"}}));
   CopyOptions o = options();

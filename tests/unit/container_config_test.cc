@@ -195,8 +195,16 @@ TEST(BuildContainerSpec, FlagsAndErrors) {
   bad.cap_add = {"NOT_A_CAP"};
   EXPECT_FALSE(build_container_spec(bad, inputs(), rootfs));
   bad = {};
+  bad.env = {"=x"};
+  EXPECT_FALSE(build_container_spec(bad, inputs(), rootfs));
+  bad = {};
   bad.pids_limit = 0;
   EXPECT_FALSE(build_container_spec(bad, inputs(), rootfs));
+  // Without --pids-limit a container still has one; -1 lifts it.
+  EXPECT_EQ(build_container_spec(RunOptions{}, inputs(), rootfs)->resources.pids, kDefaultPidsLimit);
+  RunOptions unlimited;
+  unlimited.pids_limit = -1;
+  EXPECT_FALSE(build_container_spec(unlimited, inputs(), rootfs)->resources.pids.has_value());
   bad = {};
   bad.volumes = {"/snap:/data:ro,O"};
   EXPECT_FALSE(build_container_spec(bad, inputs(), rootfs));

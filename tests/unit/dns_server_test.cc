@@ -195,8 +195,10 @@ class FakeUpstream {
 class DnsServerTest : public ::testing::Test {
  protected:
   std::unique_ptr<DnsServer> start(std::vector<DnsUpstream> upstreams,
-                                   std::chrono::milliseconds timeout = 1000ms) {
+                                   std::chrono::milliseconds timeout = 1000ms,
+                                   std::optional<Cidr> clients = std::nullopt) {
     DnsServerConfig config;
+    config.clients = clients;
     config.listen_port = 0;
     config.zone.domain = "ci.slipway";
     config.zone.resolve = [](std::string_view fqdn) -> std::optional<std::vector<Ipv4>> {
@@ -248,6 +250,18 @@ TEST_F(DnsServerTest, LocalNamesOverUdp) {
   EXPECT_TRUE(aaaa->answers.empty());
   EXPECT_EQ(server->stats().udp_queries, 7u);
   EXPECT_EQ(server->stats().answered_locally, 7u);
+}
+
+TEST_F(DnsServerTest, AnswersOnlyItsOwnNetworksClients) {
+  // As if 127.0.0.1 were a container of another network: no answer over UDP, TCP closed.
+  auto other = start({}, 1000ms, parse_cidr("10.99.0.0/24").value());
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(udp_exchange(other->port(), make_query("redis", 1), 300ms));
+  EXPECT_FALSE(tcp_exchange(other->port(), make_query("redis", 2)));
+  EXPECT_EQ(other->stats().answered_locally, 0u);
+  auto own = start({}, 1000ms, parse_cidr("127.0.0.0/8").value());
+  ASSERT_TRUE(own);
+  EXPECT_TRUE(udp_exchange(own->port(), make_query("redis", 3)));
 }
 
 TEST_F(DnsServerTest, LocalNamesOverTcpIncludingPipelinedQueries) {

@@ -61,6 +61,13 @@ TEST(Domain, AcceptsDnsNamesOnly) {
 
 TEST(BridgeName, PrefixedNameWhenItFitsElseHash) {
   EXPECT_EQ(bridge_name_for("slipway"), "slw-slipway");
+  EXPECT_EQ(bridge_name_for("slipway", "/var/lib/slipway"), "slw-slipway");
+  // Two roots, one network name: two bridges, each a valid interface name.
+  std::string a = bridge_name_for("prodlike", "/tmp/root-a"), b = bridge_name_for("prodlike", "/tmp/root-b");
+  EXPECT_NE(a, b);
+  EXPECT_TRUE(is_valid_ifname(a) && is_valid_ifname(b)) << a << " " << b;
+  EXPECT_EQ(a, bridge_name_for("prodlike", "/tmp/root-a"));
+  EXPECT_TRUE(is_valid_ifname(bridge_name_for("a-very-long-network-name", "/tmp/root-a")));
   EXPECT_EQ(bridge_name_for("abcdefghijk"), "slw-abcdefghijk");  // exactly 15
   std::string long_name = bridge_name_for("abcdefghijkl");
   EXPECT_EQ(long_name.size(), 15u);

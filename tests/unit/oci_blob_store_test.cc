@@ -65,6 +65,20 @@ TEST_F(BlobStoreTest, AdoptRefusesContentThatIsNotWhatTheDescriptorSays) {
   EXPECT_FALSE(store_.adopt(f, "sha256:short", f.size, false));
 }
 
+TEST_F(BlobStoreTest, StagingStopsAtTheDeclaredSize) {
+  std::string src = fs::join(dir_.path(), "big");
+  ASSERT_TRUE(fs::write_file(src, std::string(4 << 20, 'x')));
+  auto fd = fs::open_file(src, O_RDONLY);
+  auto staged = stage_file(fd->get(), store_.tmp_dir(), "blob", 10);
+  ASSERT_FALSE(staged);
+  EXPECT_NE(staged.error().message().find("larger than its declared size 10"), std::string::npos);
+  // Refused after at most one read block, not after the whole file.
+  EXPECT_LT(::lseek(fd->get(), 0, SEEK_CUR), 4 << 20);
+  EXPECT_TRUE(fs::list_dir(store_.tmp_dir())->empty()) << "nothing left behind";
+  auto exact = fs::open_file(src, O_RDONLY);
+  EXPECT_TRUE(stage_file(exact->get(), store_.tmp_dir(), "blob", 4 << 20));
+}
+
 TEST_F(BlobStoreTest, KeepSourceLinksInsteadOfMoving) {
   StagedFile f = stage("shared");
   ASSERT_TRUE(store_.adopt(f, f.digest, f.size, /*keep_source=*/true));

@@ -396,5 +396,17 @@ TEST(PipelineFileTest, LoadReadsTheFileAndNamesAMissingOne) {
   EXPECT_THAT(bad.error().message(), StartsWith(path + ":2: unknown key \"nam\" in app"));
 }
 
+TEST(PipelineFileTest, DockerfileAndContextStayInsideTheRepository) {
+  // A pushed branch chooses these: neither may name a host path.
+  for (const char* bad : {"../../../../etc/shadow", "/etc/shadow", "a/../../b"}) {
+    std::string df = error_of(std::string("app:\n  name: a\n  dockerfile: ") + bad + "\n");
+    EXPECT_THAT(df, HasSubstr(".slipway.yml:3"));
+    EXPECT_THAT(df, HasSubstr("a path inside the repository"));
+    std::string ctx = error_of(std::string("app:\n  name: a\n  context: ") + bad + "\n");
+    EXPECT_THAT(ctx, HasSubstr("a path inside the repository"));
+  }
+  EXPECT_TRUE(parse("app:\n  name: a\n  dockerfile: build/Dockerfile\n  context: ./src\nsteps: {}\n"));
+}
+
 }  // namespace
 }  // namespace slipway::pipeline

@@ -1,0 +1,106 @@
+// Regression tests for the holes an adversarial pass found: host fds handed to containers, a store
+// open to other users, repository paths that read host files, bytes that wedged a name.
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "base/fs.h"
+#include "tests/support/test_support.h"
+
+namespace slipway::testing {
+namespace {
+
+class HardeningTest : public RootTest {
+ protected:
+  void SetUp() override {
+    RootTest::SetUp();
+    if (IsSkipped()) return;
+    load_busybox();
+  }
+  // `slipway ...` through a shell, for redirections the container must not get hold of.
+  CommandResult shell(const std::string& slipway_args, const std::string& redirect) {
+    std::string cmd = slipway_binary() + " --root " + root() + " --run-root " + run_root() + " " +
+                      slipway_args + " " + redirect;
+    return run_command({"sh", "-c", cmd});
+  }
+};
+
+mode_t mode_of(const std::string& path) {
+  struct stat st {};
+  ::stat(path.c_str(), &st);
+  return st.st_mode & 07777;
+}
+
+TEST_F(HardeningTest, HostFileGivenAsStdoutCannotBeRewrittenOrSetuid) {
+  TempDir dir;
+  std::string log = dir.path() + "/v.log";
+  ASSERT_TRUE(fs::write_file(log, "hello\n", 0644));
+  auto r = shell(R"(run --rm busybox sh -c 'chmod 4755 /proc/$$/fd/1; printf X 1<>/proc/$$/fd/1; echo out')",
+                 ">> " + log);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(mode_of(log), 0644u);
+  // What the container wrote arrives, appended by the runtime; the host file's bytes are intact.
+  EXPECT_EQ(fs::read_file(log).value_or(""), "hello\nXout\n");
+}
+
+TEST_F(HardeningTest, EveryContainerStdioIsAPipe) {
+  std::string probe = "for f in 0 1 2; do readlink /proc/self/fd/$f; done";
+  auto fg = shell("run --rm busybox sh -c '" + probe + "'", "< /dev/null 2>&1");
+  EXPECT_EQ(count(fg.out, "pipe:"), 3) << fg.out;
+  ASSERT_EQ(slipway({"run", "-d", "--name", "d", "busybox", "sleep", "30"}).exit_code, 0);
+  auto ex = shell("exec d sh -c '" + probe + "'", "< /dev/null 2>&1");
+  EXPECT_EQ(count(ex.out, "pipe:"), 3) << ex.out;
+  auto d = slipway({"exec", "d", "sh", "-c", "for f in 0 1 2; do readlink /proc/1/fd/$f; done"});
+  EXPECT_EQ(count(d.out, "pipe:"), 3) << d.out;
+  EXPECT_EQ(slipway({"rm", "-f", "d"}).exit_code, 0);
+}
+
+TEST_F(HardeningTest, StoreAndRunRootAreClosedToOtherUsers) {
+  ASSERT_EQ(slipway({"run", "--rm", "busybox", "true"}).exit_code, 0);
+  EXPECT_EQ(mode_of(root()) & 077, 0u) << std::oct << mode_of(root());
+  EXPECT_EQ(mode_of(root() + "/layers") & 077, 0u);
+  EXPECT_EQ(mode_of(run_root()) & 077, 0u);
+  // nobody can reach no unpacked file (a setuid one would give it root).
+  auto ls = run_command({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "ls", root() + "/layers"});
+  EXPECT_NE(ls.exit_code, 0) << ls.out;
+}
+
+TEST_F(HardeningTest, ASymlinkedDockerfileIsNotFollowedOutOfTheContext) {
+  TempDir secret, context;
+  ASSERT_TRUE(fs::write_file(secret.path() + "/shadow", "root:SECRET-HASH:1:0:::\n"));
+  ASSERT_EQ(::symlink((secret.path() + "/shadow").c_str(), (context.path() + "/Dockerfile").c_str()), 0);
+  auto r = slipway({"build", "-t", "x", context.path()});
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_EQ(r.err.find("SECRET"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Dockerfile"), std::string::npos) << r.err;
+  EXPECT_EQ(count(r.err, "\n"), 1) << r.err;
+}
+
+TEST_F(HardeningTest, NonUtf8BytesRoundTripAndNeverWedgeAName) {
+  auto r = slipway({"run", "--rm", "--name", "keepme", "busybox", "echo", "\xff"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "\xff\n");
+  EXPECT_EQ(slipway({"run", "--rm", "--name", "keepme", "busybox", "true"}).exit_code, 0);
+  auto e = slipway({"run", "--name", "k2", "-e", "A=\xfe", "-w", "/tmp/\xfd", "busybox", "sh", "-c", "echo $A; pwd"});
+  EXPECT_EQ(e.out, "\xfe\n/tmp/\xfd\n") << e.err;
+  auto inspect = slipway({"inspect", "k2"});
+  EXPECT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_NO_THROW((void)nlohmann::json::parse(inspect.out));
+  EXPECT_EQ(slipway({"rm", "k2"}).exit_code, 0);
+}
+
+TEST_F(HardeningTest, DetachedLogsAreWrittenByTheRuntimeAndCapped) {
+  ASSERT_EQ(slipway({"run", "-d", "--name", "chatty", "busybox", "sh", "-c",
+                     "i=0; while [ $i -lt 4000 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); done"})
+                .exit_code,
+            0);
+  auto logs = slipway({"logs", "-f", "chatty"});
+  EXPECT_NE(logs.out.find("line-3999-"), std::string::npos);
+  EXPECT_EQ(slipway({"rm", "chatty"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace slipway::testing

@@ -1,0 +1,106 @@
+// The container's stdio relay: pipes only, output copied whole, stdin fed and closed, logs capped.
+#include "runtime/stdio_relay.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "base/fs.h"
+#include "tests/support/test_support.h"
+
+namespace slipway::runtime {
+namespace {
+
+class StringSink : public OutputSink {
+ public:
+  void write(std::string_view data) override { text += data; }
+  std::string text;
+};
+
+// Forks a "container" that dups the relay's ends onto 0, 1, 2 and runs body, then waits for it.
+template <class Body>
+void run_child(StdioRelay& relay, Body body) {
+  auto fds = relay.container_fds();
+  ASSERT_TRUE(relay.start());
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    for (int i = 0; i < 3; ++i) ::dup2(fds[i], i);
+    ::close_range(3, ~0U, 0);  // as exec into a container would: no other fd stays open
+    body();
+    ::_exit(0);
+  }
+  relay.close_container_fds();
+  int status;
+  ::waitpid(pid, &status, 0);
+  relay.finish();
+}
+
+TEST(StdioRelay, ContainerEndsArePipesAboveStdio) {
+  auto relay = StdioRelay::create({});
+  ASSERT_TRUE(relay) << relay.error().message();
+  for (int fd : (*relay)->container_fds()) {
+    struct stat st;
+    ASSERT_EQ(::fstat(fd, &st), 0);
+    EXPECT_TRUE(S_ISFIFO(st.st_mode));
+    EXPECT_GT(fd, 2);
+  }
+}
+
+TEST(StdioRelay, CopiesOutputAndFeedsStdin) {
+  int in[2];
+  ASSERT_EQ(::pipe(in), 0);
+  std::string input(300000, 'i');  // more than a pipe holds: the relay must not block on it
+  std::thread writer([&] {
+    (void)!::write(in[1], input.data(), input.size());
+    ::close(in[1]);
+  });
+  auto out = std::make_shared<StringSink>(), err = std::make_shared<StringSink>();
+  auto relay = StdioRelay::create({in[0], out, err});
+  ASSERT_TRUE(relay);
+  run_child(**relay, [] {
+    char buf[4096];
+    size_t total = 0;
+    for (ssize_t n; (n = ::read(0, buf, sizeof buf)) > 0;) total += static_cast<size_t>(n);
+    std::string line = std::to_string(total) + "\n";
+    (void)!::write(1, line.data(), line.size());
+    (void)!::write(2, "err\n", 4);
+  });
+  writer.join();
+  ::close(in[0]);
+  EXPECT_EQ(out->text, "300000\n");
+  EXPECT_EQ(err->text, "err\n");
+}
+
+TEST(StdioRelay, EmptyStdinReadsEofAtOnce) {
+  auto out = std::make_shared<StringSink>();
+  auto relay = StdioRelay::create({-1, out, std::make_shared<StringSink>()});
+  ASSERT_TRUE(relay);
+  run_child(**relay, [] {
+    char c;
+    (void)!::write(1, ::read(0, &c, 1) == 0 ? "eof" : "data", 3);
+  });
+  EXPECT_EQ(out->text, "eof");
+}
+
+TEST(RotatingLogSink, CapsEachFileAndKeepsMaxFiles) {
+  slipway::testing::TempDir dir;
+  std::string path = dir.path() + "/stdout.log";
+  auto sink = RotatingLogSink::open(path, 10, 3);
+  ASSERT_TRUE(sink) << sink.error().message();
+  for (int i = 0; i < 5; ++i) (*sink)->write("0123456789");
+  (*sink)->write("tail");
+  EXPECT_EQ(*fs::read_file(path), "tail");
+  EXPECT_EQ(*fs::read_file(path + ".1"), "0123456789");
+  EXPECT_EQ(*fs::read_file(path + ".2"), "0123456789");
+  EXPECT_FALSE(fs::exists(path + ".3"));
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+}  // namespace
+}  // namespace slipway::runtime
