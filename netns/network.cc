@@ -106,7 +106,15 @@ std::string bridge_name_for(std::string_view network_name, std::string_view root
   std::string canonical = std::filesystem::weakly_canonical(std::string(root), ec).string();
   if (ec || canonical.empty()) canonical = root;
   if (canonical == kDefaultRoot) return bridge_name_for(network_name);
-  std::string prefix = "s" + hash_hex(canonical, 4) + "-";
+  // FNV-1a's top digits barely change with the last characters (/tmp/root-a, /tmp/root-b): mix
+  // all 64 bits first (MurmurHash3's finaliser).
+  uint64_t h = std::stoull(hash_hex(canonical, 16), nullptr, 16);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  std::string prefix = fmt::format("s{:04x}-", h & 0xffff);
   std::string name = prefix + std::string(network_name);
   if (name.size() <= kMaxIfnameLength && is_valid_ifname(name)) return name;
   return prefix + hash_hex(network_name, kMaxIfnameLength - prefix.size());

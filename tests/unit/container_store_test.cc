@@ -58,11 +58,12 @@ TEST_F(ContainerStoreTest, NameInUseUntilRemovedThenFree) {
 
 TEST_F(ContainerStoreTest, LeftoverNameLinkIsTakenOver) {
   // What a create or remove killed half-way leaves: a name pointing at no record.
+  ContainerStore s = store();
   std::string link = dir_.path() + "/containers/names/keepme";
   ASSERT_EQ(::symlink(std::string(64, 'c').c_str(), link.c_str()), 0);
-  auto r = store().create(sample("a", "keepme"));
+  auto r = s.create(sample("a", "keepme"));
   ASSERT_TRUE(r) << r.error().message();
-  EXPECT_EQ(store().find("keepme")->id, std::string(64, 'a'));
+  EXPECT_EQ(s.find("keepme")->id, std::string(64, 'a'));
 }
 
 TEST_F(ContainerStoreTest, GcReclaimsRecordsWhoseCreatorDiedBeforeStart) {
