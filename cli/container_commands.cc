@@ -108,6 +108,7 @@ Result<int> do_run(const GlobalOptions& g, pipeline::RunOptions o, std::vector<s
   record.id = in.id;
   record.name = o.name.empty() ? short_id(in.id) : o.name;
   record.auto_remove = o.remove;
+  record.logs = SLW_TRY(pipeline::parse_log_opts(o.log_opts));
   if (o.timeout_seconds) record.timeout_ms = static_cast<int64_t>(std::llround(*o.timeout_seconds * 1000));
   // Released by its destructor on any error below, and by the hooks once the container ends.
   auto network = SLW_TRY(pipeline::ContainerNetwork::prepare(g.root, store, o, record.name, record.spec));
@@ -299,6 +300,8 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
   run->add_option("--ip", o.ip, "address on the network (default: the next free one)");
   run->add_option("--alias", o.aliases, "another DNS name on the network")->allow_extra_args(false);
   run->add_option("--forward", o.forwards, "[ADDR:]PORT=HOST:PORT: the container's localhost port reaches a host port")
+      ->allow_extra_args(false);
+  run->add_option("--log-opt", o.log_opts, "max-size=SIZE (default 20m) or max-file=N (default 5) for -d logs")
       ->allow_extra_args(false);
   run->add_option("-p,--publish", o.publish, "[HOSTADDR:]HOSTPORT:PORT: a host port reaches the container")
       ->allow_extra_args(false);

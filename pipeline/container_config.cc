@@ -114,21 +114,46 @@ Result<runtime::BindMount> parse_volume(std::string_view spec) {
   return b;
 }
 
-Result<int64_t> parse_memory(std::string_view text) {
+Result<int64_t> parse_size(std::string_view text, std::string_view what) {
   int64_t value = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || value <= 0) return fail("invalid memory size \"{}\"", text);
+  if (ec != std::errc() || value <= 0) return fail("invalid {} \"{}\"", what, text);
   std::string_view suffix(p, text.data() + text.size() - p);
   int shift = 0;
   if (suffix == "" || suffix == "b" || suffix == "B") shift = 0;
   else if (suffix == "k" || suffix == "K" || suffix == "kb" || suffix == "KB") shift = 10;
   else if (suffix == "m" || suffix == "M" || suffix == "mb" || suffix == "MB") shift = 20;
   else if (suffix == "g" || suffix == "G" || suffix == "gb" || suffix == "GB") shift = 30;
-  else return fail("invalid memory size \"{}\": unknown unit \"{}\"", text, suffix);
-  if (value > (INT64_MAX >> shift)) return fail("invalid memory size \"{}\": too large", text);
-  value <<= shift;
+  else return fail("invalid {} \"{}\": unknown unit \"{}\"", what, text, suffix);
+  if (value > (INT64_MAX >> shift)) return fail("invalid {} \"{}\": too large", what, text);
+  return value << shift;
+}
+
+Result<int64_t> parse_memory(std::string_view text) {
+  int64_t value = SLW_TRY(parse_size(text, "memory size"));
   if (value < (6 << 20)) return fail("invalid memory size \"{}\": the minimum is 6m", text);
   return value;
+}
+
+Result<runtime::LogLimits> parse_log_opts(const std::vector<std::string>& opts) {
+  runtime::LogLimits limits;
+  for (const auto& opt : opts) {
+    auto eq = opt.find('=');
+    std::string key = opt.substr(0, eq);
+    std::string value = eq == std::string::npos ? "" : opt.substr(eq + 1);
+    if (key == "max-size") {
+      limits.max_bytes = static_cast<uint64_t>(SLW_TRY(parse_size(value, "--log-opt max-size")));
+    } else if (key == "max-file") {
+      int n = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || p != value.data() + value.size() || n < 1)
+        return fail("invalid --log-opt max-file \"{}\": a number of files, at least 1", value);
+      limits.max_files = n;
+    } else {
+      return fail("unknown --log-opt \"{}\" (known: max-size=SIZE, max-file=N)", opt);
+    }
+  }
+  return limits;
 }
 
 Result<runtime::ContainerSpec> build_container_spec(const RunOptions& o, const ContainerInputs& in,

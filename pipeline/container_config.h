@@ -11,6 +11,7 @@
 #include "pipeline/run_options.h"
 #include "pipeline/user_lookup.h"
 #include "runtime/container_spec.h"
+#include "runtime/container_store.h"
 
 namespace slipway::pipeline {
 
@@ -48,6 +49,10 @@ Result<runtime::BindMount> parse_volume(std::string_view spec);
 
 // "512m", "1g", "1048576" -> bytes.
 Result<int64_t> parse_memory(std::string_view text);
+// "10", "64k", "20m", "1g": bytes; `what` names the value in errors.
+Result<int64_t> parse_size(std::string_view text, std::string_view what);
+// --log-opt max-size=SIZE and max-file=N (Docker's names), over the defaults.
+Result<runtime::LogLimits> parse_log_opts(const std::vector<std::string>& opts);
 
 // Processes a container may have when --pids-limit is not given (Podman's default).
 inline constexpr int64_t kDefaultPidsLimit = 2048;

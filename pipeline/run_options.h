@@ -35,6 +35,7 @@ struct RunOptions {
   std::vector<std::string> aliases;  // --alias: more DNS names on the network
   std::vector<std::string> forwards;  // --forward [ADDR:]PORT=HOST:PORT (container -> host)
   std::vector<std::string> publish;   // -p [HOSTADDR:]HOSTPORT:PORT (host -> container)
+  std::vector<std::string> log_opts;  // --log-opt max-size=SIZE | max-file=N (detached logs)
 };
 
 }  // namespace slipway::pipeline

@@ -211,6 +211,7 @@ std::vector<std::string> run_arguments(const RunOptions& o) {
   each(o.aliases, "--alias");
   each(o.forwards, "--forward");
   each(o.publish, "--publish");
+  each(o.log_opts, "--log-opt");
   if (!o.rootfs.empty()) {
     option(o.rootfs, "--rootfs");
     a.emplace_back("--");

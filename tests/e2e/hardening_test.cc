@@ -94,13 +94,25 @@ TEST_F(HardeningTest, NonUtf8BytesRoundTripAndNeverWedgeAName) {
 }
 
 TEST_F(HardeningTest, DetachedLogsAreWrittenByTheRuntimeAndCapped) {
-  ASSERT_EQ(slipway({"run", "-d", "--name", "chatty", "busybox", "sh", "-c",
-                     "i=0; while [ $i -lt 4000 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); done"})
-                .exit_code,
-            0);
+  // About 160 kB of output, with room for 3 files of 16 kB: the newest lines stay, in order.
+  auto r = slipway({"run", "-d", "--name", "chatty", "--log-opt", "max-size=16k", "--log-opt", "max-file=3",
+                    "busybox", "sh", "-c",
+                    "i=0; while [ $i -lt 4000 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); done"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   auto logs = slipway({"logs", "-f", "chatty"});
   EXPECT_NE(logs.out.find("line-3999-"), std::string::npos);
+  EXPECT_EQ(logs.out.find("line-10-"), std::string::npos) << "the oldest output was rotated away";
+  EXPECT_LE(logs.out.size(), 3u * 16 * 1024);
+  EXPECT_LT(logs.out.find("line-3998-"), logs.out.find("line-3999-"));
+  for (const auto& f : fs::list_dir(run_root() + "/containers").value_or(std::vector<std::string>{}))
+    if (f != "names") {
+      EXPECT_TRUE(fs::exists(run_root() + "/containers/" + f + "/stdout.log.2"));
+      EXPECT_FALSE(fs::exists(run_root() + "/containers/" + f + "/stdout.log.3")) << "max-file=3";
+    }
   EXPECT_EQ(slipway({"rm", "chatty"}).exit_code, 0);
+  auto bad = slipway({"run", "--rm", "--log-opt", "max-bytes=1", "busybox", "true"});
+  EXPECT_EQ(bad.exit_code, 125);
+  EXPECT_NE(bad.err.find("unknown --log-opt \"max-bytes=1\""), std::string::npos) << bad.err;
 }
 
 }  // namespace

@@ -194,6 +194,14 @@ TEST(BuildContainerSpec, FlagsAndErrors) {
   bad = {};
   bad.cap_add = {"NOT_A_CAP"};
   EXPECT_FALSE(build_container_spec(bad, inputs(), rootfs));
+  EXPECT_EQ(parse_log_opts({})->max_bytes, 20u << 20);
+  auto logs = parse_log_opts({"max-size=64k", "max-file=2"});
+  ASSERT_TRUE(logs) << logs.error().message();
+  EXPECT_EQ(logs->max_bytes, 64u << 10);
+  EXPECT_EQ(logs->max_files, 2);
+  EXPECT_FALSE(parse_log_opts({"max-file=0"}));
+  EXPECT_FALSE(parse_log_opts({"max-size=lots"}));
+  EXPECT_FALSE(parse_log_opts({"compress=true"}));
   bad = {};
   bad.env = {"=x"};
   EXPECT_FALSE(build_container_spec(bad, inputs(), rootfs));
