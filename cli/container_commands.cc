@@ -265,6 +265,7 @@ Result<int> do_gc(const GlobalOptions& g) {
   for (const auto& l : report.leases) fmt::print("released address {}\n", l);
   for (const auto& l : report.links) fmt::print("removed link {}\n", l);
   for (const auto& r : report.runs) fmt::print("marked killed pipeline run {} failed\n", r);
+  for (const auto& p : report.partial) fmt::print("removed partial file {}\n", p);
   return 0;
 }
 

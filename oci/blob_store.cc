@@ -1,5 +1,7 @@
 #include "oci/blob_store.h"
 
+#include <signal.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,6 +40,25 @@ Status fsync_path(const std::string& path) {
 }
 
 }  // namespace
+
+Result<std::vector<std::string>> remove_partial_files(const std::string& tmp_dir) {
+  std::vector<std::string> removed;
+  auto names = fs::list_dir(tmp_dir);
+  if (!names) return removed;  // no tmp dir yet: nothing was ever staged
+  for (const auto& name : *names) {
+    auto first = name.find('-');
+    if (first == std::string::npos) continue;
+    auto second = name.find('-', first + 1);
+    std::string pid_text = name.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    // Alive, or a reused pid: keep it (a later gc gets it).
+    if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    SLW_TRY(fs::remove_tree(fs::join(tmp_dir, name)));
+    removed.push_back(name);
+  }
+  return removed;
+}
 
 Result<StagedFile> stage_file(int fd, const std::string& dir, std::string_view prefix,
                               std::optional<int64_t> declared_size) {

@@ -21,6 +21,10 @@ struct StagedFile {
   int64_t size = 0;
 };
 
+// Entries of a tmp dir named WORD-PID-... (staged blobs, build scratch dirs) whose process is
+// gone: what a killed pull, load or build left. Removes them and returns their names.
+Result<std::vector<std::string>> remove_partial_files(const std::string& tmp_dir);
+
 // Copies fd from its current offset to the end into a new file in dir (named prefix-<pid>-XXXXXX),
 // hashing the bytes on the way. With declared_size, stops as soon as more than that arrives. On
 // error nothing is left behind.

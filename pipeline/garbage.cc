@@ -2,6 +2,7 @@
 
 #include "base/fs.h"
 #include "netns/ipam.h"
+#include "oci/blob_store.h"
 #include "netns/netlink.h"
 #include "netns/network_store.h"
 #include "netns/veth.h"
@@ -40,6 +41,7 @@ Result<GarbageReport> collect_garbage(const std::string& root, const runtime::Co
   runtime::GcReport runtime_report = SLW_TRY(runtime::collect_garbage(store));
   report.containers = runtime_report.containers;
 
+  report.partial = SLW_TRY(oci::remove_partial_files(fs::join(root, "tmp")));
   if (auto runs = fs::list_dir(pipeline_runs_dir(root))) {
     for (const auto& id : *runs)
       if (SLW_TRY(collect_run(fs::join(pipeline_runs_dir(root), id)))) report.runs.push_back(id);

@@ -14,6 +14,7 @@ struct GarbageReport {
   std::vector<std::string> leases;      // "network/ip" leases whose owner was dead
   std::vector<std::string> links;       // host veths of dead containers
   std::vector<std::string> runs;        // pipeline runs whose runner was killed, now marked failed
+  std::vector<std::string> partial;     // half-written blobs and build dirs of killed processes
 };
 
 // Only this root's containers and leases are touched: parallel roots never clean up each other.

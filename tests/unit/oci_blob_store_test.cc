@@ -1,6 +1,7 @@
 // The content-addressed blob store: nothing enters under a digest it does not hash to.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/fs.h"
@@ -77,6 +78,21 @@ TEST_F(BlobStoreTest, StagingStopsAtTheDeclaredSize) {
   EXPECT_TRUE(fs::list_dir(store_.tmp_dir())->empty()) << "nothing left behind";
   auto exact = fs::open_file(src, O_RDONLY);
   EXPECT_TRUE(stage_file(exact->get(), store_.tmp_dir(), "blob", 4 << 20));
+}
+
+TEST_F(BlobStoreTest, PartialFilesOfDeadProcessesAreRemoved) {
+  pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  std::string tmp = store_.tmp_dir();
+  ASSERT_TRUE(fs::write_file(fmt::format("{}/blob-{}-abc", tmp, dead), "half"));
+  ASSERT_TRUE(fs::make_dirs(fmt::format("{}/build-{}-0123/layer/x", tmp, dead)));
+  ASSERT_TRUE(fs::write_file(fmt::format("{}/blob-{}-def", tmp, ::getpid()), "in progress"));
+  ASSERT_TRUE(fs::write_file(tmp + "/notes", "not ours"));
+  auto removed = remove_partial_files(tmp);
+  ASSERT_TRUE(removed) << removed.error().message();
+  EXPECT_EQ(removed->size(), 2u);
+  EXPECT_EQ(*fs::list_dir(tmp), (std::vector<std::string>{fmt::format("blob-{}-def", ::getpid()), "notes"}));
 }
 
 TEST_F(BlobStoreTest, KeepSourceLinksInsteadOfMoving) {
