@@ -166,22 +166,57 @@ Result<int> do_ps(const GlobalOptions& g, bool all, bool quiet) {
   return 0;
 }
 
-// Copies new bytes of `path` from `offset` to fd; returns the new offset.
-off_t copy_new(const std::string& path, off_t offset, int out_fd) {
+// Copies a whole file to fd, if it exists.
+void copy_file(const std::string& path, int out_fd) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return offset;
-  // Rotated meanwhile (see RotatingLogSink): the current file starts again from nothing.
-  struct stat st;
-  if (::fstat(fd.get(), &st) == 0 && st.st_size < offset) offset = 0;
   char buf[65536];
-  for (;;) {
-    ssize_t n = ::pread(fd.get(), buf, sizeof buf, offset);
-    if (n <= 0) break;
-    (void)!::write(out_fd, buf, n);
-    offset += n;
-  }
-  return offset;
+  for (ssize_t n; fd && (n = ::read(fd.get(), buf, sizeof buf)) > 0;) (void)!::write(out_fd, buf, n);
 }
+
+// Follows one log file that RotatingLogSink renames to PATH.1 (and on to PATH.N) when full: the
+// open file is read to its end, then the files rotated after it, then the new PATH, so nothing is
+// lost or printed twice unless max_files rotations happen between two looks.
+class LogTail {
+ public:
+  LogTail(std::string path, int max_files, int out_fd)
+      : path_(std::move(path)), max_files_(max_files), out_fd_(out_fd) {}
+  void pump() {
+    if (!fd_ && !open_current()) return;
+    drain();
+    struct stat now, cur;
+    if (::fstat(fd_.get(), &cur) < 0) return;
+    if (::stat(path_.c_str(), &now) == 0 && now.st_ino == cur.st_ino && now.st_dev == cur.st_dev) return;
+    drain();  // what was written before the rotation
+    int moved_to = max_files_;  // where the old file is now (max_files_: dropped)
+    for (int k = 1; k < max_files_; ++k) {
+      struct stat st;
+      if (::stat(rotated(k).c_str(), &st) == 0 && st.st_ino == cur.st_ino && st.st_dev == cur.st_dev) {
+        moved_to = k;
+        break;
+      }
+    }
+    for (int k = moved_to - 1; k >= 1; --k) copy_file(rotated(k), out_fd_);
+    if (open_current()) drain();
+  }
+
+ private:
+  std::string rotated(int k) const { return fmt::format("{}.{}", path_, k); }
+  bool open_current() {
+    fd_.reset(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+    offset_ = 0;
+    return fd_.valid();
+  }
+  void drain() {
+    char buf[65536];
+    for (ssize_t n; (n = ::pread(fd_.get(), buf, sizeof buf, offset_)) > 0; offset_ += n)
+      (void)!::write(out_fd_, buf, n);
+  }
+  std::string path_;
+  int max_files_;
+  int out_fd_;
+  UniqueFd fd_;
+  off_t offset_ = 0;
+};
 
 Result<int> do_logs(const GlobalOptions& g, const std::string& name, bool follow) {
   ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
@@ -189,17 +224,18 @@ Result<int> do_logs(const GlobalOptions& g, const std::string& name, bool follow
   std::string out = runtime::stdout_log(store, r.id), err = runtime::stderr_log(store, r.id);
   // Rotated files first, oldest first: PATH.N ... PATH.1, then PATH.
   for (int i = r.logs.max_files - 1; i >= 1; --i) {
-    copy_new(fmt::format("{}.{}", out, i), 0, STDOUT_FILENO);
-    copy_new(fmt::format("{}.{}", err, i), 0, STDERR_FILENO);
+    copy_file(fmt::format("{}.{}", out, i), STDOUT_FILENO);
+    copy_file(fmt::format("{}.{}", err, i), STDERR_FILENO);
   }
-  off_t out_off = copy_new(out, 0, STDOUT_FILENO);
-  off_t err_off = copy_new(err, 0, STDERR_FILENO);
+  LogTail out_tail(out, r.logs.max_files, STDOUT_FILENO), err_tail(err, r.logs.max_files, STDERR_FILENO);
+  out_tail.pump();
+  err_tail.pump();
   while (follow) {
     auto s = store.load_state(r.id);
     bool running = s && store.effective_state(*s).status == runtime::ContainerStatus::kRunning;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    out_off = copy_new(out, out_off, STDOUT_FILENO);
-    err_off = copy_new(err, err_off, STDERR_FILENO);
+    out_tail.pump();
+    err_tail.pump();
     if (!running) break;
   }
   return 0;

@@ -42,7 +42,7 @@ bool pump(int from, OutputSink& to, char* buf, size_t size) {
   ssize_t n = ::read(from, buf, size);
   if (n > 0) {
     to.write(std::string_view(buf, static_cast<size_t>(n)));
-    return true;
+    return !to.broken();
   }
   return n < 0 && (errno == EINTR || errno == EAGAIN);
 }

@@ -26,6 +26,9 @@ class OutputSink {
  public:
   virtual ~OutputSink() = default;
   virtual void write(std::string_view data) = 0;
+  // True once nothing more can be written: the container's pipe is closed too, so its next write
+  // gets EPIPE (and SIGPIPE), as if it wrote to the reader directly (`slipway run ... | head -1`).
+  virtual bool broken() const { return false; }
 };
 
 // Writes to a file descriptor of this process (not owned). A broken target (EPIPE) drops the rest.
@@ -33,6 +36,7 @@ class FdSink : public OutputSink {
  public:
   explicit FdSink(int fd) : fd_(fd) {}
   void write(std::string_view data) override;
+  bool broken() const override { return broken_; }
 
  private:
   int fd_;

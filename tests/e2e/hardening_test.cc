@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include "base/fs.h"
@@ -94,12 +95,23 @@ TEST_F(HardeningTest, NonUtf8BytesRoundTripAndNeverWedgeAName) {
 }
 
 TEST_F(HardeningTest, DetachedLogsAreWrittenByTheRuntimeAndCapped) {
-  // About 160 kB of output, with room for 3 files of 16 kB: the newest lines stay, in order.
+  // About 140 kB of output in bursts of 7 kB, with room for 3 files of 16 kB: the newest lines
+  // stay, in order.
   auto r = slipway({"run", "-d", "--name", "chatty", "--log-opt", "max-size=16k", "--log-opt", "max-file=3",
                     "busybox", "sh", "-c",
-                    "i=0; while [ $i -lt 4000 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); done"});
+                    "i=0; while [ $i -lt 4000 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); "
+                    "[ $((i % 200)) = 0 ] && sleep 0.05; done; true"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto logs = slipway({"logs", "-f", "chatty"});
+  // Followed while the files rotate, every line arrives once and in order.
+  auto followed = slipway({"logs", "-f", "chatty"});
+  auto lines = split_lines(followed.out);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(), "line-3999-padding-padding-padding");
+  EXPECT_EQ(lines.front(), "line-0-padding-padding-padding") << "followed from the start";
+  int first = 0;
+  for (size_t i = 1; i < lines.size(); ++i)
+    ASSERT_EQ(lines[i], fmt::format("line-{}-padding-padding-padding", first + static_cast<int>(i))) << i;
+  auto logs = slipway({"logs", "chatty"});
   EXPECT_NE(logs.out.find("line-3999-"), std::string::npos);
   EXPECT_EQ(logs.out.find("line-10-"), std::string::npos) << "the oldest output was rotated away";
   EXPECT_LE(logs.out.size(), 3u * 16 * 1024);

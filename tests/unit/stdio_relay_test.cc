@@ -1,6 +1,7 @@
 // The container's stdio relay: pipes only, output copied whole, stdin fed and closed, logs capped.
 #include "runtime/stdio_relay.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,22 +22,23 @@ class StringSink : public OutputSink {
   std::string text;
 };
 
-// Forks a "container" that dups the relay's ends onto 0, 1, 2 and runs body, then waits for it.
+// Forks a "container" that dups the relay's ends onto 0, 1, 2 and exits with what body returns;
+// waits for it and for the relay; returns that exit code.
 template <class Body>
-void run_child(StdioRelay& relay, Body body) {
+int run_child(StdioRelay& relay, Body body) {
   auto fds = relay.container_fds();
-  ASSERT_TRUE(relay.start());
+  EXPECT_TRUE(relay.start());
   pid_t pid = ::fork();
   if (pid == 0) {
     for (int i = 0; i < 3; ++i) ::dup2(fds[i], i);
     ::close_range(3, ~0U, 0);  // as exec into a container would: no other fd stays open
-    body();
-    ::_exit(0);
+    ::_exit(body());
   }
   relay.close_container_fds();
-  int status;
+  int status = 0;
   ::waitpid(pid, &status, 0);
   relay.finish();
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 TEST(StdioRelay, ContainerEndsArePipesAboveStdio) {
@@ -68,6 +70,7 @@ TEST(StdioRelay, CopiesOutputAndFeedsStdin) {
     std::string line = std::to_string(total) + "\n";
     (void)!::write(1, line.data(), line.size());
     (void)!::write(2, "err\n", 4);
+    return 0;
   });
   writer.join();
   ::close(in[0]);
@@ -82,8 +85,26 @@ TEST(StdioRelay, EmptyStdinReadsEofAtOnce) {
   run_child(**relay, [] {
     char c;
     (void)!::write(1, ::read(0, &c, 1) == 0 ? "eof" : "data", 3);
+    return 0;
   });
   EXPECT_EQ(out->text, "eof");
+}
+
+TEST(StdioRelay, AClosedReaderGivesTheContainerEpipe) {
+  ::signal(SIGPIPE, SIG_IGN);  // as slipway's main does: a broken pipe is an error, not a death
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  ::close(out[0]);  // like `slipway run ... | head -1` once head has exited
+  auto relay = StdioRelay::create({-1, std::make_shared<FdSink>(out[1]), std::make_shared<StringSink>()});
+  ASSERT_TRUE(relay);
+  int code = run_child(**relay, [] {
+    ::signal(SIGPIPE, SIG_IGN);
+    for (int i = 0; i < 100000; ++i)
+      if (::write(1, "line\n", 5) < 0) return errno == EPIPE ? 7 : 1;
+    return 0;  // never told: the reader's end of the story was lost
+  });
+  ::close(out[1]);
+  EXPECT_EQ(code, 7);
 }
 
 TEST(RotatingLogSink, CapsEachFileAndKeepsMaxFiles) {
