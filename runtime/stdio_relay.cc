@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 
@@ -142,12 +144,19 @@ void StdioRelay::close_container_fds() {
 }
 
 Status StdioRelay::start() {
+  // Signals are for the thread that waits for the container (it forwards them through a
+  // signalfd, which needs them blocked everywhere): the relay is born with all of them blocked.
+  sigset_t all, old;
+  ::sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, &old);
+  Status started;
   try {
     thread_ = std::thread([this] { run(); });
   } catch (const std::system_error& e) {
-    return fail("start stdio relay: {}", e.what());
+    started = fail("start stdio relay: {}", e.what());
   }
-  return {};
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return started;
 }
 
 void StdioRelay::finish(std::optional<std::chrono::milliseconds> grace) {
