@@ -207,6 +207,9 @@ class LogTail {
     return fd_.valid();
   }
   void drain() {
+    // max-file=1 truncates the one file in place: start again from its beginning.
+    struct stat st;
+    if (::fstat(fd_.get(), &st) == 0 && st.st_size < offset_) offset_ = 0;
     char buf[65536];
     for (ssize_t n; (n = ::pread(fd_.get(), buf, sizeof buf, offset_)) > 0; offset_ += n)
       (void)!::write(out_fd_, buf, n);

@@ -1,4 +1,5 @@
 // slipway: daemonless container runtime and CI pipeline runner.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -66,6 +67,10 @@ int main(int argc, char** argv) {
   using namespace slipway::cli;
   // Broken pipes are errors to handle where they happen (a child that died), not a reason to die.
   ::signal(SIGPIPE, SIG_IGN);
+  // A caller that closed stdin, stdout or stderr would have the next file slipway opens take that
+  // number, and output (or a container's input) would go to it: /dev/null stands in instead.
+  for (int fd = 0; fd <= 2; ++fd)
+    if (::fcntl(fd, F_GETFD) < 0 && ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd) return 125;
   // Each forwarded connection holds six fds; use the whole allowance the host grants.
   if (rlimit nofile; ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
     nofile.rlim_cur = nofile.rlim_max;

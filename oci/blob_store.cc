@@ -49,8 +49,10 @@ Result<std::vector<std::string>> remove_partial_files(const std::string& tmp_dir
     auto first = name.find('-');
     if (first == std::string::npos) continue;
     auto second = name.find('-', first + 1);
-    std::string pid_text = name.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
-    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (second == std::string::npos) continue;  // WORD-XXXXXX (mkstemp) carries no pid
+    std::string pid_text = name.substr(first + 1, second - first - 1);
+    if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos)
+      continue;
     pid_t pid = static_cast<pid_t>(std::stol(pid_text));
     // Alive, or a reused pid: keep it (a later gc gets it).
     if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;

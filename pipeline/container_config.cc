@@ -230,6 +230,7 @@ Result<runtime::ContainerSpec> build_container_spec(const RunOptions& o, const C
   }
   // A fork bomb in one CI job must not take the host's process table: a limit unless -1 is asked.
   s.resources.pids = kDefaultPidsLimit;
+  s.resources.pids_is_default = !o.pids_limit;
   if (o.pids_limit) {
     if (*o.pids_limit == -1) s.resources.pids.reset();
     else if (*o.pids_limit <= 0) return fail("invalid --pids-limit {}: must be > 0, or -1 for no limit", *o.pids_limit);

@@ -156,7 +156,7 @@ Result<std::vector<CgroupWrite>> plan_cgroup_writes(const CgroupLimits& limits, 
   }
   if (limits.pids) {
     if (*limits.pids <= 0) return fail("--pids-limit must be at least 1, got {}", *limits.pids);
-    writes.push_back({"pids", "pids.max", std::to_string(*limits.pids)});
+    writes.push_back({"pids", "pids.max", std::to_string(*limits.pids), false, limits.pids_optional});
   }
   return writes;
 }

@@ -189,6 +189,9 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& nam
   // Partly made cgroups are removed by this object's destructor; it only lists dirs we made.
   Cgroup cg(layout.version, name);
   if (layout.uses_v1()) {
+    std::erase_if(writes, [&](const CgroupWrite& w) {
+      return w.controller_optional && !layout.v1_mounts.contains(w.controller);
+    });
     for (const auto& w : writes)
       if (!layout.v1_mounts.contains(w.controller))
         return fail("{} needs the {} cgroup controller, which this host does not have mounted",
@@ -206,6 +209,9 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& nam
   } else {
     std::string list = fs::join(layout.v2_root, "cgroup.controllers");
     std::set<std::string> available = SLW_TRY(read_words(list));
+    std::erase_if(writes, [&](const CgroupWrite& w) {
+      return w.controller_optional && !available.contains(w.controller);
+    });
     for (const auto& w : writes)
       if (!available.contains(w.controller))
         return fail(

@@ -56,6 +56,9 @@ struct CgroupLimits {
   std::optional<int64_t> memory_bytes{};
   std::optional<double> cpus{};  // CPU time as a number of CPUs: 0.5 is half of one CPU
   std::optional<int64_t> pids{};
+  // A default limit rather than one the user asked for: dropped on a host without the pids
+  // controller instead of failing the start.
+  bool pids_optional = false;
 };
 
 // One write of a limit: `value` into the file `file` of the container's `controller` directory.
@@ -64,6 +67,7 @@ struct CgroupWrite {
   std::string file;        // e.g. "memory.limit_in_bytes", relative to the cgroup directory
   std::string value;
   bool skip_if_missing = false;  // swap files, absent without swap accounting
+  bool controller_optional = false;  // dropped when the host lacks the controller
 
   bool operator==(const CgroupWrite&) const = default;
 };

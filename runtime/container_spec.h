@@ -71,6 +71,7 @@ struct ResourceSpec {
   std::optional<int64_t> memory_bytes;
   std::optional<double> cpus;
   std::optional<int64_t> pids;
+  bool pids_is_default = false;  // see CgroupLimits::pids_optional
 };
 
 struct ContainerSpec {

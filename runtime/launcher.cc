@@ -209,7 +209,8 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
     plan.netns_fd = netns.get();
   }
 
-  CgroupLimits limits{spec.resources.memory_bytes, spec.resources.cpus, spec.resources.pids};
+  CgroupLimits limits{spec.resources.memory_bytes, spec.resources.cpus, spec.resources.pids,
+                      spec.resources.pids_is_default};
   CgroupLayout layout = SLW_TRY(detect_cgroup_layout());
   Cgroup cgroup = SLW_TRY(Cgroup::create(layout, "slipway/" + spec.id, limits));
 

@@ -36,7 +36,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProcessSpec, args, env, cwd, uid
                                                 additional_gids)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SecuritySpec, capabilities, seccomp, seccomp_file,
                                                 no_new_privileges)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourceSpec, memory_bytes, cpus, pids)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourceSpec, memory_bytes, cpus, pids, pids_is_default)
 
 void to_json(nlohmann::json& j, const ContainerSpec& s) {
   j = {{"id", s.id},           {"hostname", s.hostname}, {"state_dir", s.state_dir}, {"cache_dir", s.cache_dir},

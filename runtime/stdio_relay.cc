@@ -5,7 +5,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <chrono>
 #include <cstring>
@@ -37,6 +39,11 @@ Status make_pipe(UniqueFd& read_end, UniqueFd& write_end) {
   read_end.reset(p[0]);
   write_end.reset(p[1]);
   return {};
+}
+
+bool is_anonymous_pipe(int fd) {
+  struct statfs fs;
+  return fd >= 0 && ::fstatfs(fd, &fs) == 0 && fs.f_type == PIPEFS_MAGIC;
 }
 
 // Reads what is there; false at EOF or on an error that ends the stream.
@@ -119,11 +126,20 @@ Result<std::unique_ptr<StdioRelay>> StdioRelay::create(StdioTargets targets) {
   if (!targets.out) targets.out = std::make_shared<FdSink>(STDOUT_FILENO);
   if (!targets.err) targets.err = std::make_shared<FdSink>(STDERR_FILENO);
   std::unique_ptr<StdioRelay> r(new StdioRelay(std::move(targets)));
-  SLW_TRY(make_pipe(r->child_in_, r->in_write_));
+  if (is_anonymous_pipe(r->targets_.in)) {
+    // Nothing to reopen or chmod behind an anonymous pipe: the container reads it itself, and
+    // takes no more of it than it wants (`while read h; do slipway exec c ...; done` keeps working).
+    int fd = ::fcntl(r->targets_.in, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) return fail_errno("duplicate stdin");
+    r->child_in_.reset(fd);
+  } else {
+    SLW_TRY(make_pipe(r->child_in_, r->in_write_));
+  }
   SLW_TRY(make_pipe(r->out_read_, r->child_out_));
   SLW_TRY(make_pipe(r->err_read_, r->child_err_));
   // Only our end: pipe2 gives each end its own open file, so the container's stays blocking.
-  if (::fcntl(r->in_write_.get(), F_SETFL, O_NONBLOCK) < 0) return fail_errno("set stdin pipe non-blocking");
+  if (r->in_write_ && ::fcntl(r->in_write_.get(), F_SETFL, O_NONBLOCK) < 0)
+    return fail_errno("set stdin pipe non-blocking");
   int stop = ::eventfd(0, EFD_CLOEXEC);
   if (stop < 0) return fail_errno("create eventfd");
   r->stop_.reset(stop);
@@ -171,6 +187,18 @@ void StdioRelay::finish(std::optional<std::chrono::milliseconds> grace) {
   thread_.join();
 }
 
+void StdioRelay::drain_now(std::vector<char>& buf) {
+  // What is already in the pipes was written before the deadline: it is not lost.
+  for (UniqueFd* fd : {&out_read_, &err_read_}) {
+    if (!*fd || ::fcntl(fd->get(), F_SETFL, O_NONBLOCK) < 0) continue;
+    OutputSink& sink = fd == &out_read_ ? *targets_.out : *targets_.err;
+    while (pump(fd->get(), sink, buf.data(), buf.size())) {
+      pollfd p{fd->get(), POLLIN, 0};
+      if (::poll(&p, 1, 0) <= 0) break;
+    }
+  }
+}
+
 void StdioRelay::run() {
   std::vector<char> buf(64 * 1024);
   std::string pending;  // read from the stdin source, not yet taken by the container
@@ -180,7 +208,10 @@ void StdioRelay::run() {
     int timeout = -1;
     if (int64_t deadline = deadline_ns_.load(); deadline != kNoDeadline) {
       int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-      if (now >= deadline) return;
+      if (now >= deadline) {
+        drain_now(buf);
+        return;
+      }
       timeout = static_cast<int>((deadline - now) / 1000000 + 1);
     }
     pollfd fds[5] = {{stop_.get(), POLLIN, 0}, {out_read_.get(), POLLIN, 0}, {err_read_.get(), POLLIN, 0},

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
@@ -62,7 +63,9 @@ class RotatingLogSink : public OutputSink {
 };
 
 struct StdioTargets {
-  int in = STDIN_FILENO;             // copied into the container's stdin until EOF; -1: empty stdin
+  // Copied into the container's stdin until EOF (an anonymous pipe is handed over as it is, being
+  // harmless); -1: empty stdin.
+  int in = STDIN_FILENO;
   std::shared_ptr<OutputSink> out;   // null: this process's stdout
   std::shared_ptr<OutputSink> err;   // null: this process's stderr
 };
@@ -89,6 +92,7 @@ class StdioRelay {
  private:
   explicit StdioRelay(StdioTargets targets) : targets_(std::move(targets)) {}
   void run();
+  void drain_now(std::vector<char>& buf);
   StdioTargets targets_;
   UniqueFd child_in_, child_out_, child_err_;  // the container's ends
   UniqueFd in_write_, out_read_, err_read_;    // ours

@@ -89,10 +89,12 @@ TEST_F(BlobStoreTest, PartialFilesOfDeadProcessesAreRemoved) {
   ASSERT_TRUE(fs::make_dirs(fmt::format("{}/build-{}-0123/layer/x", tmp, dead)));
   ASSERT_TRUE(fs::write_file(fmt::format("{}/blob-{}-def", tmp, ::getpid()), "in progress"));
   ASSERT_TRUE(fs::write_file(tmp + "/notes", "not ours"));
+  ASSERT_TRUE(fs::write_file(tmp + "/download-123456", "a mkstemp name, no pid"));
   auto removed = remove_partial_files(tmp);
   ASSERT_TRUE(removed) << removed.error().message();
   EXPECT_EQ(removed->size(), 2u);
-  EXPECT_EQ(*fs::list_dir(tmp), (std::vector<std::string>{fmt::format("blob-{}-def", ::getpid()), "notes"}));
+  EXPECT_EQ(*fs::list_dir(tmp), (std::vector<std::string>{fmt::format("blob-{}-def", ::getpid()),
+                                                          "download-123456", "notes"}));
 }
 
 TEST_F(BlobStoreTest, KeepSourceLinksInsteadOfMoving) {

@@ -2,6 +2,7 @@
 #include "runtime/stdio_relay.h"
 
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,16 +53,14 @@ TEST(StdioRelay, ContainerEndsArePipesAboveStdio) {
   }
 }
 
-TEST(StdioRelay, CopiesOutputAndFeedsStdin) {
-  int in[2];
-  ASSERT_EQ(::pipe(in), 0);
-  std::string input(300000, 'i');  // more than a pipe holds: the relay must not block on it
-  std::thread writer([&] {
-    (void)!::write(in[1], input.data(), input.size());
-    ::close(in[1]);
-  });
+TEST(StdioRelay, CopiesOutputAndFeedsStdinFromAFile) {
+  slipway::testing::TempDir dir;
+  // More than a pipe holds: the relay must not block on it. A file is never handed over.
+  ASSERT_TRUE(fs::write_file(dir.path() + "/in", std::string(300000, 'i')));
+  int in = ::open((dir.path() + "/in").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(in, 0);
   auto out = std::make_shared<StringSink>(), err = std::make_shared<StringSink>();
-  auto relay = StdioRelay::create({in[0], out, err});
+  auto relay = StdioRelay::create({in, out, err});
   ASSERT_TRUE(relay);
   run_child(**relay, [] {
     char buf[4096];
@@ -72,10 +71,27 @@ TEST(StdioRelay, CopiesOutputAndFeedsStdin) {
     (void)!::write(2, "err\n", 4);
     return 0;
   });
-  writer.join();
-  ::close(in[0]);
+  ::close(in);
   EXPECT_EQ(out->text, "300000\n");
   EXPECT_EQ(err->text, "err\n");
+}
+
+TEST(StdioRelay, AnAnonymousPipeIsHandedOverAndReadOnlyAsFarAsWanted) {
+  int in[2];
+  ASSERT_EQ(::pipe(in), 0);
+  ASSERT_EQ(::write(in[1], "one\ntwo\n", 8), 8);
+  ::close(in[1]);
+  auto out = std::make_shared<StringSink>();
+  auto relay = StdioRelay::create({in[0], out, std::make_shared<StringSink>()});
+  ASSERT_TRUE(relay);
+  run_child(**relay, [] {
+    char c[4];
+    return ::read(0, c, 4) == 4 ? 0 : 1;  // takes "one\n" only
+  });
+  char rest[8] = {};
+  EXPECT_EQ(::read(in[0], rest, sizeof rest), 4);
+  EXPECT_STREQ(rest, "two\n");
+  ::close(in[0]);
 }
 
 TEST(StdioRelay, EmptyStdinReadsEofAtOnce) {
