@@ -132,7 +132,10 @@ Result<GcReport> collect_garbage(const ContainerStore& store) {
     if (record_in_use(r, s)) continue;
     // A start killed half-way may have left a cgroup (and processes in it) behind.
     SLW_TRY_CTX(destroy_cgroup(r.id), "gc container {}", r.id.substr(0, 12));
-    if (r.auto_remove) {
+    // A create killed before it linked the name: nobody can name the record, so it goes too.
+    auto by_name = store.find(r.name);
+    bool named = by_name && by_name->id == r.id;
+    if (r.auto_remove || (s.status == ContainerStatus::kCreated && !named)) {
       SLW_TRY(store.remove(r));
     } else if (s.status == ContainerStatus::kCreated) {
       ContainerState dead = s;

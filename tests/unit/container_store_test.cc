@@ -80,11 +80,21 @@ TEST_F(ContainerStoreTest, GcReclaimsRecordsWhoseCreatorDiedBeforeStart) {
   ASSERT_EQ(status, 0);
   // One created by this live process stays alone.
   ASSERT_TRUE(store().create(sample("c", "mine")));
+  // A record whose creator died before it linked the name.
+  pid = ::fork();
+  if (pid == 0) {
+    bool ok = store().create(sample("d", "nameless")).has_value();
+    ::unlink((dir_.path() + "/containers/names/nameless").c_str());
+    ::_exit(ok ? 0 : 1);
+  }
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_EQ(status, 0);
 
   auto report = collect_garbage(store());
   ASSERT_TRUE(report) << report.error().message();
-  EXPECT_EQ(report->containers.size(), 2u);
+  EXPECT_EQ(report->containers.size(), 3u);
   EXPECT_FALSE(store().find("rm-me")) << "--rm record removed";
+  EXPECT_FALSE(fs::exists(store().dir(std::string(64, 'd')))) << "a record nobody can name is removed";
   auto kept = store().find("keep-me");
   ASSERT_TRUE(kept);
   ContainerState s = *store().load_state(kept->id);
