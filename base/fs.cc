@@ -20,20 +20,25 @@ Result<UniqueFd> open_file(const std::string& path, int flags, mode_t mode) {
   return UniqueFd(fd);
 }
 
-Result<std::string> read_file(const std::string& path) {
-  UniqueFd fd = SLW_TRY(open_file(path, O_RDONLY));
+// All of fd; `what` names it in errors.
+static Result<std::string> read_all(int fd, std::string_view what) {
   std::string out;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return fail_errno(fmt::format("read {}", path));
+      return fail_errno(fmt::format("read {}", what));
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
+}
+
+Result<std::string> read_file(const std::string& path) {
+  UniqueFd fd = SLW_TRY(open_file(path, O_RDONLY));
+  return read_all(fd.get(), path);
 }
 
 static Status write_all(int fd, std::string_view data, const std::string& path) {
@@ -114,16 +119,7 @@ Result<std::string> read_file_in_root(const std::string& root, const std::string
   struct stat st;
   if (::fstat(fd.get(), &st) < 0) return fail_errno(fmt::format("stat {}", rel));
   if (!S_ISREG(st.st_mode)) return fail("{} (in {}) is not a regular file", rel, root);
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_errno(fmt::format("read {}", rel));
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
+  return read_all(fd.get(), rel);
 }
 
 Result<std::string> resolve_in_root(const std::string& root, const std::string& rel) {

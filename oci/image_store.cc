@@ -311,20 +311,7 @@ Result<Image> ImageStore::commit_image(const NewImage& image) {
 
 void ImageStore::sweep_tmp() const {
   // Temp entries are named <kind>-<pid>-<random>; those of dead processes are leftovers.
-  auto names = fs::list_dir(blobs_.tmp_dir());
-  if (!names) return;
-  for (const auto& name : *names) {
-    auto dash = name.find('-');
-    auto dash2 = dash == std::string::npos ? dash : name.find('-', dash + 1);
-    if (dash2 == std::string::npos) continue;
-    std::string pid_text = name.substr(dash + 1, dash2 - dash - 1);
-    if (pid_text.empty() || pid_text.size() > 9 ||
-        pid_text.find_first_not_of("0123456789") != std::string::npos)
-      continue;
-    pid_t pid = static_cast<pid_t>(std::stol(pid_text));
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
-    (void)fs::remove_tree(fs::join(blobs_.tmp_dir(), name));
-  }
+  (void)remove_partial_files(blobs_.tmp_dir());
 }
 
 }  // namespace slipway::oci

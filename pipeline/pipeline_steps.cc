@@ -68,13 +68,9 @@ Result<std::string> snapshot_base(const PipelineRun& run) {
         std::filesystem::path source(snap.source);
         if (std::find(source.begin(), source.end(), "..") != source.end())
           return fail("snapshot {} of service {}: \"..\" is not allowed", snap.source, service.name);
+        std::string from = SLW_TRY_CTX(fs::resolve_in_root(run.checkout.worktree, snap.source),
+                                       "snapshot {} of service {}", snap.source, service.name);
         std::error_code ec;
-        auto tree = std::filesystem::canonical(run.checkout.worktree, ec);
-        auto from = std::filesystem::canonical(std::filesystem::path(run.checkout.worktree) / snap.source, ec);
-        if (ec) return fail("snapshot {} of service {}: {}", snap.source, service.name, ec.message());
-        auto [end, _] = std::mismatch(tree.begin(), tree.end(), from.begin(), from.end());
-        if (end != tree.end())
-          return fail("snapshot {} of service {} is outside the repository", snap.source, service.name);
         std::filesystem::path to = std::filesystem::path(tmp) / snap.source;
         std::filesystem::create_directories(to.parent_path(), ec);
         std::filesystem::copy(from, to,
