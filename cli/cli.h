@@ -19,6 +19,8 @@ struct GlobalOptions {
   std::string run_root;
   // For run and exec: the container's command line, everything after IMAGE or CONTAINER.
   std::vector<std::string> command;
+  // main()'s argv, to re-execute this command unchanged (runtime::reexec_from_readonly_binary).
+  char** argv = nullptr;
 };
 
 // The container state dir: --run-root if given, else a directory on /run (when it is a tmpfs) or

@@ -20,6 +20,7 @@
 #include "pipeline/container_network.h"
 #include "pipeline/garbage.h"
 #include "runtime/container_ops.h"
+#include "runtime/readonly_binary.h"
 #include "runtime/spec_json.h"
 #include "runtime/supervisor.h"
 
@@ -105,6 +106,8 @@ Result<int> do_run(const GlobalOptions& g, pipeline::RunOptions o, std::vector<s
   auto reader = pipeline::layered_rootfs_reader(o.rootfs.empty() ? in.layer_dirs
                                                                   : std::vector<std::string>{o.rootfs});
   record.spec = SLW_TRY(pipeline::build_container_spec(o, in, reader));
+  // Before anything is reserved: the re-executed command starts over.
+  if (runtime::can_reach_runtime_binary(record.spec)) SLW_TRY(runtime::reexec_from_readonly_binary(g.argv));
   record.id = in.id;
   record.name = o.name.empty() ? short_id(in.id) : o.name;
   record.auto_remove = o.remove;
@@ -265,6 +268,7 @@ Result<int> do_exec(const GlobalOptions& g, const std::string& name, std::vector
                     std::vector<std::string> env, std::string workdir, std::string user) {
   ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
   ContainerRecord r = SLW_TRY(store.find(name));
+  if (runtime::can_reach_runtime_binary(r.spec)) SLW_TRY(runtime::reexec_from_readonly_binary(g.argv));
   runtime::ExecOptions opts;
   opts.args = std::move(args);
   opts.env = std::move(env);

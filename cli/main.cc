@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   CLI::App app{"slipway: run containers, build images and run CI pipelines, without a daemon"};
   app.require_subcommand(1);
   GlobalOptions global;
+  global.argv = argv;
   if (const char* env = std::getenv("SLIPWAY_ROOT")) global.root = env;
   if (const char* env = std::getenv("SLIPWAY_RUN_ROOT")) global.run_root = env;
   app.add_option("--root", global.root, "image store and caches (env SLIPWAY_ROOT)")

@@ -1,6 +1,10 @@
 // Regression tests for the holes an adversarial pass found: host fds handed to containers, a store
 // open to other users, repository paths that read host files, bytes that wedged a name.
+#include <fcntl.h>
 #include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <gtest/gtest.h>
 
@@ -9,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/fs.h"
+#include "base/unique_fd.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::testing {
@@ -125,6 +130,41 @@ TEST_F(HardeningTest, DetachedLogsAreWrittenByTheRuntimeAndCapped) {
   auto bad = slipway({"run", "--rm", "--log-opt", "max-bytes=1", "busybox", "true"});
   EXPECT_EQ(bad.exit_code, 125);
   EXPECT_NE(bad.err.find("unknown --log-opt \"max-bytes=1\""), std::string::npos) << bad.err;
+}
+
+TEST_F(HardeningTest, AContainerCannotReopenTheRuntimeBinaryForWriting) {
+  // The container's PID 1 may trace (and so open /proc/PID/exe of) what `exec` starts in it: it
+  // predicts the pid of the next process, and holds that process's executable (slipway's, until
+  // it execs the command) after the process has gone. Once no slipway process runs any more the
+  // file is no longer busy: a writable binary could then be rewritten through that fd. A private
+  // copy of the binary keeps other tests' slipway processes out of the picture.
+  TempDir bin;
+  std::string copy = bin.path() + "/slipway";
+  ASSERT_EQ(run_command({"cp", slipway_binary(), copy}).exit_code, 0);
+  auto with_copy = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {copy, "--root", root(), "--run-root", run_root()});
+    return run_command(args);
+  };
+  std::string watcher =
+      "true & n=$(( $! + 1 )); "
+      "until { command exec 3</proc/$n/exe; } 2>/dev/null; do :; done; "
+      "while [ -e /proc/$n/exe ]; do :; done; touch /held; sleep 60";
+  ASSERT_EQ(with_copy({"run", "-d", "--name", "w", "--cap-add", "SYS_PTRACE", "busybox", "sh", "-c", watcher})
+                .exit_code, 0);
+  auto ex = with_copy({"exec", "w", "true"});
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  for (int i = 0; i < 100 && with_copy({"exec", "w", "test", "-e", "/held"}).exit_code != 0; ++i) ::usleep(20'000);
+  auto doc = nlohmann::json::parse(with_copy({"inspect", "w"}).out, nullptr, false);
+  ASSERT_TRUE(doc.is_array()) << "inspect w";
+  int pid1 = doc[0]["state"]["pid"].get<int>();
+  UniqueFd held(::open(fmt::format("/proc/{}/fd/3", pid1).c_str(), O_PATH | O_CLOEXEC));
+  ASSERT_TRUE(held) << "the container never got hold of the binary: " << std::strerror(errno);
+  ASSERT_EQ(with_copy({"rm", "-f", "w"}).exit_code, 0);
+  // Opened for appending, not written: a failing check leaves the copy as it was.
+  UniqueFd writable(::open(fmt::format("/proc/self/fd/{}", held.get()).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+  int err = errno;
+  EXPECT_FALSE(writable) << "the runtime binary can be rewritten from a container";
+  EXPECT_EQ(err, EROFS) << std::strerror(err);
 }
 
 }  // namespace
