@@ -84,6 +84,8 @@ Result<int> do_run(const GlobalOptions& g, pipeline::RunOptions o, std::vector<s
   pipeline::ContainerInputs in;
   in.id = random_hex_id();
   in.state_dir = store.dir(in.id);
+  std::string data_root = pipeline::container_data_root(g.root, store);
+  in.data_dir = fs::join(data_root, in.id);
   in.cache_dir = fs::join(g.root, "cache");
   in.host_env = host_environment();
   ContainerRecord record;
@@ -111,12 +113,21 @@ Result<int> do_run(const GlobalOptions& g, pipeline::RunOptions o, std::vector<s
   record.id = in.id;
   record.name = o.name.empty() ? short_id(in.id) : o.name;
   record.auto_remove = o.remove;
+  record.data_dir = in.data_dir;
   record.logs = SLW_TRY(pipeline::parse_log_opts(o.log_opts));
   if (o.timeout_seconds) record.timeout_ms = static_cast<int64_t>(std::llround(*o.timeout_seconds * 1000));
   // Released by its destructor on any error below, and by the hooks once the container ends.
   auto network = SLW_TRY(pipeline::ContainerNetwork::prepare(g.root, store, o, record.name, record.spec));
   runtime::ContainerHooks hooks = pipeline::ContainerNetwork::hooks(network);
+  // Closed to other users from the root down: writable layers hold what images and containers made.
+  SLW_TRY(fs::make_private_dir(fs::join(g.root, "containers")));
+  SLW_TRY(fs::make_private_dir(data_root));
   record = SLW_TRY(store.create(std::move(record)));
+  // Made once the record exists, so that removing the record (rm, gc) always takes it along.
+  if (auto made = fs::make_dirs(record.data_dir, 0700); !made) {
+    (void)store.remove(record);
+    return std::unexpected(made.error());
+  }
 
   if (o.detach) {
     if (auto st = runtime::run_detached(store, record, hooks); !st) {
@@ -227,7 +238,7 @@ class LogTail {
 Result<int> do_logs(const GlobalOptions& g, const std::string& name, bool follow) {
   ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
   ContainerRecord r = SLW_TRY(store.find(name));
-  std::string out = runtime::stdout_log(store, r.id), err = runtime::stderr_log(store, r.id);
+  std::string out = runtime::stdout_log(store, r), err = runtime::stderr_log(store, r);
   // Rotated files first, oldest first: PATH.N ... PATH.1, then PATH.
   for (int i = r.logs.max_files - 1; i >= 1; --i) {
     copy_file(fmt::format("{}.{}", out, i), STDOUT_FILENO);
@@ -309,6 +320,7 @@ Result<int> do_gc(const GlobalOptions& g) {
   for (const auto& l : report.links) fmt::print("removed link {}\n", l);
   for (const auto& r : report.runs) fmt::print("marked killed pipeline run {} failed\n", r);
   for (const auto& p : report.partial) fmt::print("removed partial file {}\n", p);
+  for (const auto& id : report.data_dirs) fmt::print("removed data of vanished container {}\n", short_id(id));
   return 0;
 }
 

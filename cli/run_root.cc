@@ -7,6 +7,7 @@
 #include <linux/magic.h>
 
 #include "base/fs.h"
+#include "base/hash.h"
 #include "cli/cli.h"
 
 namespace slipway::cli {
@@ -15,15 +16,6 @@ namespace {
 bool is_tmpfs(const char* path) {
   struct statfs st;
   return ::statfs(path, &st) == 0 && st.f_type == TMPFS_MAGIC;
-}
-
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
 }
 
 }  // namespace
@@ -36,7 +28,7 @@ Result<std::string> run_root(const GlobalOptions& g) {
     std::error_code ec;
     std::string root = std::filesystem::weakly_canonical(g.root, ec).string();
     dir = root == "/var/lib/slipway" ? fmt::format("{}/slipway", base)
-                                     : fmt::format("{}/slipway-{:012x}", base, fnv1a(root) >> 16);
+                                     : fmt::format("{}/slipway-{:012x}", base, fnv1a64(root) >> 16);
   }
   if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) {
     SLW_TRY_CTX(fs::make_dirs(dir, 0700), "create run root");

@@ -2,8 +2,10 @@
 
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 
 #include "base/fs.h"
+#include "base/hash.h"
 #include "runtime/capabilities.h"
 
 namespace slipway::pipeline {
@@ -156,6 +158,13 @@ Result<runtime::LogLimits> parse_log_opts(const std::vector<std::string>& opts) 
   return limits;
 }
 
+std::string container_data_root(const std::string& root, const runtime::ContainerStore& store) {
+  std::error_code ec;
+  std::string run_root = std::filesystem::weakly_canonical(store.root(), ec).string();
+  if (ec || run_root.empty()) run_root = store.root();
+  return fs::join(fs::join(root, "containers"), fmt::format("{:012x}", fnv1a64(run_root) >> 16));
+}
+
 Result<runtime::ContainerSpec> build_container_spec(const RunOptions& o, const ContainerInputs& in,
                                                     const RootfsReader& rootfs) {
   runtime::ContainerSpec s;
@@ -165,10 +174,11 @@ Result<runtime::ContainerSpec> build_container_spec(const RunOptions& o, const C
   s.hostname = o.hostname.empty() ? in.id.substr(0, 12) : o.hostname;
   if (s.hostname.size() > 64) return fail("hostname \"{}\" is longer than 64 characters", s.hostname);
 
+  const std::string& data_dir = in.data_dir.empty() ? in.state_dir : in.data_dir;
   if (o.rootfs.empty()) {
     s.rootfs.lower_dirs = in.layer_dirs;
-    s.rootfs.upper_dir = fs::join(in.state_dir, "upper");
-    s.rootfs.work_dir = fs::join(in.state_dir, "work");
+    s.rootfs.upper_dir = fs::join(data_dir, "upper");
+    s.rootfs.work_dir = fs::join(data_dir, "work");
   } else {
     s.rootfs.plain_dir = o.rootfs;
   }
@@ -198,8 +208,8 @@ Result<runtime::ContainerSpec> build_container_spec(const RunOptions& o, const C
   for (const auto& v : o.volumes) {
     runtime::BindMount b = SLW_TRY(parse_volume(v));
     if (b.copy_on_write) {
-      // Inside the state dir, so the copy dies with the container; the launcher empties it at start.
-      std::string dir = fs::join(in.state_dir, fmt::format("volumes/{}", s.binds.size()));
+      // Inside the data dir, so the copy dies with the container; the launcher empties it at start.
+      std::string dir = fs::join(data_dir, fmt::format("volumes/{}", s.binds.size()));
       b.upper_dir = fs::join(dir, "upper");
       b.work_dir = fs::join(dir, "work");
     }

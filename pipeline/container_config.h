@@ -60,11 +60,16 @@ inline constexpr int64_t kDefaultPidsLimit = 2048;
 struct ContainerInputs {
   std::string id;
   std::string state_dir;
+  std::string data_dir;  // on disk: writable layer and copy-on-write volumes; empty: in state_dir
   std::string cache_dir;
   std::vector<std::string> layer_dirs;  // lowest first; empty with --rootfs
   ImageDefaults image;
   std::map<std::string, std::string> host_env;
 };
+
+// Where this root's containers keep bulk data on disk: <root>/containers/<key of the run root>,
+// so two run roots that share an image root never see (or collect) each other's data.
+std::string container_data_root(const std::string& root, const runtime::ContainerStore& store);
 
 Result<runtime::ContainerSpec> build_container_spec(const RunOptions& options,
                                                     const ContainerInputs& inputs,

@@ -6,6 +6,7 @@
 #include "netns/netlink.h"
 #include "netns/network_store.h"
 #include "netns/veth.h"
+#include "pipeline/container_config.h"
 #include "pipeline/pipeline_engine.h"
 #include "pipeline/pipeline_run.h"
 #include "runtime/container_ops.h"
@@ -34,6 +35,23 @@ Result<bool> collect_run(const std::string& run_dir) {
   return true;
 }
 
+// A container's data dir is made after its record and removed before it, so one without a record
+// belongs to a container that is gone: the run root is a tmpfs that a reboot empties.
+Result<std::vector<std::string>> remove_orphan_data_dirs(const std::string& root,
+                                                         const runtime::ContainerStore& store) {
+  std::vector<std::string> removed;
+  std::string data_root = container_data_root(root, store);
+  auto ids = fs::list_dir(data_root);
+  if (!ids) return removed;
+  for (const auto& id : *ids) {
+    if (id.size() != 64 || id.find_first_not_of("0123456789abcdef") != std::string::npos) continue;
+    if (fs::exists(store.dir(id))) continue;
+    SLW_TRY_CTX(fs::remove_tree(fs::join(data_root, id)), "gc data of container {}", id.substr(0, 12));
+    removed.push_back(id);
+  }
+  return removed;
+}
+
 }  // namespace
 
 Result<GarbageReport> collect_garbage(const std::string& root, const runtime::ContainerStore& store) {
@@ -42,6 +60,7 @@ Result<GarbageReport> collect_garbage(const std::string& root, const runtime::Co
   report.containers = runtime_report.containers;
 
   report.partial = SLW_TRY(oci::remove_partial_files(fs::join(root, "tmp")));
+  report.data_dirs = SLW_TRY(remove_orphan_data_dirs(root, store));
   if (auto runs = fs::list_dir(pipeline_runs_dir(root))) {
     for (const auto& id : *runs)
       if (SLW_TRY(collect_run(fs::join(pipeline_runs_dir(root), id)))) report.runs.push_back(id);

@@ -15,6 +15,7 @@ struct GarbageReport {
   std::vector<std::string> links;       // host veths of dead containers
   std::vector<std::string> runs;        // pipeline runs whose runner was killed, now marked failed
   std::vector<std::string> partial;     // half-written blobs and build dirs of killed processes
+  std::vector<std::string> data_dirs;   // containers' data on disk whose record is gone (reboot)
 };
 
 // Only this root's containers and leases are touched: parallel roots never clean up each other.

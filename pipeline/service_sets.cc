@@ -21,8 +21,10 @@ std::string absolute_under(const std::string& base, const std::string& path) {
 std::string last_container_line(const SlipwayInvocation& how, const std::string& id) {
   auto store = runtime::ContainerStore::open(how.run_root);
   if (!store) return "";
-  std::string err = last_log_line(runtime::stderr_log(*store, id));
-  return err.empty() ? last_log_line(runtime::stdout_log(*store, id)) : err;
+  auto record = store->find(id);
+  if (!record) return "";
+  std::string err = last_log_line(runtime::stderr_log(*store, *record));
+  return err.empty() ? last_log_line(runtime::stdout_log(*store, *record)) : err;
 }
 
 }  // namespace

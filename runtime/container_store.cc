@@ -189,7 +189,9 @@ Status ContainerStore::remove(const ContainerRecord& record) const {
   char target[128];
   ssize_t n = ::readlink(name_link.c_str(), target, sizeof target - 1);
   if (n > 0 && std::string_view(target, n) == record.id) ::unlink(name_link.c_str());
-  return with_context(fs::remove_tree(dir(record.id)), fmt::format("remove container {}", record.id.substr(0, 12)));
+  std::string what = fmt::format("remove container {}", record.id.substr(0, 12));
+  if (!record.data_dir.empty()) SLW_TRY_CTX(fs::remove_tree(record.data_dir), "{}", what);
+  return with_context(fs::remove_tree(dir(record.id)), what);
 }
 
 }  // namespace slipway::runtime

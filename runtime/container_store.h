@@ -34,6 +34,9 @@ struct ContainerRecord {
   // was left by a killed `run`, and `gc` removes it.
   pid_t creator_pid = 0;
   uint64_t creator_start_time = 0;
+  // Bulk data on disk (writable layer, copy-on-write volumes, -d logs), removed with the record;
+  // the state dir on the run root's tmpfs keeps only small files. Empty: all in the state dir.
+  std::string data_dir;
   ContainerSpec spec;
 };
 
@@ -71,7 +74,7 @@ class ContainerStore {
   Result<std::vector<ContainerRecord>> list() const;
   Status save_state(const std::string& id, const ContainerState& state) const;
   Result<ContainerState> load_state(const std::string& id) const;
-  // Removes the record, its name and its dir (upper layer, logs).
+  // Removes the record, its name, its dir and its data dir (upper layer, logs).
   Status remove(const ContainerRecord& record) const;
   // A running state whose processes are gone becomes exited (killed runtime, reboot).
   ContainerState effective_state(const ContainerState& s) const;

@@ -31,8 +31,11 @@ std::string overlay_options(const RootfsSpec& rootfs) {
     lower += *it;
   }
   // index=off and xino=off keep the mount independent of the layer dirs' inode numbers and of
-  // other overlays sharing those lower dirs (many containers share one cached layer).
-  return fmt::format("lowerdir={},upperdir={},workdir={},index=off,xino=off", lower,
+  // other overlays sharing those lower dirs (many containers share one cached layer). volatile:
+  // the upper dir is on disk but lives only as long as the container (a reboot empties the run
+  // root and gc removes it), so the upper file system is not synced when the mount goes away
+  // (that sync cost about 6 ms per container on ext4).
+  return fmt::format("lowerdir={},upperdir={},workdir={},index=off,xino=off,volatile", lower,
                      rootfs.upper_dir, rootfs.work_dir);
 }
 

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "base/fs.h"
+#include "base/hash.h"
 
 namespace slipway::runtime {
 
@@ -19,19 +20,10 @@ std::string seccomp_profile_key(const SeccompProfile& p) {
   return key;
 }
 
-static uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 Result<SeccompProgram> compile_seccomp_cached(const SeccompProfile& profile, const std::string& cache_dir) {
   if (cache_dir.empty()) return compile_seccomp(profile);
   std::string key = seccomp_profile_key(profile);
-  std::string path = fs::join(cache_dir, fmt::format("seccomp-{:016x}.bpf", fnv1a(key)));
+  std::string path = fs::join(cache_dir, fmt::format("seccomp-{:016x}.bpf", fnv1a64(key)));
   // File format: key, a NUL, then the raw sock_filter array.
   if (auto data = fs::read_file(path); data && data->size() > key.size() + 1 &&
                                         data->compare(0, key.size(), key) == 0 &&

@@ -64,7 +64,7 @@ void to_json(nlohmann::json& j, const ContainerRecord& r) {
   j = {{"id", r.id},           {"name", r.name},       {"image", r.image},
        {"image_id", r.image_id}, {"created", r.created}, {"auto_remove", r.auto_remove},
        {"timeout_ms", r.timeout_ms}, {"logs", {{"max_bytes", r.logs.max_bytes}, {"max_files", r.logs.max_files}}},
-       {"creator_pid", r.creator_pid}, {"creator_start_time", r.creator_start_time}, {"spec", r.spec}};
+       {"creator_pid", r.creator_pid}, {"creator_start_time", r.creator_start_time}, {"data_dir", r.data_dir}, {"spec", r.spec}};
 }
 
 void from_json(const nlohmann::json& j, ContainerRecord& r) {
@@ -75,6 +75,7 @@ void from_json(const nlohmann::json& j, ContainerRecord& r) {
   r.created = j.value("created", "");
   r.auto_remove = j.value("auto_remove", false);
   r.timeout_ms = j.value("timeout_ms", std::optional<int64_t>{});
+  r.data_dir = j.value("data_dir", "");
   if (auto logs = j.find("logs"); logs != j.end() && logs->is_object()) {
     r.logs.max_bytes = logs->value("max_bytes", r.logs.max_bytes);
     r.logs.max_files = logs->value("max_files", r.logs.max_files);

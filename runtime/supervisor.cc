@@ -54,11 +54,14 @@ void finish(const ContainerStore& store, const ContainerRecord& record, const Co
 
 }  // namespace
 
-std::string stdout_log(const ContainerStore& store, const std::string& id) {
-  return fs::join(store.dir(id), "stdout.log");
+static std::string log_dir(const ContainerStore& store, const ContainerRecord& record) {
+  return record.data_dir.empty() ? store.dir(record.id) : record.data_dir;
 }
-std::string stderr_log(const ContainerStore& store, const std::string& id) {
-  return fs::join(store.dir(id), "stderr.log");
+std::string stdout_log(const ContainerStore& store, const ContainerRecord& record) {
+  return fs::join(log_dir(store, record), "stdout.log");
+}
+std::string stderr_log(const ContainerStore& store, const ContainerRecord& record) {
+  return fs::join(log_dir(store, record), "stderr.log");
 }
 
 // Starts the container and runs the started hook; a failing hook stops it again.
@@ -130,8 +133,8 @@ Status run_detached(const ContainerStore& store, const ContainerRecord& record,
     ::dup2(null_fd, 2);
     // The container writes into pipes; this process writes the logs, capped and rotated.
     const LogLimits& limits = record.logs;
-    auto out = RotatingLogSink::open(stdout_log(store, record.id), limits.max_bytes, limits.max_files);
-    auto err = RotatingLogSink::open(stderr_log(store, record.id), limits.max_bytes, limits.max_files);
+    auto out = RotatingLogSink::open(stdout_log(store, record), limits.max_bytes, limits.max_files);
+    auto err = RotatingLogSink::open(stderr_log(store, record), limits.max_bytes, limits.max_files);
     std::string message;
     Result<StartedContainer> started = std::unexpected(Error());
     if (!out || !err) {

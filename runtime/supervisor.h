@@ -34,7 +34,8 @@ Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRe
 Status run_detached(const ContainerStore& store, const ContainerRecord& record,
                     const ContainerHooks& hooks = {});
 
-std::string stdout_log(const ContainerStore& store, const std::string& id);
-std::string stderr_log(const ContainerStore& store, const std::string& id);
+// A -d container's output: in its data dir (on disk), or its state dir for records without one.
+std::string stdout_log(const ContainerStore& store, const ContainerRecord& record);
+std::string stderr_log(const ContainerStore& store, const ContainerRecord& record);
 
 }  // namespace slipway::runtime

@@ -26,6 +26,11 @@ class HardeningTest : public RootTest {
     if (IsSkipped()) return;
     load_busybox();
   }
+  // Where a container keeps its writable layer and logs.
+  std::string data_dir_of(const std::string& name) {
+    auto doc = nlohmann::json::parse(slipway({"inspect", name}).out, nullptr, false);
+    return doc.is_array() ? doc[0].value("data_dir", "") : "";
+  }
   // `slipway ...` through a shell, for redirections the container must not get hold of.
   CommandResult shell(const std::string& slipway_args, const std::string& redirect) {
     std::string cmd = slipway_binary() + " --root " + root() + " --run-root " + run_root() + " " +
@@ -121,11 +126,9 @@ TEST_F(HardeningTest, DetachedLogsAreWrittenByTheRuntimeAndCapped) {
   EXPECT_EQ(logs.out.find("line-10-"), std::string::npos) << "the oldest output was rotated away";
   EXPECT_LE(logs.out.size(), 3u * 16 * 1024);
   EXPECT_LT(logs.out.find("line-3998-"), logs.out.find("line-3999-"));
-  for (const auto& f : fs::list_dir(run_root() + "/containers").value_or(std::vector<std::string>{}))
-    if (f != "names") {
-      EXPECT_TRUE(fs::exists(run_root() + "/containers/" + f + "/stdout.log.2"));
-      EXPECT_FALSE(fs::exists(run_root() + "/containers/" + f + "/stdout.log.3")) << "max-file=3";
-    }
+  std::string data_dir = data_dir_of("chatty");
+  EXPECT_TRUE(fs::exists(data_dir + "/stdout.log.2")) << data_dir;
+  EXPECT_FALSE(fs::exists(data_dir + "/stdout.log.3")) << "max-file=3";
   EXPECT_EQ(slipway({"rm", "chatty"}).exit_code, 0);
   auto bad = slipway({"run", "--rm", "--log-opt", "max-bytes=1", "busybox", "true"});
   EXPECT_EQ(bad.exit_code, 125);
@@ -165,6 +168,32 @@ TEST_F(HardeningTest, AContainerCannotReopenTheRuntimeBinaryForWriting) {
   int err = errno;
   EXPECT_FALSE(writable) << "the runtime binary can be rewritten from a container";
   EXPECT_EQ(err, EROFS) << std::strerror(err);
+}
+
+TEST_F(HardeningTest, WritableLayersAndLogsLiveOnDiskAndGoWithTheContainer) {
+  ASSERT_EQ(slipway({"run", "-d", "--name", "big", "busybox", "sh", "-c",
+                     "dd if=/dev/zero of=/big bs=1M count=16 2>/dev/null && echo written; sleep 60"})
+                .exit_code, 0);
+  std::string data_dir = data_dir_of("big");
+  ASSERT_TRUE(data_dir.starts_with(root() + "/containers/")) << data_dir;
+  for (int i = 0; i < 200 && slipway({"logs", "big"}).out != "written\n"; ++i) ::usleep(20'000);
+  EXPECT_TRUE(fs::exists(data_dir + "/upper/big"));
+  EXPECT_TRUE(fs::exists(data_dir + "/stdout.log"));
+  auto du = run_command({"du", "-sk", run_root()});
+  EXPECT_LT(std::stol(du.out), 1024) << "the run root (RAM) holds only small state: " << du.out;
+  EXPECT_EQ(mode_of(root() + "/containers") & 077, 0u);
+  EXPECT_EQ(slipway({"rm", "-f", "big"}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(data_dir));
+
+  // A reboot empties the run root: gc then removes the data the records named.
+  ASSERT_EQ(slipway({"run", "--name", "kept", "busybox", "touch", "/made"}).exit_code, 0);
+  std::string kept = data_dir_of("kept");
+  ASSERT_TRUE(fs::exists(kept + "/upper/made")) << kept;
+  ASSERT_TRUE(fs::remove_tree(run_root() + "/containers"));
+  auto gc = slipway({"gc"});
+  EXPECT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_NE(gc.out.find("removed data of vanished container"), std::string::npos) << gc.out;
+  EXPECT_FALSE(fs::exists(kept));
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ TEST(MountPlan, OverlayListsTopLayerFirst) {
   EXPECT_EQ(p.rootfs_target, "/var/lib/slipway/containers/aaa/rootfs");
   EXPECT_EQ(p.rootfs.data,
             "lowerdir=/layers/top:/layers/mid:/layers/base,upperdir=/c/upper,workdir=/c/work,"
-            "index=off,xino=off");
+            "index=off,xino=off,volatile");
 }
 
 TEST(MountPlan, PlainRootfsIsARecursiveBind) {
@@ -105,7 +105,7 @@ TEST(MountPlan, CopyOnWriteVolumeIsAnOverlayOverTheHostDir) {
   EXPECT_EQ(op->source, "overlay");
   EXPECT_EQ(op->data,
             "lowerdir=/snap/redis,upperdir=/c/volumes/1/upper,workdir=/c/volumes/1/work,"
-            "index=off,xino=off");
+            "index=off,xino=off,volatile");
   EXPECT_FALSE(op->read_only);
   // Volumes keep the user's order, so a volume nested in a copy-on-write one lands on top of it.
   auto index = [&](std::string_view t) { return find_target(p.in_rootfs, t) - p.in_rootfs.data(); };
