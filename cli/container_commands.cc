@@ -359,6 +359,8 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
       ->allow_extra_args(false);
   run->add_option("--log-opt", o.log_opts, "max-size=SIZE (default 20m) or max-file=N (default 5) for -d logs")
       ->allow_extra_args(false);
+  run->add_option("--storage-opt", o.storage_opts, "size=SIZE: limit the writable layer (on a tmpfs of that size)")
+      ->allow_extra_args(false);
   run->add_option("-p,--publish", o.publish, "[HOSTADDR:]HOSTPORT:PORT: a host port reaches the container")
       ->allow_extra_args(false);
   run->add_option("--rootfs", o.rootfs, "run from a plain directory instead of an image");

@@ -137,6 +137,19 @@ Result<int64_t> parse_memory(std::string_view text) {
   return value;
 }
 
+Result<uint64_t> parse_storage_opts(const std::vector<std::string>& opts) {
+  uint64_t size = 0;
+  for (const auto& opt : opts) {
+    auto eq = opt.find('=');
+    if (opt.substr(0, eq) != "size" || eq == std::string::npos)
+      return fail("unknown --storage-opt \"{}\" (known: size=SIZE)", opt);
+    int64_t bytes = SLW_TRY(parse_size(opt.substr(eq + 1), "--storage-opt size"));
+    if (bytes < (1 << 20)) return fail("invalid --storage-opt size \"{}\": the minimum is 1m", opt.substr(eq + 1));
+    size = static_cast<uint64_t>(bytes);
+  }
+  return size;
+}
+
 Result<runtime::LogLimits> parse_log_opts(const std::vector<std::string>& opts) {
   runtime::LogLimits limits;
   for (const auto& opt : opts) {
@@ -175,10 +188,19 @@ Result<runtime::ContainerSpec> build_container_spec(const RunOptions& o, const C
   if (s.hostname.size() > 64) return fail("hostname \"{}\" is longer than 64 characters", s.hostname);
 
   const std::string& data_dir = in.data_dir.empty() ? in.state_dir : in.data_dir;
+  uint64_t writable_size = SLW_TRY(parse_storage_opts(o.storage_opts));
   if (o.rootfs.empty()) {
     s.rootfs.lower_dirs = in.layer_dirs;
-    s.rootfs.upper_dir = fs::join(data_dir, "upper");
-    s.rootfs.work_dir = fs::join(data_dir, "work");
+    // A size limit puts the layer on its own tmpfs: this host's kernel has no project quotas.
+    std::string layer_dir = writable_size ? fs::join(data_dir, "layer") : data_dir;
+    s.rootfs.upper_dir = fs::join(layer_dir, "upper");
+    s.rootfs.work_dir = fs::join(layer_dir, "work");
+    if (writable_size) {
+      s.rootfs.writable_size = writable_size;
+      s.rootfs.writable_dir = layer_dir;
+    }
+  } else if (writable_size) {
+    return fail("--storage-opt size limits an image's writable layer; --rootfs {} has none", o.rootfs);
   } else {
     s.rootfs.plain_dir = o.rootfs;
   }

@@ -51,6 +51,8 @@ Result<runtime::BindMount> parse_volume(std::string_view spec);
 Result<int64_t> parse_memory(std::string_view text);
 // "10", "64k", "20m", "1g": bytes; `what` names the value in errors.
 Result<int64_t> parse_size(std::string_view text, std::string_view what);
+// --storage-opt size=SIZE: the writable layer's size limit in bytes; 0 when not given.
+Result<uint64_t> parse_storage_opts(const std::vector<std::string>& opts);
 // --log-opt max-size=SIZE and max-file=N (Docker's names), over the defaults.
 Result<runtime::LogLimits> parse_log_opts(const std::vector<std::string>& opts);
 

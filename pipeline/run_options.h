@@ -36,6 +36,7 @@ struct RunOptions {
   std::vector<std::string> forwards;  // --forward [ADDR:]PORT=HOST:PORT (container -> host)
   std::vector<std::string> publish;   // -p [HOSTADDR:]HOSTPORT:PORT (host -> container)
   std::vector<std::string> log_opts;  // --log-opt max-size=SIZE | max-file=N (detached logs)
+  std::vector<std::string> storage_opts;  // --storage-opt size=SIZE (the writable layer's limit)
 };
 
 }  // namespace slipway::pipeline

@@ -330,6 +330,13 @@ void reset_signal_handling() noexcept {
     report_and_exit(plan, ChildStep::kMountPropagation, errno);
 
   const MountPlan& m = plan.mounts;
+  if (!m.writable_layer.fstype.empty()) {
+    const MountOp& t = m.writable_layer;
+    if (::mount("tmpfs", t.target.c_str(), "tmpfs", t.flags, t.data.c_str()) < 0)
+      report_and_exit(plan, ChildStep::kMountWritableLayer, errno);
+    for (const auto& dir : m.writable_layer_dirs)
+      if (::mkdir(dir.c_str(), 0755) < 0) report_and_exit(plan, ChildStep::kMountWritableLayer, errno);
+  }
   const char* root = m.rootfs_target.c_str();
   int rc;
   if (m.rootfs.kind == MountOp::Kind::kBind)

@@ -18,6 +18,7 @@ enum class ChildStep : int32_t {
   kJoinNetwork,
   kLoopback,
   kMountPropagation,
+  kMountWritableLayer,
   kMountRootfs,
   kOpenRootfs,
   kMountInRootfs,

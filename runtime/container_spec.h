@@ -16,6 +16,11 @@ struct RootfsSpec {
   std::vector<std::string> lower_dirs;
   std::string upper_dir;
   std::string work_dir;
+  // --storage-opt size: the upper and work dir sit on a tmpfs of this many bytes, mounted on
+  // writable_dir inside the container's mount namespace (so it goes with the container). 0: they
+  // sit on the data dir's file system, unlimited.
+  uint64_t writable_size = 0;
+  std::string writable_dir;
   // Plain directory used as the rootfs directly (--rootfs); set instead of lower_dirs.
   std::string plain_dir;
   bool read_only = false;

@@ -59,6 +59,9 @@ std::string describe_step(const ChildReport& r, const ChildPlan& plan, const Con
     case ChildStep::kJoinNetwork: return fmt::format("join network namespace {}", spec.network.join_path);
     case ChildStep::kLoopback: return "bring up the loopback interface";
     case ChildStep::kMountPropagation: return "make mounts private";
+    case ChildStep::kMountWritableLayer:
+      return fmt::format("make the writable layer on a tmpfs of {} bytes at {}", spec.rootfs.writable_size,
+                         spec.rootfs.writable_dir);
     case ChildStep::kMountRootfs:
       return m.rootfs.kind == MountOp::Kind::kBind
                  ? fmt::format("bind rootfs {} on {}", m.rootfs.source, m.rootfs_target)
@@ -167,7 +170,9 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   std::string etc_dir = fs::join(spec.state_dir, "etc");
   SLW_TRY(fs::make_dirs(etc_dir));
   SLW_TRY(fs::make_dirs(fs::join(spec.state_dir, "rootfs")));
-  if (spec.rootfs.plain_dir.empty()) {
+  if (spec.rootfs.writable_size) {
+    SLW_TRY(fs::make_dirs(spec.rootfs.writable_dir, 0700));  // the child mounts the tmpfs on it
+  } else if (spec.rootfs.plain_dir.empty()) {
     SLW_TRY(fs::make_dirs(spec.rootfs.upper_dir));
     SLW_TRY(fs::make_dirs(spec.rootfs.work_dir));
   } else if (!fs::is_dir(spec.rootfs.plain_dir)) {

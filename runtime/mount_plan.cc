@@ -97,6 +97,11 @@ MountPlan plan_mounts(const ContainerSpec& spec, const std::string& etc_files_di
   plan.rootfs_target = fs::join(spec.state_dir, "rootfs");
   if (spec.rootfs.plain_dir.empty()) {
     plan.rootfs = mount_op("overlay", plan.rootfs_target, 0, overlay_options(spec.rootfs));
+    if (spec.rootfs.writable_size) {
+      plan.writable_layer = mount_op("tmpfs", spec.rootfs.writable_dir, MS_NODEV,
+                                     fmt::format("size={},mode=0700", spec.rootfs.writable_size));
+      plan.writable_layer_dirs = {spec.rootfs.upper_dir, spec.rootfs.work_dir};
+    }
   } else {
     plan.rootfs = bind_op(spec.rootfs.plain_dir, plan.rootfs_target, false, false);
   }

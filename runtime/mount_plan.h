@@ -36,6 +36,10 @@ struct MountOp {
 struct MountPlan {
   std::string rootfs_target;  // host directory the rootfs is mounted on, inside the container's ns
   MountOp rootfs;             // overlay of the layers, or a recursive bind of a plain dir
+  // --storage-opt size: a tmpfs for the writable layer, mounted before the rootfs, and the upper
+  // and work dir made on it. fstype empty: none.
+  MountOp writable_layer;
+  std::vector<std::string> writable_layer_dirs;
   std::vector<MountOp> in_rootfs;    // before pivot_root; targets resolved inside the rootfs only
   std::vector<MountOp> after_pivot;  // masks and read-only /proc paths
   bool read_only_root = false;       // remount / read-only as the last step

@@ -26,7 +26,8 @@ NLOHMANN_JSON_SERIALIZE_ENUM(ContainerStatus, {{ContainerStatus::kCreated, "crea
                                                {ContainerStatus::kRunning, "running"},
                                                {ContainerStatus::kExited, "exited"}})
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RootfsSpec, lower_dirs, upper_dir, work_dir, plain_dir,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RootfsSpec, lower_dirs, upper_dir, work_dir, writable_size,
+                                                writable_dir, plain_dir,
                                                 read_only)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BindMount, source, target, read_only, copy_on_write,
                                                 upper_dir, work_dir)

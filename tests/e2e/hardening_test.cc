@@ -196,5 +196,17 @@ TEST_F(HardeningTest, WritableLayersAndLogsLiveOnDiskAndGoWithTheContainer) {
   EXPECT_FALSE(fs::exists(kept));
 }
 
+TEST_F(HardeningTest, StorageSizeLimitCapsTheWritableLayer) {
+  auto r = slipway({"run", "--rm", "--storage-opt", "size=8m", "busybox", "sh", "-c",
+                    "dd if=/dev/zero of=/big bs=1M count=20; echo small > /small && cat /small"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+  auto ok = slipway({"run", "--rm", "--storage-opt", "size=8m", "busybox", "sh", "-c",
+                     "dd if=/dev/zero of=/f bs=1M count=4 2>/dev/null && wc -c < /f"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "4194304\n");
+  EXPECT_EQ(count(run_command({"findmnt", "-rn", "-o", "TARGET"}).out, root()), 0) << "nothing mounted on the host";
+}
+
 }  // namespace
 }  // namespace slipway::testing

@@ -223,6 +223,48 @@ TEST(BuildContainerSpec, FlagsAndErrors) {
   EXPECT_NE(e.error().message().find("no command"), std::string::npos);
 }
 
+TEST(BuildContainerSpec, BulkDataGoesToTheDataDir) {
+  ContainerInputs in = inputs();
+  in.data_dir = "/root/containers/k/c";
+  RunOptions o;
+  o.volumes = {"/snap/a:/a:O"};
+  auto s = build_container_spec(o, in, fake_rootfs({{"/etc/passwd", kPasswd}}));
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->state_dir, "/state/c");
+  EXPECT_EQ(s->rootfs.upper_dir, "/root/containers/k/c/upper");
+  EXPECT_EQ(s->rootfs.work_dir, "/root/containers/k/c/work");
+  EXPECT_EQ(s->rootfs.writable_size, 0u);
+  EXPECT_EQ(s->binds[0].upper_dir, "/root/containers/k/c/volumes/0/upper");
+}
+
+TEST(BuildContainerSpec, StorageSizePutsTheWritableLayerOnItsOwnDir) {
+  ContainerInputs in = inputs();
+  in.data_dir = "/d/c";
+  RunOptions o;
+  o.storage_opts = {"size=64m"};
+  auto s = build_container_spec(o, in, fake_rootfs({{"/etc/passwd", kPasswd}}));
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->rootfs.writable_size, 64u << 20);
+  EXPECT_EQ(s->rootfs.writable_dir, "/d/c/layer");
+  EXPECT_EQ(s->rootfs.upper_dir, "/d/c/layer/upper");
+  EXPECT_EQ(s->rootfs.work_dir, "/d/c/layer/work");
+  for (auto [opt, message] : std::vector<std::pair<std::string, std::string>>{
+           {"size=1k", "invalid --storage-opt size \"1k\": the minimum is 1m"},
+           {"size=", "invalid --storage-opt size \"\""},
+           {"size", "unknown --storage-opt \"size\" (known: size=SIZE)"},
+           {"quota=1g", "unknown --storage-opt \"quota=1g\" (known: size=SIZE)"}}) {
+    o.storage_opts = {opt};
+    auto bad = build_container_spec(o, in, fake_rootfs({}));
+    ASSERT_FALSE(bad) << opt;
+    EXPECT_EQ(bad.error().message(), message);
+  }
+  o.storage_opts = {"size=8m"};
+  o.rootfs = "/srv/tree";
+  auto plain = build_container_spec(o, in, fake_rootfs({}));
+  ASSERT_FALSE(plain);
+  EXPECT_EQ(plain.error().message(), "--storage-opt size limits an image's writable layer; --rootfs /srv/tree has none");
+}
+
 TEST(BuildContainerSpec, CopyOnWriteVolumesGetPrivateDirsInTheStateDir) {
   RunOptions o;
   o.volumes = {"/host/plain:/plain", "/snap/a:/a:O", "/snap/b:/b:O"};

@@ -34,6 +34,21 @@ TEST(MountPlan, OverlayListsTopLayerFirst) {
             "index=off,xino=off,volatile");
 }
 
+TEST(MountPlan, SizeLimitedWritableLayerIsATmpfsMadeFirst) {
+  ContainerSpec s = overlay_spec();
+  EXPECT_TRUE(plan_mounts(s, "/c/etc").writable_layer.fstype.empty());
+  s.rootfs.writable_size = 8 << 20;
+  s.rootfs.writable_dir = "/c/layer";
+  s.rootfs.upper_dir = "/c/layer/upper";
+  s.rootfs.work_dir = "/c/layer/work";
+  MountPlan p = plan_mounts(s, "/c/etc");
+  EXPECT_EQ(p.writable_layer.fstype, "tmpfs");
+  EXPECT_EQ(p.writable_layer.target, "/c/layer");
+  EXPECT_EQ(p.writable_layer.data, "size=8388608,mode=0700");
+  EXPECT_EQ(p.writable_layer_dirs, (std::vector<std::string>{"/c/layer/upper", "/c/layer/work"}));
+  EXPECT_NE(p.rootfs.data.find("upperdir=/c/layer/upper,workdir=/c/layer/work"), std::string::npos);
+}
+
 TEST(MountPlan, PlainRootfsIsARecursiveBind) {
   ContainerSpec s = overlay_spec();
   s.rootfs = {};
