@@ -321,6 +321,7 @@ Result<int> do_gc(const GlobalOptions& g) {
   for (const auto& r : report.runs) fmt::print("marked killed pipeline run {} failed\n", r);
   for (const auto& p : report.partial) fmt::print("removed partial file {}\n", p);
   for (const auto& id : report.data_dirs) fmt::print("removed data of vanished container {}\n", short_id(id));
+  for (const auto& f : report.network_files) fmt::print("removed network file {}\n", f);
   return 0;
 }
 

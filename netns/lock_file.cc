@@ -7,6 +7,21 @@
 
 namespace slipway::netns {
 
+namespace {
+
+// Whether the held fd is still the file at path: a holder may have removed or replaced it.
+Result<bool> still_at_path(int fd, const std::string& path) {
+  struct stat held, current;
+  if (::fstat(fd, &held) < 0) return fail_errno(fmt::format("stat lock file {}", path));
+  if (::stat(path.c_str(), &current) < 0) {
+    if (errno == ENOENT) return false;
+    return fail_errno(fmt::format("stat lock file {}", path));
+  }
+  return held.st_dev == current.st_dev && held.st_ino == current.st_ino;
+}
+
+}  // namespace
+
 Result<LockFile> LockFile::acquire(const std::string& path) {
   for (;;) {
     int raw = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -15,14 +30,24 @@ Result<LockFile> LockFile::acquire(const std::string& path) {
     while (::flock(fd.get(), LOCK_EX) < 0) {
       if (errno != EINTR) return fail_errno(fmt::format("lock {}", path));
     }
-    struct stat held, current;
-    if (::fstat(fd.get(), &held) < 0) return fail_errno(fmt::format("stat lock file {}", path));
-    if (::stat(path.c_str(), &current) < 0) {
-      if (errno == ENOENT) continue;  // removed by the holder we waited for
-      return fail_errno(fmt::format("stat lock file {}", path));
+    if (SLW_TRY(still_at_path(fd.get(), path))) return LockFile(std::move(fd), path);
+  }
+}
+
+Result<std::optional<LockFile>> LockFile::try_acquire(const std::string& path, bool create) {
+  for (;;) {
+    int raw = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+    if (raw < 0) {
+      if (errno == ENOENT && !create) return std::optional<LockFile>();
+      return fail_errno(fmt::format("open lock file {}", path));
     }
-    if (held.st_dev != current.st_dev || held.st_ino != current.st_ino) continue;
-    return LockFile(std::move(fd), path);
+    UniqueFd fd(raw);
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {
+      if (errno == EWOULDBLOCK) return std::optional<LockFile>();
+      return fail_errno(fmt::format("lock {}", path));
+    }
+    if (SLW_TRY(still_at_path(fd.get(), path))) return std::optional(LockFile(std::move(fd), path));
+    if (!create) return std::optional<LockFile>();  // removed by its last holder
   }
 }
 

@@ -2,6 +2,7 @@
 // the holder dies, so a SIGKILLed slipway never leaves a store locked.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "base/error.h"
@@ -15,6 +16,9 @@ class LockFile {
   // removed or replaced while it waited starts over on the new file, so a holder may delete the
   // lock file (network rm) without ever letting two processes in at once.
   static Result<LockFile> acquire(const std::string& path);
+  // The same without waiting: nullopt when another process holds the lock, or when the file does
+  // not exist and create is false.
+  static Result<std::optional<LockFile>> try_acquire(const std::string& path, bool create);
 
   LockFile() = default;
   LockFile(LockFile&&) = default;

@@ -255,6 +255,14 @@ std::string leases_lock_file(std::string_view root, std::string_view name) {
   return fs::join(networks_dir(root), fmt::format("{}.leases.lock", name));
 }
 
+std::string dns_lock_file(std::string_view root, std::string_view name) {
+  return fs::join(networks_dir(root), fmt::format("{}.dns.lock", name));
+}
+
+std::string dns_log_file(std::string_view root, std::string_view name) {
+  return fs::join(networks_dir(root), fmt::format("{}.dns.log", name));
+}
+
 std::string networks_lock_file(std::string_view root) {
   return fs::join(networks_dir(root), ".lock");
 }

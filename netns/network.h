@@ -75,6 +75,9 @@ std::string networks_dir(std::string_view root);
 std::string network_file(std::string_view root, std::string_view name);
 std::string leases_file(std::string_view root, std::string_view name);
 std::string leases_lock_file(std::string_view root, std::string_view name);
+// Held by the network's DNS process while it serves; its stderr goes to the log.
+std::string dns_lock_file(std::string_view root, std::string_view name);
+std::string dns_log_file(std::string_view root, std::string_view name);
 std::string networks_lock_file(std::string_view root);
 
 }  // namespace slipway::netns

@@ -1,5 +1,6 @@
 #include "netns/network_store.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,52 @@
 #include "netns/lock_file.h"
 
 namespace slipway::netns {
+namespace {
+
+// The suffixes of a network's files in networks_dir, longest first.
+constexpr std::string_view kNetworkFileSuffixes[] = {".leases.json", ".leases.lock", ".dns.lock",
+                                                     ".dns.log", ".json"};
+
+// The network a file belongs to ("ci.dns.log" -> "ci"); "" for a file that is no network's.
+std::string network_of_file(std::string_view file) {
+  for (std::string_view suffix : kNetworkFileSuffixes) {
+    if (file.size() > suffix.size() && file.ends_with(suffix)) {
+      std::string name(file.substr(0, file.size() - suffix.size()));
+      return validate_network_name(name) ? name : "";
+    }
+  }
+  return "";
+}
+
+// The writer of fs::write_file_atomic's "FILE.tmp.PID"; 0 for any other name.
+pid_t atomic_write_pid(std::string_view file) {
+  auto dot = file.rfind(".tmp.");
+  if (dot == std::string_view::npos) return 0;
+  std::string_view digits = file.substr(dot + 5);
+  if (digits.empty() || digits.size() > 9 ||
+      digits.find_first_not_of("0123456789") != std::string_view::npos)
+    return 0;
+  return static_cast<pid_t>(std::stol(std::string(digits)));
+}
+
+Status unlink_if_present(const std::string& path) {
+  if (::unlink(path.c_str()) < 0 && errno != ENOENT)
+    return fail_errno(fmt::format("remove {}", path));
+  return {};
+}
+
+// Removes the DNS process's lock and log of a removed network, unless a DNS process still holds
+// the lock. Returns whether they are gone.
+Result<bool> remove_dns_files(const std::string& root, const std::string& name) {
+  std::string lock_path = dns_lock_file(root, name);
+  auto lock = SLW_TRY(LockFile::try_acquire(lock_path, false));
+  if (!lock && fs::exists(lock_path)) return false;  // it still serves
+  SLW_TRY(unlink_if_present(dns_log_file(root, name)));
+  if (lock) SLW_TRY(lock->remove());
+  return true;
+}
+
+}  // namespace
 
 Result<std::vector<Ipv4Route>> host_routes() {
   Netlink nl = SLW_TRY_CTX(Netlink::open(), "list host routes");
@@ -104,7 +151,51 @@ Status NetworkStore::remove(const std::string& name) {
       return fail_errno(fmt::format("remove network {}: remove {}", name, path));
   }
   SLW_TRY_CTX(leases_lock.remove(), "remove network {}", name);
+  // A DNS process that still serves sees the network gone within 250 ms and removes them itself.
+  SLW_TRY_CTX(remove_dns_files(root_, name), "remove network {}", name);
   return {};
+}
+
+Result<std::vector<std::string>> NetworkStore::remove_orphan_files() {
+  std::vector<std::string> removed;
+  std::string dir = networks_dir(root_);
+  if (!fs::is_dir(dir)) return removed;
+  // No network is created or removed while this looks: "NAME.json is missing" stays true.
+  LockFile lock =
+      SLW_TRY_CTX(LockFile::acquire(networks_lock_file(root_)), "collect network files");
+  std::vector<std::string> files = SLW_TRY_CTX(fs::list_dir(dir), "collect network files");
+  std::vector<std::string> orphans;
+  for (const std::string& file : files) {
+    if (pid_t writer = atomic_write_pid(file)) {
+      // Alive, or a reused pid: keep it (a later gc gets it).
+      if (writer <= 0 || ::kill(writer, 0) == 0 || errno != ESRCH) continue;
+      SLW_TRY_CTX(unlink_if_present(fs::join(dir, file)), "collect network files");
+      removed.push_back(file);
+      continue;
+    }
+    std::string name = network_of_file(file);
+    if (name.empty() || fs::exists(network_file(root_, name))) continue;
+    if (std::find(orphans.begin(), orphans.end(), name) == orphans.end()) orphans.push_back(name);
+  }
+  for (const std::string& name : orphans) {
+    std::string what = fmt::format("collect files of removed network {}", name);
+    // Ipam refuses to write leases of a missing network, so its leases lock is held only briefly.
+    std::string leases_lock_path = leases_lock_file(root_, name);
+    auto leases_lock = SLW_TRY_CTX(LockFile::try_acquire(leases_lock_path, false), "{}", what);
+    if (leases_lock || !fs::exists(leases_lock_path)) {
+      SLW_TRY_CTX(unlink_if_present(leases_file(root_, name)), "{}", what);
+      if (leases_lock) SLW_TRY_CTX(leases_lock->remove(), "{}", what);
+    }
+    leases_lock.reset();
+    SLW_TRY_CTX(remove_dns_files(root_, name), "{}", what);
+    for (std::string_view suffix : kNetworkFileSuffixes) {
+      std::string file = name + std::string(suffix);
+      if (std::find(files.begin(), files.end(), file) != files.end() &&
+          !fs::exists(fs::join(dir, file)))
+        removed.push_back(file);
+    }
+  }
+  return removed;
 }
 
 Result<Cidr> NetworkStore::default_subnet() const {

@@ -30,8 +30,13 @@ class NetworkStore {
   // All networks, sorted by name.
   Result<std::vector<Network>> list() const;
   // Refused while leases exist ("network X has N containers attached"); deletes the bridge if
-  // it exists, the leases and the network file.
+  // it exists, the leases, the network file and the DNS process's files (unless it still runs:
+  // then it removes them itself as it exits).
   Status remove(const std::string& name);
+  // For gc: the files of networks that no longer exist (what a killed `network rm` or DNS
+  // process left) and the half-written files of killed writers. A file that a live process
+  // holds or writes stays. Returns the names of the removed files.
+  Result<std::vector<std::string>> remove_orphan_files();
   // The default network "slipway" (subnet from $SLIPWAY_DEFAULT_SUBNET, else 172.18.0.0/16),
   // created on first use.
   Result<Network> ensure_default();

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,14 +14,11 @@
 #include "base/log.h"
 #include "netns/dns_server.h"
 #include "netns/dns_upstream.h"
+#include "netns/lock_file.h"
 #include "netns/network_store.h"
 
 namespace slipway::pipeline {
 namespace {
-
-std::string dns_lock_file(const std::string& root, const std::string& name) {
-  return fs::join(netns::networks_dir(root), name + ".dns.lock");
-}
 
 std::string lowercase(std::string_view s) {
   std::string out(s);
@@ -31,14 +27,10 @@ std::string lowercase(std::string_view s) {
   return out;
 }
 
-// Tries the lock without waiting: a held lock means a DNS process serves the network.
-Result<UniqueFd> try_lock(const std::string& path) {
-  UniqueFd fd = SLW_TRY(fs::open_file(path, O_RDWR | O_CREAT, 0600));
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {
-    if (errno == EWOULDBLOCK) return UniqueFd();
-    return fail_errno(fmt::format("lock {}", path));
-  }
-  return fd;
+// The files of a DNS process whose network was removed: they go with it (it holds the lock).
+void remove_own_files(const std::string& root, const std::string& name, netns::LockFile& lock) {
+  ::unlink(netns::dns_log_file(root, name).c_str());
+  (void)lock.remove();
 }
 
 // Leases read from disk, re-read only when the file changed (checked on each query). The file is
@@ -99,12 +91,13 @@ std::optional<std::vector<netns::Ipv4>> lookup_lease_name(const std::vector<netn
 }
 
 Status ensure_dns_service(const std::string& root, const netns::Network& network) {
-  std::string lock_path = dns_lock_file(root, network.name);
+  std::string lock_path = netns::dns_lock_file(root, network.name);
   {
-    UniqueFd probe = SLW_TRY(try_lock(lock_path));
+    // Taken without waiting: a held lock means a DNS process serves the network.
+    auto probe = SLW_TRY(netns::LockFile::try_acquire(lock_path, true));
     if (!probe) return {};  // already served
   }
-  std::string log_path = fs::join(netns::networks_dir(root), network.name + ".dns.log");
+  std::string log_path = netns::dns_log_file(root, network.name);
   int ready[2];
   if (::pipe2(ready, O_CLOEXEC) < 0) return fail_errno("create DNS ready pipe");
   UniqueFd ready_read(ready[0]), ready_write(ready[1]);
@@ -134,7 +127,7 @@ Status ensure_dns_service(const std::string& root, const netns::Network& network
   char byte;
   if (::read(ready_read.get(), &byte, 1) != 1) {
     // It exited without serving: another DNS process won the race, or it failed (its log says).
-    UniqueFd again = SLW_TRY(try_lock(lock_path));
+    auto again = SLW_TRY(netns::LockFile::try_acquire(lock_path, true));
     if (!again) return {};
     return fail("DNS of network {}: could not listen on {}:53 (see {})", network.name,
                 network.gateway.to_string(), log_path);
@@ -143,10 +136,16 @@ Status ensure_dns_service(const std::string& root, const netns::Network& network
 }
 
 Result<int> serve_network_dns(const std::string& root, const std::string& network_name, int ready_fd) {
-  UniqueFd lock = SLW_TRY(try_lock(dns_lock_file(root, network_name)));
+  auto lock = SLW_TRY(netns::LockFile::try_acquire(netns::dns_lock_file(root, network_name), true));
   if (!lock) return 0;  // another process serves this network
   netns::NetworkStore networks(root);
-  netns::Network network = SLW_TRY(networks.get(network_name));
+  auto found = networks.get(network_name);
+  if (!found) {
+    // Removed while this process started: its lock and log must not outlive the network.
+    if (found.error().code() == ENOENT) remove_own_files(root, network_name, *lock);
+    return std::unexpected(std::move(found).error());
+  }
+  netns::Network network = std::move(*found);
   auto cache = std::make_shared<LeaseCache>(root, network);
 
   netns::DnsServerConfig config;
@@ -186,9 +185,16 @@ Result<int> serve_network_dns(const std::string& root, const std::string& networ
     ::close(ready_fd);
   }
   auto idle_since = std::chrono::steady_clock::now();
+  bool removed = false;
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    if (!networks.get(network_name)) break;  // network removed
+    auto now = networks.get(network_name);
+    if (!now && now.error().code() == ENOENT) {
+      removed = true;
+      break;
+    }
+    // Removed and made again with another subnet: the next container starts a DNS process for it.
+    if (now && *now != network) break;
     if (!cache->get().empty()) {
       idle_since = std::chrono::steady_clock::now();
     } else if (std::chrono::steady_clock::now() - idle_since > kDnsIdleExit) {
@@ -196,6 +202,7 @@ Result<int> serve_network_dns(const std::string& root, const std::string& networ
     }
   }
   server->stop();
+  if (removed) remove_own_files(root, network_name, *lock);
   return 0;
 }
 

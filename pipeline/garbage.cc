@@ -67,6 +67,7 @@ Result<GarbageReport> collect_garbage(const std::string& root, const runtime::Co
   }
 
   netns::NetworkStore networks(root);
+  report.network_files = SLW_TRY(networks.remove_orphan_files());
   auto all = networks.list();
   if (!all) return report;  // no network was ever created under this root
   for (const auto& network : *all) {

@@ -16,6 +16,7 @@ struct GarbageReport {
   std::vector<std::string> runs;        // pipeline runs whose runner was killed, now marked failed
   std::vector<std::string> partial;     // half-written blobs and build dirs of killed processes
   std::vector<std::string> data_dirs;   // containers' data on disk whose record is gone (reboot)
+  std::vector<std::string> network_files;  // files of removed networks, half-written network files
 };
 
 // Only this root's containers and leases are touched: parallel roots never clean up each other.

@@ -1,5 +1,6 @@
 // Container networks through the slipway binary: bridge networks with addresses and names,
-// shared network stacks (container:), IPAM under concurrency, bad input, gc after SIGKILL.
+// shared network stacks (container:), IPAM under concurrency, bad input, gc after SIGKILL, and
+// nothing of a removed network left behind.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/fs.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::testing {
@@ -35,7 +37,8 @@ class NetworkTest : public RootTest {
       // A network's DNS process ends once the network is gone.
       for (int i = 0; i < 150 && !processes_containing(root()).empty(); ++i) usleep(20000);
       auto links = run_command({"ip", "-o", "link", "show"}).out;
-      for (const auto& n : networks_) EXPECT_EQ(links.find("slw-" + n), std::string::npos) << "bridge left";
+      for (const auto& b : bridges_)
+        EXPECT_EQ(links.find(" " + b + ":"), std::string::npos) << "bridge left";
     }
     RootTest::TearDown();
   }
@@ -50,6 +53,10 @@ class NetworkTest : public RootTest {
       if (r.exit_code == 0) {
         networks_.push_back(name);
         subnet_ = subnet;
+        // Under a test root the bridge is sHHHH-NAME (or a hash), not slw-NAME.
+        bridges_.push_back(
+            json::parse(fs::read_file(root() + "/networks/" + name + ".json").value_or("{}"))
+                .value("bridge", ""));
         return name;
       }
       if (r.err.find("overlaps") == std::string::npos) {
@@ -68,6 +75,7 @@ class NetworkTest : public RootTest {
   }
 
   std::vector<std::string> networks_;
+  std::vector<std::string> bridges_;
   std::string subnet_;
 };
 
@@ -215,6 +223,36 @@ TEST_F(NetworkTest, GcAfterSigkillLeavesNoLeaseOrLink) {
   EXPECT_EQ(cgroups_containing(id), std::vector<std::string>{});
   EXPECT_EQ(slipway({"rm", "victim"}).exit_code, 0);
   EXPECT_EQ(slipway({"network", "rm", net}).exit_code, 0);
+}
+
+TEST_F(NetworkTest, RemovedNetworkLeavesNoFileBridgeOrDnsProcess) {
+  std::string net = make_network("gone");
+  std::string bridge = bridges_.back();
+  ASSERT_EQ(slipway({"run", "--rm", "--net", net, "busybox", "true"}).exit_code, 0);
+  // The container started the network's DNS process, which would serve 3 s longer; rm does not
+  // wait for it, and it takes its lock and log with it as it notices the network gone.
+  auto rm = slipway({"network", "rm", net});
+  ASSERT_EQ(rm.exit_code, 0) << rm.err;
+  networks_.pop_back();
+  auto leftovers = [&] {
+    std::vector<std::string> out;
+    for (const auto& f : fs::list_dir(root() + "/networks").value_or(std::vector<std::string>{}))
+      if (f.starts_with(net + ".")) out.push_back(f);
+    for (int pid : processes_containing("dns-serve " + net))
+      out.push_back("dns-serve pid " + std::to_string(pid));
+    return out;
+  };
+  for (int i = 0; i < 100 && !leftovers().empty(); ++i) usleep(20000);
+  EXPECT_EQ(leftovers(), std::vector<std::string>{});
+  EXPECT_EQ(run_command({"ip", "-o", "link", "show"}).out.find(" " + bridge + ":"),
+            std::string::npos);
+  // And what a killed rm or DNS process leaves, gc removes.
+  for (const char* suffix : {".dns.lock", ".dns.log", ".leases.lock"})
+    ASSERT_TRUE(fs::write_file(root() + "/networks/" + net + suffix, ""));
+  auto gc = slipway({"gc"});
+  EXPECT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_NE(gc.out.find("removed network file " + net + ".dns.lock"), std::string::npos) << gc.out;
+  EXPECT_EQ(leftovers(), std::vector<std::string>{});
 }
 
 }  // namespace

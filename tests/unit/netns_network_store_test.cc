@@ -1,14 +1,17 @@
 // Networks on disk in a temporary root with a fixed host route table: create, get, list,
 // remove (refused while containers are attached), the default network and its override, and
-// concurrent creates of overlapping subnets from forked processes.
+// concurrent creates of overlapping subnets from forked processes; what gc removes of removed
+// networks.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "base/fs.h"
 #include "netns/ipam.h"
+#include "netns/lock_file.h"
 #include "netns/network_store.h"
 #include "tests/support/test_support.h"
 
@@ -171,6 +174,76 @@ TEST_F(NetworkStoreTest, ConcurrentCreatesOfOverlappingSubnetsLetExactlyOneWin) 
   auto all = store().list();
   ASSERT_TRUE(all);
   EXPECT_EQ(all->size(), 1u);
+}
+
+std::vector<std::string> files_in(const std::string& dir) {
+  auto files = fs::list_dir(dir);
+  return files ? *files : std::vector<std::string>{};
+}
+
+TEST_F(NetworkStoreTest, RemoveTakesTheDnsFilesUnlessTheDnsProcessStillServes) {
+  std::string root = dir_.path(), dir = networks_dir(root);
+  ASSERT_TRUE(store().create("idle", subnet("10.50.0.0/24")));
+  ASSERT_TRUE(fs::write_file(dns_lock_file(root, "idle"), ""));
+  ASSERT_TRUE(fs::write_file(dns_log_file(root, "idle"), "started\n"));
+  ASSERT_TRUE(store().remove("idle"));
+  EXPECT_EQ(files_in(dir), std::vector<std::string>{".lock"});
+
+  // A DNS process that still holds its lock removes both itself as it exits.
+  ASSERT_TRUE(store().create("busy", subnet("10.50.1.0/24")));
+  auto dns = LockFile::acquire(dns_lock_file(root, "busy"));
+  ASSERT_TRUE(dns);
+  ASSERT_TRUE(fs::write_file(dns_log_file(root, "busy"), ""));
+  ASSERT_TRUE(store().remove("busy"));
+  EXPECT_EQ(files_in(dir), (std::vector<std::string>{".lock", "busy.dns.lock", "busy.dns.log"}));
+  auto removed = store().remove_orphan_files();
+  ASSERT_TRUE(removed) << removed.error().message();
+  EXPECT_TRUE(removed->empty());
+  // Killed instead: gc takes them.
+  *dns = LockFile();
+  removed = store().remove_orphan_files();
+  ASSERT_TRUE(removed) << removed.error().message();
+  EXPECT_EQ(*removed, (std::vector<std::string>{"busy.dns.lock", "busy.dns.log"}));
+  EXPECT_EQ(files_in(dir), std::vector<std::string>{".lock"});
+}
+
+TEST_F(NetworkStoreTest, OrphanFilesGoButLiveNetworksHeldLocksAndLiveWritersStay) {
+  std::string root = dir_.path(), dir = networks_dir(root);
+  ASSERT_TRUE(store().create("live", subnet("10.51.0.0/24")));
+  for (const auto& path :
+       {dns_lock_file(root, "live"), dns_log_file(root, "live"), leases_lock_file(root, "live")})
+    ASSERT_TRUE(fs::write_file(path, ""));
+  // What a `network rm` killed between its steps, or a DNS process killed after it, leaves.
+  for (const auto& path : {leases_file(root, "gone"), leases_lock_file(root, "gone"),
+                           dns_lock_file(root, "gone"), dns_log_file(root, "gone")})
+    ASSERT_TRUE(fs::write_file(path, ""));
+  // A leases lock some process holds right now.
+  ASSERT_TRUE(fs::write_file(leases_lock_file(root, "held"), ""));
+  auto held = LockFile::acquire(leases_lock_file(root, "held"));
+  ASSERT_TRUE(held);
+  // write_file_atomic's temporary files: of a killed writer, and of this live process.
+  pid_t dead = ::fork();
+  ASSERT_GE(dead, 0);
+  if (dead == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(dead, nullptr, 0), dead);
+  std::string dead_tmp = fmt::format("new.json.tmp.{}", dead);
+  std::string live_tmp = fmt::format("live.leases.json.tmp.{}", ::getpid());
+  ASSERT_TRUE(fs::write_file(fs::join(dir, dead_tmp), "{"));
+  ASSERT_TRUE(fs::write_file(fs::join(dir, live_tmp), "{"));
+  ASSERT_TRUE(fs::write_file(fs::join(dir, "notes.txt"), "not slipway's"));
+
+  auto removed = store().remove_orphan_files();
+  ASSERT_TRUE(removed) << removed.error().message();
+  std::sort(removed->begin(), removed->end());
+  EXPECT_EQ(*removed, (std::vector<std::string>{"gone.dns.lock", "gone.dns.log", "gone.leases.json",
+                                                "gone.leases.lock", dead_tmp}));
+  auto left = files_in(dir);
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{".lock", "held.leases.lock", "live.dns.lock",
+                                            "live.dns.log", "live.json",
+                                            "live.leases.json.tmp." + std::to_string(::getpid()),
+                                            "live.leases.lock", "notes.txt"}));
+  ASSERT_TRUE(store().get("live"));
 }
 
 }  // namespace
