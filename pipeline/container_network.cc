@@ -45,8 +45,6 @@ Result<std::shared_ptr<ContainerNetwork>> ContainerNetwork::prepare(
   netns::NetworkStore networks(root);
   netns::Network network = choice.name == kDefaultNetwork ? SLW_TRY(networks.ensure_default())
                                                           : SLW_TRY(networks.get(choice.name));
-  SLW_TRY(netns::ensure_bridge(network));
-  SLW_TRY(ensure_dns_service(root, network));
   std::optional<netns::Ipv4> requested;
   if (!o.ip.empty()) requested = SLW_TRY(netns::parse_ipv4(o.ip));
   std::vector<std::string> names = {container_name};
@@ -57,8 +55,12 @@ Result<std::shared_ptr<ContainerNetwork>> ContainerNetwork::prepare(
   netns::Lease lease = SLW_TRY_CTX(
       net->ipam_->allocate(spec.id, names, requested, self, runtime::process_start_time(self)),
       "network {}", network.name);
-  net->lease_ = lease;
+  net->lease_ = lease;  // released by the destructor if anything below fails
   net->network_ = network;
+  // Only now: `network rm` refuses a network with leases, so it cannot remove the network between
+  // the lookup above and these, leaving a bridge (or a DNS process) of a removed network.
+  SLW_TRY(netns::ensure_bridge(network));
+  SLW_TRY(ensure_dns_service(root, network));
 
   spec.network.resolv_conf =
       fmt::format("nameserver {}\nsearch {}\n", network.gateway.to_string(), network.domain);

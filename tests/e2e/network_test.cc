@@ -2,7 +2,9 @@
 // shared network stacks (container:), IPAM under concurrency, bad input, gc after SIGKILL, and
 // nothing of a removed network left behind.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -253,6 +255,42 @@ TEST_F(NetworkTest, RemovedNetworkLeavesNoFileBridgeOrDnsProcess) {
   EXPECT_EQ(gc.exit_code, 0) << gc.err;
   EXPECT_NE(gc.out.find("removed network file " + net + ".dns.lock"), std::string::npos) << gc.out;
   EXPECT_EQ(leftovers(), std::vector<std::string>{});
+}
+
+// `network rm` deletes a network under its leases lock once it has no leases. A run that looked the
+// network up just before must not make its bridge (or DNS process) after that: it takes its lease
+// first, and a removed network refuses it.
+TEST_F(NetworkTest, RunThatLosesTheRaceWithNetworkRmMakesNoBridge) {
+  std::string net = make_network("race");
+  std::string bridge = bridges_.back();
+  std::string dir = root() + "/networks/";
+  // Hold the leases lock as `network rm` does while it checks for leases and deletes the files.
+  int lock = ::open((dir + net + ".leases.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(lock, 0);
+  ASSERT_EQ(::flock(lock, LOCK_EX), 0);
+  auto run = std::async(std::launch::async, [&] {
+    return slipway({"run", "--rm", "--net", net, "busybox", "true"});
+  });
+  // The run has looked the network up and waits for the lock well before this.
+  EXPECT_EQ(run.wait_for(std::chrono::milliseconds(700)), std::future_status::timeout);
+  EXPECT_EQ(run_command({"ip", "-o", "link", "show"}).out.find(" " + bridge + ":"),
+            std::string::npos)
+      << "bridge made before the address was leased";
+  // What rm does next under the lock (the bridge does not exist yet, so there is none to delete).
+  ASSERT_EQ(::unlink((dir + net + ".json").c_str()), 0);
+  ASSERT_EQ(::unlink((dir + net + ".leases.lock").c_str()), 0);
+  ::close(lock);
+  networks_.pop_back();
+  auto r = run.get();
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_NE(r.err.find("network " + net + " does not exist"), std::string::npos) << r.err;
+  EXPECT_EQ(run_command({"ip", "-o", "link", "show"}).out.find(" " + bridge + ":"),
+            std::string::npos);
+  EXPECT_EQ(processes_containing("dns-serve " + net), std::vector<int>{});
+  std::vector<std::string> files;
+  for (const auto& f : fs::list_dir(dir).value_or(std::vector<std::string>{}))
+    if (f.starts_with(net + ".")) files.push_back(f);
+  EXPECT_EQ(files, std::vector<std::string>{});
 }
 
 }  // namespace
