@@ -49,13 +49,9 @@ class Parser : private YamlReader {
   explicit Parser(const std::string& file) : YamlReader(file) {}
 
   Result<PipelineSpec> parse(std::string_view text) {
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
-    for (size_t i = 1; i < documents.size(); ++i)
-      if (!documents[i].IsNull())
-        return error(line_of(documents[i], 1), "a pipeline file holds one YAML document, not {}",
-                     documents.size());
-    if (documents.empty() || documents[0].IsNull()) return error(1, "the pipeline file is empty");
-    Value root{documents[0], "", line_of(documents[0], 1)};
+    YAML::Node document = SLW_TRY(single_document(text));
+    if (document.IsNull()) return error(1, "the pipeline file is empty");
+    Value root{document, "", line_of(document, 1)};
     if (!root.node.IsMap())
       return error(root.line, "want a map of app, services, steps, push, environments, got {}",
                    describe(root.node));

@@ -3,9 +3,45 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 namespace slipway::pipeline {
 namespace {
+
+// Walks a stream's documents without building nodes: how many there are, and the line where the
+// first one after the first has content (anything but a lone null).
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  int documents = 0;
+  int later_content_line = 0;  // 1-based; 0: none
+
+  void OnDocumentStart(const YAML::Mark&) override { ++documents; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { content(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override {
+    content(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    content(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    content(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void content(const YAML::Mark& m) {
+    if (documents > 1 && later_content_line == 0) later_content_line = m.line + 1;
+  }
+};
+
+// More documents than any file needs: past it the stream is malformed (or endless).
+constexpr int kMaxDocuments = 64;
 
 constexpr size_t kMaxShownLength = 40;
 
@@ -39,6 +75,20 @@ int YamlReader::line_of(const YAML::Node& node, int fallback) {
 
 std::unexpected<Error> YamlReader::want(const Value& v, std::string_view what) const {
   return error(v.line, "{}: want {}, got {}", v.path, what, describe(v.node));
+}
+
+Result<YAML::Node> YamlReader::single_document(std::string_view text) const {
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  int handled = 0;
+  while (handled < kMaxDocuments && parser.HandleNextDocument(counter)) ++handled;
+  if (handled >= kMaxDocuments)
+    return error(1, "a pipeline file holds one YAML document, not {} or more", kMaxDocuments);
+  if (counter.later_content_line)
+    return error(counter.later_content_line, "a pipeline file holds one YAML document, not {}",
+                 counter.documents);
+  return YAML::Load(std::string(text));
 }
 
 Result<std::vector<YamlReader::Entry>> YamlReader::entries(const Value& v, Keys allowed) const {

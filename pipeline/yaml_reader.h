@@ -73,6 +73,12 @@ class YamlReader {
     return error(v.line, "{}: {}", v.path, checked.error().message());
   }
 
+  // The file's one YAML document (Null when it holds none). More documents with content are an
+  // error naming the line of the second. yaml-cpp's LoadAll is not used: on some malformed input
+  // (found by fuzzing) it loops forever without consuming anything. Throws YAML::Exception on
+  // malformed input, as yaml-cpp does.
+  [[nodiscard]] Result<YAML::Node> single_document(std::string_view text) const;
+
   // ---- readers for one YAML shape each ----
 
   // A map's entries in file order; an empty value is an empty map. Empty `allowed`: any key.

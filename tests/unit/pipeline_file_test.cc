@@ -338,6 +338,23 @@ TEST(PipelineFileTest, ErrorsNameFileLineAndProblem) {
   }
 }
 
+TEST(PipelineFileTest, OneDocumentOnly) {
+  const std::string minimal = "app: {name: web}\nsteps:\n  unit: {command: [make, test]}\n";
+  EXPECT_TRUE(parse("---\n" + minimal + "---\n...\n")) << "empty documents around it are fine";
+  EXPECT_EQ(error_of(minimal + "---\nextra: 1\n"), std::string(kFile) + ":5: a pipeline file holds one YAML document, not 2");
+  std::string many;
+  for (int i = 0; i < 70; ++i) many += "---\n";
+  EXPECT_EQ(error_of(minimal + many), std::string(kFile) + ":1: a pipeline file holds one YAML document, not 64 or more");
+}
+
+TEST(PipelineFileTest, MalformedInputThatHungYamlCppsLoadAllIsAnError) {
+  // Found by scripts/fuzz (fuzz/corpus/pipeline_file/timeout-yaml-cpp-loadall-loop): yaml-cpp's
+  // LoadAll never returned on it.
+  std::string text = ",app: {name: web}\nsteps:\n  u\xeb\x86\x07";
+  text += std::string("\0", 1) + "0`" + std::string("\0\0", 2) + "nie: \xffcommand: [make, test]}\n";
+  EXPECT_NE(error_of(text), "");
+}
+
 TEST(PipelineFileTest, YamlSyntaxErrorsNameTheLine) {
   std::string message = error_of("app:\n  name: a\n  env: {A: 1\nsteps: {}\n");
   EXPECT_THAT(message, StartsWith(".slipway.yml:"));
