@@ -132,13 +132,20 @@ uint64_t docker_default_capabilities() {
          bit(CAP_AUDIT_WRITE);
 }
 
+uint64_t own_bounding_set(int last_cap) {
+  uint64_t set = 0;
+  for (int cap = 0; cap <= last_cap && cap < kMaxCapBits; ++cap)
+    if (::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1) set |= bit(cap);
+  return set;
+}
+
 Result<uint64_t> resolve_capabilities(uint64_t base, const std::vector<std::string>& add,
                                       const std::vector<std::string>& drop) {
   int last_cap = SLW_TRY(kernel_last_capability());
   CapabilityList adds = SLW_TRY(parse_capability_list(add, last_cap));
   CapabilityList drops = SLW_TRY(parse_capability_list(drop, last_cap));
   // Same precedence as moby's TweakCapabilities: add ALL beats drop ALL.
-  if (adds.all) return all_capabilities(last_cap) & ~drops.set;
+  if (adds.all) return own_bounding_set(last_cap) & ~drops.set;
   if (drops.all) return adds.set;
   return (base & ~drops.set) | adds.set;
 }
@@ -149,6 +156,9 @@ Result<CapabilityPlan> plan_capabilities(uint64_t set) {
   if (unknown != 0)
     return fail("capabilities {} are not supported by this kernel (its last capability is {})",
                 fmt::join(capability_names(unknown), ","), last_cap);
+  if (uint64_t dropped = set & ~own_bounding_set(last_cap))
+    return fail("capabilities {} are not in slipway's own bounding set: the host or a parent process dropped them",
+                fmt::join(capability_names(dropped), ","));
   return CapabilityPlan{.set = set, .last_cap = last_cap};
 }
 

@@ -29,12 +29,16 @@ std::vector<std::string> capability_names(uint64_t set);
 // Every capability up to last_cap.
 uint64_t all_capabilities(int last_cap);
 
+// The capabilities this process may still pass on (its bounding set, up to last_cap): a host or a
+// parent that dropped one (CAP_SYS_RESOURCE under some CI sandboxes) leaves no child able to hold it.
+uint64_t own_bounding_set(int last_cap);
+
 // Docker's default set: CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW SETGID SETUID SETFCAP
 // SETPCAP NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE.
 uint64_t docker_default_capabilities();
 
 // Docker's --cap-add/--cap-drop rules (names as capability_from_name takes them, or "ALL"):
-//   "ALL" in add:  every capability the kernel has, minus the ones named in drop;
+//   "ALL" in add:  every capability in this process's bounding set, minus the ones named in drop;
 //   "ALL" in drop: none of base, only the ones named in add;
 //   otherwise:     base minus drop, plus add (add wins when a name is in both).
 // A named capability the running kernel does not have is an error.
@@ -48,7 +52,8 @@ struct CapabilityPlan {
   int last_cap = 0;  // from kernel_last_capability()
 };
 
-// Builds the plan for `set`, checking that the kernel has every capability in it.
+// Builds the plan for `set`, checking that the kernel has every capability in it and that this
+// process can pass each on.
 [[nodiscard]] Result<CapabilityPlan> plan_capabilities(uint64_t set);
 
 // Child side, async-signal-safe. Call before changing uid: keeps the permitted set across

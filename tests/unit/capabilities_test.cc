@@ -111,8 +111,10 @@ TEST(ResolveCapabilities, DropsThenAddsOnTheBase) {
   EXPECT_EQ(resolve_capabilities(base, {"MKNOD"}, {"MKNOD"}).value_or(0), base);
 }
 
-TEST(ResolveCapabilities, AddAllMeansEveryKernelCapabilityMinusDrops) {
-  const uint64_t all = all_capabilities(last_cap());
+TEST(ResolveCapabilities, AddAllMeansEveryCapabilityThisProcessCanPassOnMinusDrops) {
+  const uint64_t all = own_bounding_set(last_cap());
+  EXPECT_EQ(all & ~all_capabilities(last_cap()), 0u);
+  EXPECT_NE(all & bit(CAP_CHOWN), 0u);
   EXPECT_EQ(resolve_capabilities(docker_default_capabilities(), {"ALL"}, {}).value_or(0), all);
   EXPECT_EQ(resolve_capabilities(0, {"all"}, {"NET_ADMIN"}).value_or(0), all & ~bit(CAP_NET_ADMIN));
   EXPECT_EQ(resolve_capabilities(0, {"ALL"}, {"ALL"}).value_or(0), all);
@@ -289,6 +291,24 @@ TEST_F(ApplyCapabilities, EmptySetDropsEverything) {
   auto caps = cap_lines(child.output);
   for (const char* key : {"CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb"})
     EXPECT_EQ(caps[key], uint64_t{0}) << key;
+}
+
+TEST_F(ApplyCapabilities, ACapabilityThisProcessCannotPassOnIsLeftOutOfAllAndRefusedByName) {
+  // In a child whose bounding set lost CAP_SYS_TIME, as under a CI sandbox that dropped one.
+  ChildOutcome child = run_child(
+      [] {
+        if (::prctl(PR_CAPBSET_DROP, CAP_SYS_TIME, 0, 0, 0) != 0) return errno;
+        auto all = resolve_capabilities(0, {"ALL"}, {});
+        if (!all || (*all & bit(CAP_SYS_TIME)) || !(*all & bit(CAP_SYS_ADMIN))) return 1001;
+        auto plan = plan_capabilities(bit(CAP_SYS_TIME) | bit(CAP_CHOWN));
+        if (plan || plan.error().message() !=
+                        "capabilities CAP_SYS_TIME are not in slipway's own bounding set: the host or a "
+                        "parent process dropped them")
+          return 1002;
+        return 0;
+      },
+      false);
+  EXPECT_EQ(child.exit_code, 0) << child.output;
 }
 
 TEST_F(ApplyCapabilities, ReportsTheErrnoWhenTheSetExceedsPermitted) {
