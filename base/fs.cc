@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <linux/openat2.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -79,6 +80,30 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
     return fail_errno(fmt::format("rename {} to {}", tmp, path), e);
   }
   return {};
+}
+
+pid_t pid_after_mark(std::string_view name, std::string_view mark) {
+  auto at = name.rfind(mark);
+  if (at == std::string_view::npos) return 0;
+  std::string_view digits = name.substr(at + mark.size());
+  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string_view::npos)
+    return 0;
+  return static_cast<pid_t>(std::stol(std::string(digits)));
+}
+
+bool process_gone(pid_t pid) { return pid > 0 && ::kill(pid, 0) < 0 && errno == ESRCH; }
+
+Result<std::vector<std::string>> remove_stale_atomic_writes(const std::string& dir) {
+  std::vector<std::string> removed;
+  for (const std::string& name : SLW_TRY(list_dir(dir))) {
+    if (!process_gone(pid_after_mark(name, ".tmp."))) continue;
+    std::string path = join(dir, name);
+    struct stat st;
+    if (::lstat(path.c_str(), &st) < 0 || !S_ISREG(st.st_mode)) continue;
+    if (::unlink(path.c_str()) < 0 && errno != ENOENT) return fail_errno(fmt::format("remove {}", path));
+    removed.push_back(name);
+  }
+  return removed;
 }
 
 Status make_dirs(const std::string& path, mode_t mode) {

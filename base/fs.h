@@ -20,6 +20,14 @@ Status write_file(const std::string& path, std::string_view data, mode_t mode = 
 // on ext4; not worth it for state that dies with a reboot anyway).
 Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644,
                          bool durable = true);
+// Removes the temp files ("FILE.tmp.PID") that write_file_atomic left in dir when its writer was
+// killed, and returns their names. The file of a live (or reused) pid stays; a later call gets it.
+Result<std::vector<std::string>> remove_stale_atomic_writes(const std::string& dir);
+// Temp names that carry their writer's pid after a mark ("x.tmp.123", ".tmp." -> 123): the pid,
+// or 0 when the name does not end that way.
+pid_t pid_after_mark(std::string_view name, std::string_view mark);
+// Whether pid is dead, so what its temp names hold is garbage (a reused pid counts as alive).
+bool process_gone(pid_t pid);
 // mkdir -p; succeeds if the directory already exists.
 Status make_dirs(const std::string& path, mode_t mode = 0755);
 // make_dirs, then closes the last dir to other users (mode 0700) if it is not already: what a

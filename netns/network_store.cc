@@ -1,6 +1,5 @@
 #include "netns/network_store.h"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,17 +26,6 @@ std::string network_of_file(std::string_view file) {
     }
   }
   return "";
-}
-
-// The writer of fs::write_file_atomic's "FILE.tmp.PID"; 0 for any other name.
-pid_t atomic_write_pid(std::string_view file) {
-  auto dot = file.rfind(".tmp.");
-  if (dot == std::string_view::npos) return 0;
-  std::string_view digits = file.substr(dot + 5);
-  if (digits.empty() || digits.size() > 9 ||
-      digits.find_first_not_of("0123456789") != std::string_view::npos)
-    return 0;
-  return static_cast<pid_t>(std::stol(std::string(digits)));
 }
 
 Status unlink_if_present(const std::string& path) {
@@ -163,16 +151,10 @@ Result<std::vector<std::string>> NetworkStore::remove_orphan_files() {
   // No network is created or removed while this looks: "NAME.json is missing" stays true.
   LockFile lock =
       SLW_TRY_CTX(LockFile::acquire(networks_lock_file(root_)), "collect network files");
+  removed = SLW_TRY_CTX(fs::remove_stale_atomic_writes(dir), "collect network files");
   std::vector<std::string> files = SLW_TRY_CTX(fs::list_dir(dir), "collect network files");
   std::vector<std::string> orphans;
   for (const std::string& file : files) {
-    if (pid_t writer = atomic_write_pid(file)) {
-      // Alive, or a reused pid: keep it (a later gc gets it).
-      if (writer <= 0 || ::kill(writer, 0) == 0 || errno != ESRCH) continue;
-      SLW_TRY_CTX(unlink_if_present(fs::join(dir, file)), "collect network files");
-      removed.push_back(file);
-      continue;
-    }
     std::string name = network_of_file(file);
     if (name.empty() || fs::exists(network_file(root_, name))) continue;
     if (std::find(orphans.begin(), orphans.end(), name) == orphans.end()) orphans.push_back(name);

@@ -44,5 +44,7 @@ Result<std::vector<RunSummary>> list_runs(const std::string& root);
 // Where runs live.
 std::string pipeline_runs_dir(const std::string& root);
 std::string git_cache_dir(const std::string& root);
+// Copies of a commit's relative snapshot sources, <dir>/<commit>; made in <commit>.tmp-<pid>.
+std::string snapshot_copies_dir(const std::string& root);
 
 }  // namespace slipway::pipeline

@@ -15,6 +15,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/random_id.h"
+#include "base/scope_exit.h"
 #include "pipeline/garbage.h"
 #include "runtime/container_store.h"
 
@@ -70,6 +71,7 @@ void PipelineRun::clean_up_after_interrupt() {
 
 std::string pipeline_runs_dir(const std::string& root) { return fs::join(root, "pipelines/runs"); }
 std::string git_cache_dir(const std::string& root) { return fs::join(root, "pipelines/git"); }
+std::string snapshot_copies_dir(const std::string& root) { return fs::join(root, "pipelines/snapshots"); }
 
 PipelineRun::PipelineRun(PipelineRequest request, std::string dir, std::string short_id)
     : request_(std::move(request)), dir_(std::move(dir)), short_id_(std::move(short_id)) {}
@@ -82,9 +84,14 @@ Result<std::unique_ptr<PipelineRun>> PipelineRun::create(const PipelineRequest& 
   std::string id = fmt::format("{:%Y%m%d-%H%M%S}{:03d}-{}", std::chrono::floor<std::chrono::seconds>(now), ms,
                                short_id);
   std::string dir = fs::join(pipeline_runs_dir(request.root), id);
-  SLW_TRY(fs::make_dirs(dir, 0755));
+  // Filled under a hidden name and renamed into place, so that every run dir names its runner and
+  // has a report: gc can always settle it. A killed create leaves only the hidden dir, whose name
+  // carries the pid that gc checks (remove_staged_runs).
+  std::string staging = staging_run_dir(request.root, id, ::getpid());
+  SLW_TRY(fs::make_dirs(staging, 0755));
+  ScopeExit remove_staging([&] { (void)fs::remove_tree(staging); });
   nlohmann::json runner = {{"pid", ::getpid()}, {"start_time", runtime::process_start_time(::getpid())}};
-  SLW_TRY(fs::write_file_atomic(fs::join(dir, "runner.json"), runner.dump() + "\n"));
+  SLW_TRY(fs::write_file_atomic(fs::join(staging, "runner.json"), runner.dump() + "\n"));
 
   std::unique_ptr<PipelineRun> run(new PipelineRun(request, dir, short_id));
   run->record_.id = id;
@@ -92,12 +99,31 @@ Result<std::unique_ptr<PipelineRun>> PipelineRun::create(const PipelineRequest& 
   run->record_.repo = request.repo;
   run->record_.branch = request.branch;
   run->record_.start_unix_ms = now_ms();
+  SLW_TRY(write_reports(run->record_, staging));
+  if (::rename(staging.c_str(), dir.c_str()) < 0)
+    return fail_errno(fmt::format("rename {} to {}", staging, dir));
+  remove_staging.release();
   run->backend_ = std::make_unique<ContainerBackend>(SlipwayInvocation{
       .binary = "/proc/self/exe", .root = request.root, .run_root = request.run_root, .env = {}});
   if (request.progress_fd >= 0)
     run->progress_ = std::make_unique<StepProgress>(request.progress_fd, request.progress_is_terminal);
-  run->save();
   return run;
+}
+
+std::string staging_run_dir(const std::string& root, const std::string& id, pid_t pid) {
+  return fs::join(pipeline_runs_dir(root), fmt::format(".{}.{}", id, pid));
+}
+
+Result<std::vector<std::string>> remove_staged_runs(const std::string& root) {
+  std::vector<std::string> removed;
+  auto names = fs::list_dir(pipeline_runs_dir(root));
+  if (!names) return removed;
+  for (const auto& name : *names) {
+    if (!name.starts_with(".") || !fs::process_gone(fs::pid_after_mark(name.substr(1), "."))) continue;
+    SLW_TRY(fs::remove_tree(fs::join(pipeline_runs_dir(root), name)));
+    removed.push_back(name);
+  }
+  return removed;
 }
 
 std::string PipelineRun::container_name(const std::string& role) const {
@@ -181,6 +207,7 @@ Result<std::vector<RunSummary>> list_runs(const std::string& root) {
   std::string runs = pipeline_runs_dir(root);
   if (!fs::exists(runs)) return out;
   for (const auto& id : SLW_TRY(fs::list_dir(runs))) {  // sorted: ids start with the time
+    if (id.starts_with(".")) continue;                     // being made (staging_run_dir)
     std::string dir = fs::join(runs, id);
     auto text = fs::read_file(fs::join(dir, "summary.json"));
     if (!text) continue;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
@@ -94,5 +95,10 @@ struct RunnerProcess {
   uint64_t start_time = 0;
 };
 Result<RunnerProcess> read_runner(const std::string& run_dir);
+
+// Where a run's dir is filled before it is renamed to its id: <runs>/.<id>.<pid>.
+std::string staging_run_dir(const std::string& root, const std::string& id, pid_t pid);
+// For gc: staging dirs whose creator is dead. Returns their names.
+Result<std::vector<std::string>> remove_staged_runs(const std::string& root);
 
 }  // namespace slipway::pipeline

@@ -1,6 +1,7 @@
 // The seven steps of a pipeline run, in order. Each says what to run; PipelineRun does the
 // bookkeeping and the skipping after a failure.
 #include <stdio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -56,9 +57,10 @@ Result<const ServiceSetSpec*> service_set(const PipelineRun& run, const std::str
 // copied once per commit to <root>/pipelines/snapshots/<commit>. (Large production data belongs in
 // an absolute host directory, which is used in place.)
 Result<std::string> snapshot_base(const PipelineRun& run) {
-  std::string base = fs::join(run.request().root, "pipelines/snapshots/" + run.checkout.commit);
+  std::string base = fs::join(snapshot_copies_dir(run.request().root), run.checkout.commit);
   if (fs::exists(base)) return base;
-  std::string tmp = base + ".tmp-" + run.short_id();
+  // The pid tells gc when a killed runner left it half copied.
+  std::string tmp = fmt::format("{}.tmp-{}", base, ::getpid());
   for (const auto& [name, set] : run.spec.service_sets) {
     for (const auto& service : set.services) {
       for (const auto& snap : service.snapshots) {

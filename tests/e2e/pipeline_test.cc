@@ -1,6 +1,7 @@
 // `slipway pipeline run` on small git repositories of a busybox httpd app: a green run and its
 // reports, image reuse, a failing unit test, a deploy that never gets ready, two runs at once,
-// SIGKILL of the runner then gc, and a malformed pipeline file.
+// SIGKILL of the runner then gc (also of what a runner killed elsewhere leaves), and a malformed
+// pipeline file.
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -267,9 +268,21 @@ TEST_F(PipelineTest, SigkillOfTheRunnerThenGcLeavesNothing) {
   ::waitpid(runner, nullptr, 0);
   // The kernel takes the runner's children, then their containers, down after it: wait for that.
   for (int i = 0; i < 250 && !slipway({"ps", "-q"}).out.empty(); ++i) usleep(20000);
+  // What a runner killed at other moments leaves: a report half written, a run dir half made, a
+  // snapshot half copied (each named with the dead runner's pid).
+  std::string dead = std::to_string(runner);
+  std::ofstream(run_dirs().back() + "/summary.json.tmp." + dead) << "{";
+  std::string staged = root() + "/pipelines/runs/.20260101-000000000-abcdef." + dead;
+  std::string copy = root() + "/pipelines/snapshots/0123abcd.tmp-" + dead;
+  stdfs::create_directories(staged);
+  stdfs::create_directories(copy + "/data");
   auto gc = slipway({"gc"});
   EXPECT_EQ(gc.exit_code, 0) << gc.err;
   EXPECT_NE(gc.out.find("marked killed pipeline run"), std::string::npos) << gc.out;
+  EXPECT_NE(gc.out.find("removed partial file summary.json.tmp." + dead), std::string::npos) << gc.out;
+  EXPECT_FALSE(stdfs::exists(run_dirs().back() + "/summary.json.tmp." + dead));
+  EXPECT_FALSE(stdfs::exists(staged));
+  EXPECT_FALSE(stdfs::exists(copy));
   for (int i = 0; i < 100 && !processes_containing(root()).empty(); ++i) usleep(20000);
   EXPECT_EQ(processes_containing(root()), std::vector<int>{});
   EXPECT_EQ(slipway({"ps", "-aq"}).out, "");

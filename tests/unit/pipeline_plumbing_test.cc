@@ -1,18 +1,24 @@
 // The pure pieces under the pipeline engine: `run` arguments from RunOptions, service containers
-// from a service set, and readiness probes against sockets of this test.
+// from a service set, readiness probes against sockets of this test, and run dirs that a killed
+// runner was still making.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <thread>
 
+#include "base/fs.h"
 #include "base/unique_fd.h"
+#include "pipeline/pipeline_engine.h"
+#include "pipeline/pipeline_run.h"
 #include "pipeline/readiness.h"
 #include "pipeline/service_sets.h"
 #include "pipeline/slipway_process.h"
+#include "tests/support/test_support.h"
 
 namespace slipway::pipeline {
 namespace {
@@ -148,6 +154,36 @@ TEST(Readiness, WaitStopsAtTheDeadlineOrWhenTheContainerDies) {
   p.port = ok.port();
   p.http_path = "/";
   EXPECT_TRUE(wait_until_ready(p, "127.0.0.1", -1, [] { return true; }));
+}
+
+// A run dir is filled under .<id>.<pid> and renamed: `pipeline ls` never shows one half made, and
+// gc removes those of a runner that was killed while making it.
+TEST(RunDirs, StagedDirsOfDeadRunnersGoAndNoneIsListed) {
+  testing::TempDir root("slipway-runs");
+  pid_t dead = ::fork();
+  ASSERT_GE(dead, 0);
+  if (dead == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(dead, nullptr, 0), dead);
+  RunRecord record;
+  record.id = "20260101-000000000-aaaaaa";
+  record.finished = true;
+  std::string killed = staging_run_dir(root.path(), record.id, dead);
+  std::string live = staging_run_dir(root.path(), "20260101-000000001-bbbbbb", ::getpid());
+  std::string done = fs::join(pipeline_runs_dir(root.path()), record.id);
+  for (const auto& dir : {killed, live, done}) {
+    ASSERT_TRUE(fs::make_dirs(dir));
+    ASSERT_TRUE(fs::write_file(fs::join(dir, "summary.json"), summary_json(record)));
+  }
+  auto listed = list_runs(root.path());
+  ASSERT_TRUE(listed) << listed.error().message();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().dir, done);
+  auto removed = remove_staged_runs(root.path());
+  ASSERT_TRUE(removed) << removed.error().message();
+  EXPECT_EQ(*removed, std::vector<std::string>{".20260101-000000000-aaaaaa." + std::to_string(dead)});
+  EXPECT_FALSE(fs::exists(killed));
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_TRUE(fs::exists(done));
 }
 
 }  // namespace
