@@ -86,12 +86,15 @@ pid_t pid_after_mark(std::string_view name, std::string_view mark) {
   auto at = name.rfind(mark);
   if (at == std::string_view::npos) return 0;
   std::string_view digits = name.substr(at + mark.size());
-  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string_view::npos)
+  if (digits.empty() || digits.size() > 9 ||
+      digits.find_first_not_of("0123456789") != std::string_view::npos)
     return 0;
   return static_cast<pid_t>(std::stol(std::string(digits)));
 }
 
-bool process_gone(pid_t pid) { return pid > 0 && ::kill(pid, 0) < 0 && errno == ESRCH; }
+bool process_gone(pid_t pid) {
+  return pid > 0 && ::kill(pid, 0) < 0 && errno == ESRCH;
+}
 
 Result<std::vector<std::string>> remove_stale_atomic_writes(const std::string& dir) {
   std::vector<std::string> removed;
@@ -100,7 +103,8 @@ Result<std::vector<std::string>> remove_stale_atomic_writes(const std::string& d
     std::string path = join(dir, name);
     struct stat st;
     if (::lstat(path.c_str(), &st) < 0 || !S_ISREG(st.st_mode)) continue;
-    if (::unlink(path.c_str()) < 0 && errno != ENOENT) return fail_errno(fmt::format("remove {}", path));
+    if (::unlink(path.c_str()) < 0 && errno != ENOENT)
+      return fail_errno(fmt::format("remove {}", path));
     removed.push_back(name);
   }
   return removed;

@@ -21,7 +21,8 @@ Result<bool> collect_run(const std::string& run_dir, std::vector<std::string>& p
   if (!runner || runtime::process_alive(runner->pid, runner->start_time)) return false;
   std::string src = fs::join(run_dir, "src");
   if (fs::exists(src)) SLW_TRY(fs::remove_tree(src));
-  for (auto& name : SLW_TRY(fs::remove_stale_atomic_writes(run_dir))) partial.push_back(std::move(name));
+  for (auto& name : SLW_TRY(fs::remove_stale_atomic_writes(run_dir)))
+    partial.push_back(std::move(name));
   auto text = fs::read_file(fs::join(run_dir, "summary.json"));
   if (!text) return false;
   RunRecord record = SLW_TRY(parse_summary_json(*text));
@@ -78,10 +79,12 @@ Result<GarbageReport> collect_garbage(const std::string& root, const runtime::Co
   report.partial = SLW_TRY(oci::remove_partial_files(fs::join(root, "tmp")));
   report.data_dirs = SLW_TRY(remove_orphan_data_dirs(root, store));
   for (auto& name : SLW_TRY(remove_staged_runs(root))) report.partial.push_back(std::move(name));
-  for (auto& name : SLW_TRY(remove_partial_snapshot_copies(root))) report.partial.push_back(std::move(name));
+  for (auto& name : SLW_TRY(remove_partial_snapshot_copies(root)))
+    report.partial.push_back(std::move(name));
   if (auto runs = fs::list_dir(pipeline_runs_dir(root))) {
     for (const auto& id : *runs)
-      if (!id.starts_with(".") && SLW_TRY(collect_run(fs::join(pipeline_runs_dir(root), id), report.partial)))
+      if (!id.starts_with(".") &&
+          SLW_TRY(collect_run(fs::join(pipeline_runs_dir(root), id), report.partial)))
         report.runs.push_back(id);
   }
 

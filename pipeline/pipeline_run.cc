@@ -71,7 +71,9 @@ void PipelineRun::clean_up_after_interrupt() {
 
 std::string pipeline_runs_dir(const std::string& root) { return fs::join(root, "pipelines/runs"); }
 std::string git_cache_dir(const std::string& root) { return fs::join(root, "pipelines/git"); }
-std::string snapshot_copies_dir(const std::string& root) { return fs::join(root, "pipelines/snapshots"); }
+std::string snapshot_copies_dir(const std::string& root) {
+  return fs::join(root, "pipelines/snapshots");
+}
 
 PipelineRun::PipelineRun(PipelineRequest request, std::string dir, std::string short_id)
     : request_(std::move(request)), dir_(std::move(dir)), short_id_(std::move(short_id)) {}
@@ -106,7 +108,8 @@ Result<std::unique_ptr<PipelineRun>> PipelineRun::create(const PipelineRequest& 
   run->backend_ = std::make_unique<ContainerBackend>(SlipwayInvocation{
       .binary = "/proc/self/exe", .root = request.root, .run_root = request.run_root, .env = {}});
   if (request.progress_fd >= 0)
-    run->progress_ = std::make_unique<StepProgress>(request.progress_fd, request.progress_is_terminal);
+    run->progress_ =
+        std::make_unique<StepProgress>(request.progress_fd, request.progress_is_terminal);
   return run;
 }
 
@@ -119,7 +122,8 @@ Result<std::vector<std::string>> remove_staged_runs(const std::string& root) {
   auto names = fs::list_dir(pipeline_runs_dir(root));
   if (!names) return removed;
   for (const auto& name : *names) {
-    if (!name.starts_with(".") || !fs::process_gone(fs::pid_after_mark(name.substr(1), "."))) continue;
+    if (!name.starts_with(".") || !fs::process_gone(fs::pid_after_mark(name.substr(1), ".")))
+      continue;
     SLW_TRY(fs::remove_tree(fs::join(pipeline_runs_dir(root), name)));
     removed.push_back(name);
   }
@@ -207,7 +211,7 @@ Result<std::vector<RunSummary>> list_runs(const std::string& root) {
   std::string runs = pipeline_runs_dir(root);
   if (!fs::exists(runs)) return out;
   for (const auto& id : SLW_TRY(fs::list_dir(runs))) {  // sorted: ids start with the time
-    if (id.starts_with(".")) continue;                     // being made (staging_run_dir)
+    if (id.starts_with(".")) continue;                  // being made (staging_run_dir)
     std::string dir = fs::join(runs, id);
     auto text = fs::read_file(fs::join(dir, "summary.json"));
     if (!text) continue;

@@ -279,7 +279,8 @@ TEST_F(PipelineTest, SigkillOfTheRunnerThenGcLeavesNothing) {
   auto gc = slipway({"gc"});
   EXPECT_EQ(gc.exit_code, 0) << gc.err;
   EXPECT_NE(gc.out.find("marked killed pipeline run"), std::string::npos) << gc.out;
-  EXPECT_NE(gc.out.find("removed partial file summary.json.tmp." + dead), std::string::npos) << gc.out;
+  EXPECT_NE(gc.out.find("removed partial file summary.json.tmp." + dead), std::string::npos)
+      << gc.out;
   EXPECT_FALSE(stdfs::exists(run_dirs().back() + "/summary.json.tmp." + dead));
   EXPECT_FALSE(stdfs::exists(staged));
   EXPECT_FALSE(stdfs::exists(copy));

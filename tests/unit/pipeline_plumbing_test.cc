@@ -180,7 +180,8 @@ TEST(RunDirs, StagedDirsOfDeadRunnersGoAndNoneIsListed) {
   EXPECT_EQ(listed->front().dir, done);
   auto removed = remove_staged_runs(root.path());
   ASSERT_TRUE(removed) << removed.error().message();
-  EXPECT_EQ(*removed, std::vector<std::string>{".20260101-000000000-aaaaaa." + std::to_string(dead)});
+  EXPECT_EQ(*removed,
+            std::vector<std::string>{".20260101-000000000-aaaaaa." + std::to_string(dead)});
   EXPECT_FALSE(fs::exists(killed));
   EXPECT_TRUE(fs::exists(live));
   EXPECT_TRUE(fs::exists(done));
