@@ -2,11 +2,12 @@
 
 #include "base/fs.h"
 #include "netns/ipam.h"
-#include "oci/blob_store.h"
 #include "netns/netlink.h"
 #include "netns/network_store.h"
 #include "netns/veth.h"
+#include "oci/blob_store.h"
 #include "pipeline/container_config.h"
+#include "pipeline/git_checkout.h"
 #include "pipeline/pipeline_engine.h"
 #include "pipeline/pipeline_run.h"
 #include "runtime/container_ops.h"
@@ -80,6 +81,8 @@ Result<GarbageReport> collect_garbage(const std::string& root, const runtime::Co
   report.data_dirs = SLW_TRY(remove_orphan_data_dirs(root, store));
   for (auto& name : SLW_TRY(remove_staged_runs(root))) report.partial.push_back(std::move(name));
   for (auto& name : SLW_TRY(remove_partial_snapshot_copies(root)))
+    report.partial.push_back(std::move(name));
+  for (auto& name : SLW_TRY(remove_partial_mirror_files(git_cache_dir(root))))
     report.partial.push_back(std::move(name));
   if (auto runs = fs::list_dir(pipeline_runs_dir(root))) {
     for (const auto& id : *runs)

@@ -1,5 +1,7 @@
 #include "pipeline/git_checkout.h"
 
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cstdlib>
@@ -251,6 +253,45 @@ struct Mirror {
   std::string head_branch;  // remote HEAD's branch as "refs/heads/x"; "" if unknown or not fetched
 };
 
+// What a fetch killed half-way leaves in a mirror: libgit2 writes refs, packed-refs, HEAD and
+// config through NAME.lock files and packs through pack_git2_* / tmp_pack_* temp files. Only the
+// holder of the mirror's lock writes it, so under that lock every such file is stale.
+Result<std::vector<std::string>> remove_partial_files_of(const std::string& mirror) {
+  std::vector<std::string> removed;
+  auto is_partial = [](const std::string& name) {
+    return name.ends_with(".lock") || name.starts_with("pack_git2_") ||
+           name.starts_with("tmp_pack_");
+  };
+  auto sweep = [&](const std::string& dir, bool recursive) -> Status {
+    std::error_code ec;
+    std::vector<std::filesystem::path> found;
+    if (recursive) {
+      for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+           !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_regular_file() && is_partial(it->path().filename().string()))
+          found.push_back(it->path());
+    } else {
+      for (auto it = std::filesystem::directory_iterator(dir, ec);
+           !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+        if (it->is_regular_file() && is_partial(it->path().filename().string()))
+          found.push_back(it->path());
+    }
+    if (ec && ec != std::errc::no_such_file_or_directory)
+      return fail("clean up {}: {}", dir, ec.message());
+    for (const auto& path : found) {
+      if (::unlink(path.c_str()) < 0 && errno != ENOENT)
+        return fail_errno(fmt::format("remove {}", path.string()));
+      removed.push_back(
+          path.lexically_relative(std::filesystem::path(mirror).parent_path()).string());
+    }
+    return {};
+  };
+  SLW_TRY(sweep(mirror, false));
+  SLW_TRY(sweep(fs::join(mirror, "refs"), true));
+  SLW_TRY(sweep(fs::join(mirror, "objects/pack"), false));
+  return removed;
+}
+
 // First use clones into a temporary directory renamed into place once the fetch succeeded, so a
 // mirror that exists is always complete. A full commit id already in the mirror skips the fetch:
 // it names the same tree forever.
@@ -263,6 +304,8 @@ Result<Mirror> update_mirror(const RepoLocation& loc, const std::string& repo,
   mirror.lock = SLW_TRY(
       oci::FileLock::acquire(fs::join(cache_dir, key + ".lock"), oci::FileLock::Mode::kExclusive));
   if (fs::exists(mirror.path)) {
+    // A fetch killed half-way must not fail this one ("failed to lock file ...").
+    SLW_TRY_CTX(remove_partial_files_of(mirror.path), "mirror of {}", repo);
     mirror.repo = SLW_TRY(open_repo(mirror.path, "open mirror"));
     if (!known_commit.empty()) {
       git_oid oid;
@@ -435,6 +478,31 @@ Result<CheckoutResult> checkout(const CheckoutRequest& request) {
               result.commit.substr(0, 12), repo, request.worktree);
   undo.release();
   return result;
+}
+
+Result<std::vector<std::string>> remove_partial_mirror_files(const std::string& cache_dir) {
+  std::vector<std::string> removed;
+  auto names = fs::list_dir(cache_dir);
+  if (!names) return removed;  // no pipeline ran here yet
+  for (const auto& name : *names) {
+    bool clone = name.ends_with(".git.tmp");
+    if (!clone && !name.ends_with(".git")) continue;
+    std::string key = name.substr(0, name.size() - (clone ? 8 : 4));
+    std::string lock_path = fs::join(cache_dir, key + ".lock");
+    auto lock_fd = fs::open_file(lock_path, O_RDWR);
+    if (!lock_fd) continue;  // not a mirror of ours
+    auto lock = SLW_TRY(oci::FileLock::try_acquire_fd(std::move(*lock_fd),
+                                                      oci::FileLock::Mode::kExclusive, lock_path));
+    if (!lock) continue;  // a fetch or clone is running
+    if (clone) {
+      SLW_TRY(fs::remove_tree(fs::join(cache_dir, name)));
+      removed.push_back(name);
+    } else {
+      for (auto& f : SLW_TRY(remove_partial_files_of(fs::join(cache_dir, name))))
+        removed.push_back(std::move(f));
+    }
+  }
+  return removed;
 }
 
 Result<std::string> resolve_branch_head(const std::string& repo_arg, const std::string& branch,

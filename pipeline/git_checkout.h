@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 
@@ -41,5 +42,11 @@ Result<std::string> resolve_branch_head(const std::string& repo, const std::stri
 
 // The mirror directory that `repo` uses under cache_dir (normalised like checkout() does).
 Result<std::string> mirror_path(const std::string& repo, const std::string& cache_dir);
+
+// For gc: what fetches and clones killed half-way left under cache_dir, in every mirror whose lock
+// is free: libgit2's lock files (a stale refs/heads/x.lock fails every later fetch of that ref;
+// the fetch itself removes them too, under the lock), its temporary packs, and first clones
+// (KEY.git.tmp). Returns them as paths relative to cache_dir.
+Result<std::vector<std::string>> remove_partial_mirror_files(const std::string& cache_dir);
 
 }  // namespace slipway::pipeline

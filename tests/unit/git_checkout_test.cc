@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
 
 #include "base/fs.h"
+#include "oci/file_lock.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::pipeline {
@@ -163,6 +165,47 @@ TEST_F(GitCheckoutTest, SecondCheckoutReusesTheMirrorAndFetches) {
   // The mirror holds every branch and tag under its own name.
   EXPECT_EQ(git_in(*mirror, {"rev-parse", "refs/heads/feature", "refs/tags/light"}),
             feature_ + "\n" + first_);
+}
+
+// A fetch or clone killed half-way leaves lock files and temp packs; a stale ref lock used to fail
+// every later fetch. The next fetch removes them under the mirror's lock, and so does gc.
+TEST_F(GitCheckoutTest, WhatAKilledFetchLeftIsRemoved) {
+  ASSERT_TRUE(run("", "main", "wt1"));
+  std::string mirror = *mirror_path(src_, cache_);
+  std::string key = std::filesystem::path(mirror).stem().string();
+  auto plant = [&] {
+    for (const char* f :
+         {"refs/heads/main.lock", "packed-refs.lock", "objects/pack/pack_git2_5f3a"})
+      ASSERT_TRUE(fs::write_file(fs::join(mirror, f), ""));
+  };
+  plant();
+  write("new.txt", "new\n");
+  std::string third = commit("third commit", kFirstTime + 300);
+  auto r2 = run("", "main", "wt2");
+  ASSERT_TRUE(r2) << r2.error().message();
+  EXPECT_EQ(r2->commit, third);
+  EXPECT_FALSE(fs::exists(fs::join(mirror, "refs/heads/main.lock")));
+
+  plant();
+  // A first clone killed before its rename, and one that is running (its lock is held).
+  ASSERT_TRUE(fs::make_dirs(fs::join(cache_, "aaaa.git.tmp/objects")));
+  ASSERT_TRUE(fs::write_file(fs::join(cache_, "aaaa.lock"), ""));
+  ASSERT_TRUE(fs::make_dirs(fs::join(cache_, "bbbb.git.tmp/objects")));
+  auto busy =
+      oci::FileLock::acquire(fs::join(cache_, "bbbb.lock"), oci::FileLock::Mode::kExclusive);
+  ASSERT_TRUE(busy);
+  auto removed = remove_partial_mirror_files(cache_);
+  ASSERT_TRUE(removed) << removed.error().message();
+  std::sort(removed->begin(), removed->end());
+  std::vector<std::string> want = {"aaaa.git.tmp", key + ".git/objects/pack/pack_git2_5f3a",
+                                   key + ".git/packed-refs.lock",
+                                   key + ".git/refs/heads/main.lock"};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(*removed, want);
+  EXPECT_TRUE(fs::is_dir(fs::join(cache_, "bbbb.git.tmp")));
+  EXPECT_TRUE(fs::exists(fs::join(mirror, "HEAD")));
+  auto r3 = run("", "main", "wt3");
+  ASSERT_TRUE(r3) << r3.error().message();
 }
 
 TEST_F(GitCheckoutTest, FileUrlAndPathShareTheMirror) {
