@@ -2,7 +2,7 @@
 
 #include "base/fs.h"
 #include "netns/ipam.h"
-#include "oci/blob_store.h"
+#include "oci/store/blob_store.h"
 #include "netns/netlink.h"
 #include "netns/network_store.h"
 #include "netns/veth.h"

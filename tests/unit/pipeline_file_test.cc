@@ -351,7 +351,7 @@ TEST(PipelineFileTest, MalformedInputThatHungYamlCppsLoadAllIsAnError) {
   // Found by scripts/fuzz (fuzz/corpus/pipeline_file/timeout-yaml-cpp-loadall-loop): yaml-cpp's
   // LoadAll never returned on it.
   std::string text = ",app: {name: web}\nsteps:\n  u\xeb\x86\x07";
-  text += std::string("\0", 1) + "0`" + std::string("\0\0", 2) + "nie: \xffcommand: [make, test]}\n";
+  text += std::string("\0", 1) + "0`" + std::string("\0\0", 2) + "nie: \xff" "command: [make, test]}\n";
   EXPECT_NE(error_of(text), "");
 }
 
