@@ -42,7 +42,7 @@ Result<std::string> read_file(const std::string& path) {
   return read_all(fd.get(), path);
 }
 
-static Status write_all(int fd, std::string_view data, const std::string& path) {
+Status write_all(int fd, std::string_view data, std::string_view path) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {

@@ -15,6 +15,8 @@ namespace slipway::fs {
 Result<UniqueFd> open_file(const std::string& path, int flags, mode_t mode = 0644);
 Result<std::string> read_file(const std::string& path);
 Status write_file(const std::string& path, std::string_view data, mode_t mode = 0644);
+// Writes all of data to fd, retrying short writes and EINTR; errors read "write <path>: why".
+Status write_all(int fd, std::string_view data, std::string_view path);
 // Writes to a temp file beside path and renames it over path: readers see old or new, never half.
 // `durable` adds an fsync first so the new content also survives a power loss (costs milliseconds
 // on ext4; not worth it for state that dies with a reboot anyway).

@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <string>
 
@@ -19,12 +18,12 @@ Level level_from_env() {
   return Level::kWarn;
 }
 
-std::atomic<int> g_level{static_cast<int>(level_from_env())};
-
 }  // namespace
 
-Level level() { return static_cast<Level>(g_level.load(std::memory_order_relaxed)); }
-void set_level(Level l) { g_level.store(static_cast<int>(l), std::memory_order_relaxed); }
+Level level() {
+  static const Level from_env = level_from_env();
+  return from_env;
+}
 
 void write(Level l, std::string_view msg) {
   static constexpr std::string_view kNames[] = {"error", "warning", "info", "debug"};

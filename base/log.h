@@ -10,7 +10,6 @@ namespace slipway::log {
 enum class Level { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
 
 Level level();
-void set_level(Level l);
 void write(Level l, std::string_view msg);
 
 template <class... A>

@@ -15,7 +15,7 @@
 #include "base/fs.h"
 #include "base/random_id.h"
 #include "cli/cli.h"
-#include "oci/image_store.h"
+#include "oci/store/image_store.h"
 #include "pipeline/container_config.h"
 #include "pipeline/container_network.h"
 #include "pipeline/garbage.h"

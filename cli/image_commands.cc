@@ -8,7 +8,7 @@
 
 #include "cli/cli.h"
 #include "oci/digest.h"
-#include "oci/image_store.h"
+#include "oci/store/image_store.h"
 
 namespace slipway::cli {
 namespace {

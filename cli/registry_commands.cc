@@ -7,12 +7,12 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
-#include "oci/image_store.h"
-#include "oci/registry_credentials.h"
-#include "oci/registry_progress.h"
-#include "oci/registry_pull.h"
-#include "oci/registry_push.h"
-#include "oci/registry_reference.h"
+#include "oci/store/image_store.h"
+#include "oci/registry/credentials.h"
+#include "oci/registry/progress.h"
+#include "oci/registry/pull.h"
+#include "oci/registry/push.h"
+#include "oci/registry/reference.h"
 
 namespace slipway::cli {
 namespace {

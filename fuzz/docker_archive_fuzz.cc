@@ -6,9 +6,9 @@
 
 #include "base/fs.h"
 #include "fuzz/fuzz_dir.h"
-#include "oci/blob_store.h"
-#include "oci/image_loader.h"
-#include "oci/image_source.h"
+#include "oci/store/blob_store.h"
+#include "oci/store/loader.h"
+#include "oci/store/source.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace slipway;

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <string_view>
 
-#include "oci/dockerfile_instructions.h"
-#include "oci/dockerfile_stages.h"
-#include "oci/dockerfile_substitution.h"
+#include "oci/dockerfile/instructions.h"
+#include "oci/dockerfile/stages.h"
+#include "oci/dockerfile/substitution.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

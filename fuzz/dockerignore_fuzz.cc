@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "oci/dockerignore.h"
+#include "oci/dockerfile/dockerignore.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);

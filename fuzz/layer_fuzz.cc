@@ -8,7 +8,7 @@
 
 #include "base/unique_fd.h"
 #include "fuzz/fuzz_dir.h"
-#include "oci/layer_unpacker.h"
+#include "oci/layer/unpacker.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace slipway;

@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "oci/reference.h"
-#include "oci/registry_reference.h"
+#include "oci/registry/reference.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

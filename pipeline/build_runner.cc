@@ -9,7 +9,7 @@
 #include "base/fs.h"
 #include "base/random_id.h"
 #include "base/scope_exit.h"
-#include "oci/build_rootfs.h"
+#include "oci/build/rootfs.h"
 #include "pipeline/container_config.h"
 #include "pipeline/user_lookup.h"
 #include "runtime/launcher.h"

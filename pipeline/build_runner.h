@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "base/error.h"
-#include "oci/build_run_step.h"
+#include "oci/build/run_step.h"
 #include "runtime/container_store.h"
 
 namespace slipway::pipeline {

@@ -5,7 +5,7 @@
 #include "netns/netlink.h"
 #include "netns/network_store.h"
 #include "netns/veth.h"
-#include "oci/blob_store.h"
+#include "oci/staged_file.h"
 #include "pipeline/container_config.h"
 #include "pipeline/git_checkout.h"
 #include "pipeline/pipeline_engine.h"

@@ -14,7 +14,7 @@
 #include "base/fs.h"
 #include "base/scope_exit.h"
 #include "oci/digest.h"
-#include "oci/file_lock.h"
+#include "oci/store/file_lock.h"
 #include "pipeline/git_library.h"
 
 namespace slipway::pipeline {

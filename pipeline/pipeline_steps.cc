@@ -9,8 +9,8 @@
 
 #include "base/fs.h"
 #include "netns/netns_fd.h"
-#include "oci/file_lock.h"
-#include "oci/image_store.h"
+#include "oci/store/file_lock.h"
+#include "oci/store/image_store.h"
 #include "pipeline/pipeline_file.h"
 #include "pipeline/pipeline_run.h"
 #include "pipeline/readiness.h"

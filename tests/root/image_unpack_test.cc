@@ -15,8 +15,8 @@
 
 #include "base/fs.h"
 #include "base/scope_exit.h"
-#include "oci/image_store.h"
-#include "oci/layer_unpacker.h"
+#include "oci/store/image_store.h"
+#include "oci/layer/unpacker.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::oci {

@@ -1,5 +1,5 @@
 // The layer cache: keys, entries on disk, and when an entry does not count as a hit.
-#include "oci/build_cache.h"
+#include "oci/build/cache.h"
 
 #include <gtest/gtest.h>
 

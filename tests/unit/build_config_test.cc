@@ -1,14 +1,14 @@
 // The builder's image config: parse and canonical JSON, what each instruction does to it, and the
 // history lines it leaves.
-#include "oci/build_config.h"
+#include "oci/build/config.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "oci/build_config_edit.h"
-#include "oci/dockerfile_expand.h"
-#include "oci/dockerfile_instructions.h"
+#include "oci/build/config_edit.h"
+#include "oci/dockerfile/expand.h"
+#include "oci/dockerfile/instructions.h"
 
 namespace slipway::oci {
 namespace {

@@ -1,7 +1,7 @@
 // COPY/ADD without a container: the merged view of layer dirs, the build context after
 // .dockerignore, source digests, and what run_copy writes into a new layer directory. Runs
 // unprivileged (owners are not set then); whiteout cases need root and skip without it.
-#include "oci/build_copy.h"
+#include "oci/build/copy.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -15,7 +15,7 @@
 #include <memory>
 
 #include "base/fs.h"
-#include "oci/build_sources.h"
+#include "oci/build/sources.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::oci {

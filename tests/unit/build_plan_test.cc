@@ -1,6 +1,6 @@
 // Build planning without a store or root: stage selection, what each step runs or copies, and the
 // layer cache keys (what changes them and what does not).
-#include "oci/build_plan.h"
+#include "oci/build/plan.h"
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "base/fs.h"
-#include "oci/dockerfile_instructions.h"
-#include "oci/dockerfile_parser.h"
+#include "oci/dockerfile/instructions.h"
+#include "oci/dockerfile/parser.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::oci {

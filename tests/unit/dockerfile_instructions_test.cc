@@ -1,10 +1,10 @@
 // Typed instructions: every instruction's forms, flags and argument checks, with errors that give
 // file:line and what is wrong.
-#include "oci/dockerfile_instructions.h"
+#include "oci/dockerfile/instructions.h"
 
 #include <gtest/gtest.h>
 
-#include "oci/dockerfile_canonical.h"
+#include "tests/support/dockerfile_canonical.h"
 
 namespace slipway::oci {
 namespace {

@@ -1,11 +1,11 @@
 // The Dockerfile line parser: directives, comments, continuations, heredocs, flags, JSON and
 // shell forms, line numbers and errors.
-#include "oci/dockerfile_parser.h"
+#include "oci/dockerfile/parser.h"
 
 #include <gtest/gtest.h>
 
-#include "oci/dockerfile_heredoc.h"
-#include "oci/dockerfile_text.h"
+#include "oci/dockerfile/heredoc.h"
+#include "oci/dockerfile/text.h"
 
 namespace slipway::oci {
 namespace {

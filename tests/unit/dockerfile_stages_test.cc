@@ -1,10 +1,10 @@
 // Stages: global ARGs and FROM substitution, --target, COPY --from resolution, build order, and
 // the variable scope inside a stage.
-#include "oci/dockerfile_stages.h"
+#include "oci/dockerfile/stages.h"
 
 #include <gtest/gtest.h>
 
-#include "oci/dockerfile_expand.h"
+#include "oci/dockerfile/expand.h"
 
 namespace slipway::oci {
 namespace {

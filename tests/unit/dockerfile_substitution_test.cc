@@ -1,11 +1,11 @@
 // Docker's variable substitution: the cases of buildkit's shell lexer tests (envVarTest,
 // wordsTest, ProcessWithMatches) and per-instruction expansion.
-#include "oci/dockerfile_substitution.h"
+#include "oci/dockerfile/substitution.h"
 
 #include <gtest/gtest.h>
 
-#include "oci/dockerfile_expand.h"
-#include "oci/dockerfile_instructions.h"
+#include "oci/dockerfile/expand.h"
+#include "oci/dockerfile/instructions.h"
 
 namespace slipway::oci {
 namespace {

@@ -1,6 +1,6 @@
 // .dockerignore: Docker's documented examples, moby/patternmatcher's match cases, parsing rules
 // and the context walker.
-#include "oci/dockerignore.h"
+#include "oci/dockerfile/dockerignore.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "base/fs.h"
-#include "oci/file_lock.h"
+#include "oci/store/file_lock.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::pipeline {

@@ -1,6 +1,6 @@
 // write_layer_diff: upper dir -> OCI layer. Whiteouts and opaque dirs need root (a 0/0 char device
 // and a trusted.* xattr); those tests skip without it, the rest run unprivileged.
-#include "oci/layer_diff.h"
+#include "oci/layer/diff.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "base/fs.h"
-#include "oci/blob_store.h"
+#include "oci/store/blob_store.h"
 #include "oci/digest.h"
 #include "tests/support/test_support.h"
 

@@ -10,8 +10,8 @@
 
 #include "base/fs.h"
 #include "oci/digest.h"
-#include "oci/image_store.h"
-#include "oci/layer_writer.h"
+#include "oci/store/image_store.h"
+#include "oci/layer/writer.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::oci {

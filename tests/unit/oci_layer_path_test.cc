@@ -1,7 +1,7 @@
 // Layer entry path cleaning and whiteout classification.
 #include <gtest/gtest.h>
 
-#include "oci/layer_path.h"
+#include "oci/layer/path.h"
 
 namespace slipway::oci {
 namespace {

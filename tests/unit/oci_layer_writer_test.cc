@@ -6,8 +6,8 @@
 
 #include "base/fs.h"
 #include "oci/digest.h"
-#include "oci/layer_unpacker.h"
-#include "oci/layer_writer.h"
+#include "oci/layer/unpacker.h"
+#include "oci/layer/writer.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::oci {

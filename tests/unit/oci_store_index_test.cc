@@ -1,7 +1,7 @@
 // images.json records: serialization, reference lookup and name moves.
 #include <gtest/gtest.h>
 
-#include "oci/store_index.h"
+#include "oci/store/index.h"
 
 namespace slipway::oci {
 namespace {

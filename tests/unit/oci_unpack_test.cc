@@ -15,7 +15,7 @@
 
 #include "base/fs.h"
 #include "oci/digest.h"
-#include "oci/layer_unpacker.h"
+#include "oci/layer/unpacker.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::oci {

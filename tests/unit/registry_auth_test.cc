@@ -1,5 +1,5 @@
 // WWW-Authenticate parsing, the bearer token request and response, the token cache.
-#include "oci/registry_auth.h"
+#include "oci/registry/auth.h"
 
 #include <gtest/gtest.h>
 

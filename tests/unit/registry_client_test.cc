@@ -1,7 +1,7 @@
 // RegistryClient against a scripted HTTP server on 127.0.0.1: bearer and basic auth, token
 // caching and refresh, retries (and their bound), uploads (one PUT, PATCH chunks, mounts),
 // manifest and blob GETs with their checks, and connection errors.
-#include "oci/registry_client.h"
+#include "oci/registry/client.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // Credentials from --creds and from Docker's config.json `auths`.
-#include "oci/registry_credentials.h"
+#include "oci/registry/credentials.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

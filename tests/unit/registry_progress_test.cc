@@ -1,5 +1,5 @@
 // What a progress bar line looks like, and that the terminal reporter redraws one line per blob.
-#include "oci/registry_progress.h"
+#include "oci/registry/progress.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 // Registry references: host[:port]/repo[:tag|@digest], Docker Hub defaults, loopback detection.
-#include "oci/registry_reference.h"
+#include "oci/registry/reference.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The retry policy: what is retried, how long to wait, and that it is bounded.
-#include "oci/registry_retry.h"
+#include "oci/registry/retry.h"
 
 #include <gtest/gtest.h>
 

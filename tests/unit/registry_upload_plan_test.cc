@@ -1,11 +1,11 @@
 // The upload plan (one PUT or PATCH chunks), the manifest a push sends, and where blobs were seen.
-#include "oci/registry_upload_plan.h"
+#include "oci/registry/upload_plan.h"
 
 #include <gtest/gtest.h>
 
 #include "oci/digest.h"
-#include "oci/registry_blob_locations.h"
-#include "oci/registry_push.h"
+#include "oci/registry/blob_locations.h"
+#include "oci/registry/push.h"
 
 namespace slipway::oci {
 namespace {

@@ -1,0 +1,122 @@
+#include "oci/registry/credentials.h"
+
+#include <openssl/evp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "base/fs.h"
+#include "oci/registry/reference.h"
+
+namespace slipway::oci {
+
+namespace {
+
+// "https://index.docker.io/v1/" -> "index.docker.io"; "127.0.0.1:5000" stays.
+std::string_view auths_key_host(std::string_view key) {
+  if (auto scheme = key.find("://"); scheme != std::string_view::npos)
+    key.remove_prefix(scheme + 3);
+  return key.substr(0, key.find('/'));
+}
+
+bool same_registry(std::string_view key_host, std::string_view registry) {
+  auto hub = [](std::string_view h) {
+    return h == kDockerHubRegistry || h == "index.docker.io" || h == kDockerHubApiHost;
+  };
+  return key_host == registry || (hub(key_host) && hub(registry));
+}
+
+Result<std::optional<Credentials>> entry_credentials(const nlohmann::json& entry,
+                                                     std::string_view key) {
+  if (!entry.is_object()) return fail("auths entry '{}' is not an object", key);
+  auto str = [&](const char* field) -> std::string {
+    auto it = entry.find(field);
+    return it != entry.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (std::string auth = str("auth"); !auth.empty()) {
+    auto decoded = base64_decode(auth);
+    if (!decoded) return fail("auths entry '{}': field 'auth' is not base64", key);
+    auto creds = parse_creds(*decoded);
+    if (!creds) return fail("auths entry '{}': field 'auth' is not base64 of user:password", key);
+    return std::optional<Credentials>(*creds);
+  }
+  std::string user = str("username"), pass = str("password");
+  if (!user.empty()) return std::optional<Credentials>(Credentials{user, pass});
+  // An empty entry is what `docker login` leaves when a credential helper holds the secret.
+  return std::optional<Credentials>();
+}
+
+}  // namespace
+
+Result<Credentials> parse_creds(std::string_view text) {
+  auto colon = text.find(':');
+  if (colon == std::string_view::npos || colon == 0)
+    return fail("credentials must be USER:PASSWORD");
+  return Credentials{std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
+}
+
+Result<std::optional<Credentials>> find_docker_credentials(std::string_view config_json,
+                                                           std::string_view registry) {
+  auto doc = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return fail("not a JSON object");
+  auto auths = doc.find("auths");
+  if (auths == doc.end() || auths->is_null()) return std::optional<Credentials>();
+  if (!auths->is_object()) return fail("field 'auths' must be an object");
+  // An exact key wins over one that only matches after its scheme and path are dropped.
+  if (auto it = auths->find(std::string(registry)); it != auths->end()) {
+    auto found = SLW_TRY(entry_credentials(*it, it.key()));
+    if (found) return found;
+  }
+  for (const auto& [key, entry] : auths->items()) {
+    if (!same_registry(auths_key_host(key), registry)) continue;
+    auto found = SLW_TRY(entry_credentials(entry, key));
+    if (found) return found;
+  }
+  return std::optional<Credentials>();
+}
+
+std::string docker_config_path() {
+  if (const char* dir = std::getenv("DOCKER_CONFIG"); dir && *dir)
+    return fs::join(dir, "config.json");
+  std::string home;
+  if (const char* h = std::getenv("HOME"); h && *h) {
+    home = h;
+  } else if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_dir) {
+    home = pw->pw_dir;
+  }
+  return fs::join(home, ".docker/config.json");
+}
+
+Result<std::optional<Credentials>> load_docker_credentials(std::string_view registry) {
+  std::string path = docker_config_path();
+  if (!fs::exists(path)) return std::optional<Credentials>();
+  std::string text = SLW_TRY(fs::read_file(path));
+  return with_context(find_docker_credentials(text, registry), path);
+}
+
+std::string base64_encode(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(data.data()),
+                          static_cast<int>(data.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+Result<std::string> base64_decode(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  if (text.size() % 4 != 0) return fail("base64 length is not a multiple of 4");
+  std::string out(3 * text.size() / 4, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
+  if (n < 0) return fail("invalid base64");
+  // EVP_DecodeBlock counts the bytes that padding stands for; they are not data.
+  size_t pad = text.ends_with("==") ? 2 : text.ends_with('=') ? 1 : 0;
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+}  // namespace slipway::oci

@@ -1,0 +1,210 @@
+#include "oci/registry/pull.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/scope_exit.h"
+#include "oci/store/blob_store.h"
+#include "oci/digest.h"
+#include "oci/registry/blob_locations.h"
+
+namespace slipway::oci {
+
+namespace {
+
+constexpr int kMaxIndexDepth = 4;
+constexpr std::string_view kLayoutFile = R"({"imageLayoutVersion":"1.0.0"})";
+
+std::string short_digest(std::string_view digest) {
+  if (digest.starts_with(kSha256Prefix)) digest.remove_prefix(kSha256Prefix.size());
+  return std::string(digest.substr(0, 12));
+}
+
+// Streams blob d into path, hashing it; the file exists afterwards only if it is exactly d.
+Result<StagedFile> download_blob(RegistryClient& client, const Descriptor& d,
+                                 const std::string& path, TransferProgress* progress) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) return fail_errno(fmt::format("create {}", path));
+  ScopeExit remove([&] { ::unlink(path.c_str()); });
+  Sha256 hash;
+  int64_t got = 0;
+  auto sink = [&](std::string_view data) -> Status {
+    // A registry that sends more than the descriptor says is cut off, not trusted to stop.
+    if (got + static_cast<int64_t>(data.size()) > d.size)
+      return fail("blob {}: the registry sent more than the {} bytes its descriptor says", d.digest,
+                  d.size);
+    hash.update(data);
+    got += static_cast<int64_t>(data.size());
+    return fs::write_all(fd.get(), data, path);
+  };
+  auto restart = [&]() -> Status {
+    if (::ftruncate(fd.get(), 0) < 0 || ::lseek(fd.get(), 0, SEEK_SET) < 0)
+      return fail_errno(fmt::format("truncate {}", path));
+    hash = Sha256();
+    got = 0;
+    return {};
+  };
+  if (progress) progress->begin(short_digest(d.digest), "Pulling", d.size);
+  auto s = client.get_blob(d.digest, sink, restart, [&](int64_t n) {
+    if (progress) progress->update(n);
+  });
+  if (!s) {
+    if (progress) progress->end("Failed");
+    return std::unexpected(std::move(s.error()));
+  }
+  StagedFile staged{path, hash.finish(), got};
+  if (auto ok = check_blob(d.digest, d.size, staged.digest, staged.size); !ok) {
+    if (progress) progress->end("Failed");
+    return std::unexpected(std::move(ok.error()));
+  }
+  if (progress) progress->end("Pulled");
+  remove.release();
+  return staged;
+}
+
+// A small blob (config) fetched into memory and checked.
+Result<std::string> fetch_json_blob(RegistryClient& client, const Descriptor& d) {
+  if (d.size > kMaxJsonBlobSize)
+    return fail("blob {} is {} bytes, too large for a config", d.digest, d.size);
+  std::string data;
+  auto sink = [&](std::string_view chunk) -> Status {
+    if (static_cast<int64_t>(data.size() + chunk.size()) > d.size)
+      return fail("blob {}: the registry sent more than the {} bytes its descriptor says", d.digest,
+                  d.size);
+    data.append(chunk);
+    return {};
+  };
+  auto restart = [&]() -> Status {
+    data.clear();
+    return {};
+  };
+  SLW_TRY(client.get_blob(d.digest, sink, restart));
+  SLW_TRY(check_blob(d.digest, d.size, sha256_digest(data), static_cast<int64_t>(data.size())));
+  return data;
+}
+
+class StagingDir {
+ public:
+  static Result<StagingDir> create(const std::string& tmp_dir) {
+    // Named <kind>-<pid>-<random> so that the store sweeps it if this process dies.
+    std::string path = fs::join(tmp_dir, fmt::format("pull-{}-XXXXXX", ::getpid()));
+    if (!::mkdtemp(path.data()))
+      return fail_errno(fmt::format("create a directory in {}", tmp_dir));
+    StagingDir dir(path);
+    SLW_TRY(fs::make_dirs(dir.blob_dir(), 0700));
+    SLW_TRY(fs::write_file(fs::join(path, "oci-layout"), kLayoutFile));
+    return dir;
+  }
+  StagingDir(StagingDir&& o) noexcept : path_(std::exchange(o.path_, {})) {}
+  StagingDir(const StagingDir&) = delete;
+  StagingDir& operator=(const StagingDir&) = delete;
+  ~StagingDir() {
+    if (!path_.empty()) (void)fs::remove_tree(path_);
+  }
+  const std::string& path() const { return path_; }
+  std::string blob_dir() const { return fs::join(path_, "blobs/sha256"); }
+  std::string blob_path(std::string_view digest) const {
+    return fs::join(blob_dir(), digest.substr(kSha256Prefix.size()));
+  }
+
+ private:
+  explicit StagingDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+}  // namespace
+
+Result<PullResult> pull_image(ImageStore& store, const RegistryReference& source,
+                              const PullOptions& options) {
+  RegistryClient client =
+      SLW_TRY(RegistryClient::create(source.registry, source.repository, "pull", options.registry));
+  PullResult result;
+  TransferProgress* progress = options.progress;
+
+  FetchedManifest fetched = SLW_TRY(client.get_manifest(source.manifest_ref()));
+  if (!source.digest.empty() && fetched.digest != source.digest)
+    return fail("manifest {}: content is {}", source.digest, fetched.digest);
+  for (int depth = 0;; ++depth) {
+    DocumentKind kind =
+        SLW_TRY(with_context(detect_document(fetched.body, fetched.media_type), fetched.digest));
+    if (kind == DocumentKind::kManifest) break;
+    if (depth == kMaxIndexDepth) return fail("{}: image indexes nested too deeply", fetched.digest);
+    Index index = SLW_TRY(with_context(parse_index(fetched.body), fetched.digest));
+    Descriptor chosen =
+        SLW_TRY(with_context(select_manifest(index, options.platform), fetched.digest));
+    fetched = SLW_TRY(client.get_manifest(chosen.digest));
+    SLW_TRY(check_blob(chosen.digest, chosen.size, fetched.digest,
+                       static_cast<int64_t>(fetched.body.size())));
+    if (fetched.media_type.empty()) fetched.media_type = chosen.media_type;
+  }
+  Manifest manifest = SLW_TRY(with_context(parse_manifest(fetched.body), fetched.digest));
+  // Some registries label manifests "application/json" or the like: trust the document then.
+  if (fetched.media_type != kMediaTypeOciManifest && fetched.media_type != kMediaTypeDockerManifest)
+    fetched.media_type =
+        manifest.media_type.empty() ? std::string(kMediaTypeOciManifest) : manifest.media_type;
+  for (const auto& l : manifest.layers) {
+    if (!is_layer_media_type(l.media_type))
+      return fail("layer {} has unsupported media type '{}'", l.digest, l.media_type);
+    SLW_TRY(digest_hex(l.digest));
+  }
+  SLW_TRY(digest_hex(manifest.config.digest));
+
+  BlobStore blobs(store.root());
+  StagingDir staging = SLW_TRY(StagingDir::create(blobs.tmp_dir()));
+  SLW_TRY(fs::write_file(staging.blob_path(fetched.digest), fetched.body));
+  std::string config = SLW_TRY(fetch_json_blob(client, manifest.config));
+  SLW_TRY(fs::write_file(staging.blob_path(manifest.config.digest), config));
+
+  BlobLocationIndex seen;
+  int64_t now = ::time(nullptr);
+  record_blob_location(seen, manifest.config.digest, source.registry, source.repository, now);
+  for (const auto& layer : manifest.layers) {
+    record_blob_location(seen, layer.digest, source.registry, source.repository, now);
+    std::string dest = staging.blob_path(layer.digest);
+    if (blobs.contains(layer.digest) || fs::exists(dest)) {
+      ++result.present;
+      if (progress) {
+        progress->begin(short_digest(layer.digest), "Exists", layer.size);
+        progress->end("Exists");
+      }
+      continue;
+    }
+    StagedFile staged = SLW_TRY(download_blob(client, layer, dest, progress));
+    ++result.downloaded;
+    result.bytes_downloaded += staged.size;
+    // Linked into the store now, so the load below finds it there and does not copy it; the
+    // staging copy stays for the load should a concurrent prune collect it first.
+    SLW_TRY(blobs.adopt(staged, layer.digest, layer.size, /*keep_source=*/true));
+  }
+
+  Index index;
+  index.media_type = std::string(kMediaTypeOciIndex);
+  Descriptor entry;
+  entry.media_type = fetched.media_type;
+  entry.digest = fetched.digest;
+  entry.size = static_cast<int64_t>(fetched.body.size());
+  index.manifests.push_back(entry);
+  SLW_TRY(fs::write_file(fs::join(staging.path(), "index.json"), to_json(index)));
+
+  LoadOptions load;
+  if (!source.tag.empty()) load.name = source.name() + ":" + source.tag;
+  auto loaded = SLW_TRY(store.load(staging.path(), load));
+  if (loaded.size() != 1) return fail("the store loaded {} images, expected 1", loaded.size());
+  result.manifest_digest = fetched.digest;
+  result.image_id = loaded.front().id;
+  result.name = load.name;
+  result.stats = client.stats();
+  if (auto s = BlobLocationFile(store.root()).merge(seen); !s)
+    log::warn("remember blob locations: {}", s.error().message());
+  return result;
+}
+
+}  // namespace slipway::oci
