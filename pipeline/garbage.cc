@@ -79,6 +79,8 @@ Result<GarbageReport> collect_garbage(const std::string& root, const runtime::Co
 
   report.partial = SLW_TRY(oci::remove_partial_files(fs::join(root, "tmp")));
   report.data_dirs = SLW_TRY(remove_orphan_data_dirs(root, store));
+  for (auto& name : SLW_TRY(store.remove_partial_records()))
+    report.partial.push_back(std::move(name));
   for (auto& name : SLW_TRY(remove_staged_runs(root))) report.partial.push_back(std::move(name));
   for (auto& name : SLW_TRY(remove_partial_snapshot_copies(root)))
     report.partial.push_back(std::move(name));

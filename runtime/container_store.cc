@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <ctime>
 #include <fstream>
 
@@ -62,6 +63,12 @@ Result<ContainerStore> ContainerStore::open(const std::string& root) {
 
 std::string ContainerStore::dir(const std::string& id) const { return fs::join(containers_, id); }
 
+// Where this process fills a record before create renames it to its id, and where remove puts it
+// before deleting it: what a killed create or remove leaves carries the pid that tells gc.
+static std::string hidden_dir(const std::string& containers, const std::string& id) {
+  return fs::join(containers, fmt::format(".{}.{}", id, ::getpid()));
+}
+
 static bool valid_name(std::string_view name) {
   if (name.empty() || name.size() > 128) return false;
   if (!std::isalnum(static_cast<unsigned char>(name[0]))) return false;
@@ -75,18 +82,25 @@ Result<ContainerRecord> ContainerStore::create(ContainerRecord record) {
     return fail("invalid container name \"{}\": use letters, digits, '_', '.', '-'", record.name);
   // The record is complete before its name points at it: a name link whose record is missing
   // is then always a leftover (a create or remove that was killed), and may be taken over.
-  std::string d = dir(record.id);
-  if (::mkdir(d.c_str(), 0700) < 0) return fail_errno(fmt::format("create container dir {}", d));
+  std::string d = dir(record.id), staging = hidden_dir(containers_, record.id);
+  if (::mkdir(staging.c_str(), 0700) < 0)
+    return fail_errno(fmt::format("create container dir {}", staging));
   if (record.created.empty()) record.created = now_rfc3339();
   record.creator_pid = ::getpid();
   record.creator_start_time = process_start_time(record.creator_pid);
-  if (auto st = fs::write_file_atomic(fs::join(d, "config.json"), dump_byte_safe(json(record)), 0600, false);
+  if (auto st = fs::write_file_atomic(fs::join(staging, "config.json"),
+                                      dump_byte_safe(json(record)), 0600, false);
       !st) {
-    (void)fs::remove_tree(d);
+    (void)fs::remove_tree(staging);
     return std::unexpected(st.error());
   }
+  if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, d.c_str(), RENAME_NOREPLACE) < 0) {
+    int e = errno;
+    (void)fs::remove_tree(staging);
+    return fail_errno(fmt::format("create container dir {}", d), e);
+  }
   if (auto st = reserve_name(record); !st) {
-    (void)fs::remove_tree(d);
+    if (::rename(d.c_str(), staging.c_str()) == 0) (void)fs::remove_tree(staging);
     return std::unexpected(st.error());
   }
   return record;
@@ -138,7 +152,7 @@ Result<ContainerRecord> ContainerStore::find(std::string_view name_or_id) const 
   auto ids = SLW_TRY(fs::list_dir(containers_));
   std::string match;
   for (const auto& id : ids) {
-    if (id == "names" || !id.starts_with(key)) continue;
+    if (id == "names" || id.starts_with(".") || !id.starts_with(key)) continue;
     if (!match.empty()) return fail("container id prefix \"{}\" is ambiguous", key);
     match = id;
   }
@@ -149,9 +163,9 @@ Result<ContainerRecord> ContainerStore::find(std::string_view name_or_id) const 
 Result<std::vector<ContainerRecord>> ContainerStore::list() const {
   std::vector<ContainerRecord> out;
   for (const auto& id : SLW_TRY(fs::list_dir(containers_))) {
-    if (id == "names") continue;
+    if (id == "names" || id.starts_with(".")) continue;  // being created or removed
     auto r = read_record(dir(id));
-    if (r) out.push_back(std::move(*r));  // a half-created or half-removed record is skipped
+    if (r) out.push_back(std::move(*r));
   }
   return out;
 }
@@ -191,7 +205,24 @@ Status ContainerStore::remove(const ContainerRecord& record) const {
   if (n > 0 && std::string_view(target, n) == record.id) ::unlink(name_link.c_str());
   std::string what = fmt::format("remove container {}", record.id.substr(0, 12));
   if (!record.data_dir.empty()) SLW_TRY_CTX(fs::remove_tree(record.data_dir), "{}", what);
-  return with_context(fs::remove_tree(dir(record.id)), what);
+  // Out of sight first: a remove killed half-way must not leave a record dir without a record.
+  std::string doomed = hidden_dir(containers_, record.id);
+  if (::rename(dir(record.id).c_str(), doomed.c_str()) < 0) {
+    if (errno == ENOENT) return {};  // removed by someone else (an --rm supervisor, gc)
+    return fail_errno(what);
+  }
+  return with_context(fs::remove_tree(doomed), what);
+}
+
+Result<std::vector<std::string>> ContainerStore::remove_partial_records() const {
+  std::vector<std::string> removed;
+  for (const auto& name : SLW_TRY(fs::list_dir(containers_))) {
+    if (!name.starts_with(".") || !fs::process_gone(fs::pid_after_mark(name.substr(1), ".")))
+      continue;
+    SLW_TRY_CTX(fs::remove_tree(fs::join(containers_, name)), "gc {}", name);
+    removed.push_back(name);
+  }
+  return removed;
 }
 
 }  // namespace slipway::runtime

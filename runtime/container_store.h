@@ -67,7 +67,9 @@ class ContainerStore {
  public:
   static Result<ContainerStore> open(const std::string& root);
 
-  // Reserves the name (error if taken) and creates the container's dir with its config.
+  // Reserves the name (error if taken) and creates the container's dir with its config. The dir
+  // is filled under a hidden name (.<id>.<pid>) and renamed, so a record dir under its id is
+  // always complete; remove() renames it back to a hidden name before it deletes it.
   Result<ContainerRecord> create(ContainerRecord record);
   // By full id, unique id prefix, or name.
   Result<ContainerRecord> find(std::string_view name_or_id) const;
@@ -78,6 +80,9 @@ class ContainerStore {
   Status remove(const ContainerRecord& record) const;
   // A running state whose processes are gone becomes exited (killed runtime, reboot).
   ContainerState effective_state(const ContainerState& s) const;
+  // For gc: the hidden dirs of creates and removes that were killed half-way (their pid is gone).
+  // Returns their names.
+  Result<std::vector<std::string>> remove_partial_records() const;
 
   std::string dir(const std::string& id) const;
   const std::string& root() const { return containers_; }

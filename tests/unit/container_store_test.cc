@@ -105,5 +105,38 @@ TEST_F(ContainerStoreTest, GcReclaimsRecordsWhoseCreatorDiedBeforeStart) {
   EXPECT_TRUE(collect_garbage(store())->containers.empty());
 }
 
+// A record dir under its id is always complete: creates and removes work under .<id>.<pid>, and
+// what a killed one leaves there gc removes once that pid is gone.
+TEST_F(ContainerStoreTest, KilledCreatesAndRemovesLeaveOnlyHiddenDirsThatGcRemoves) {
+  std::string containers = dir_.path() + "/containers";
+  ASSERT_TRUE(store().create(sample("a", "whole")));
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Killed right after its mkdir, as a create would be.
+    bool ok = fs::make_dirs(fmt::format("{}/.{}.{}", containers, std::string(64, 'b'), ::getpid()))
+                  .has_value();
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = -1;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_EQ(status, 0);
+  std::string dead = fmt::format(".{}.{}", std::string(64, 'b'), pid);
+  std::string live = fmt::format(".{}.{}", std::string(64, 'c'), ::getpid());
+  ASSERT_TRUE(fs::make_dirs(containers + "/" + live));
+
+  auto all = store().list();
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().name, "whole");
+  EXPECT_FALSE(store().find("b")) << "a hidden dir is no container";
+  auto removed = store().remove_partial_records();
+  ASSERT_TRUE(removed) << removed.error().message();
+  EXPECT_EQ(*removed, std::vector<std::string>{dead});
+  ASSERT_TRUE(store().remove(*store().find("whole")));
+  EXPECT_EQ(*fs::list_dir(containers), (std::vector<std::string>{live, "names"}));
+  EXPECT_TRUE(store().remove(all->front()).has_value()) << "removing it again is no error";
+}
+
 }  // namespace
 }  // namespace slipway::runtime
