@@ -27,11 +27,6 @@ bool can_reach_runtime_binary(const ContainerSpec& spec) {
   return (spec.security.capabilities & (uint64_t{1} << CAP_SYS_PTRACE)) != 0;
 }
 
-bool running_from_readonly_binary() {
-  UniqueFd exe = open_own_executable();
-  return exe && on_readonly_mount(exe.get());
-}
-
 Status reexec_from_readonly_binary(char** argv) {
   if (::geteuid() != 0) return {};
   UniqueFd exe = open_own_executable();

@@ -16,10 +16,6 @@ namespace slipway::runtime {
 // True when processes of this container may open /proc/PID/exe of slipway's children in it.
 bool can_reach_runtime_binary(const ContainerSpec& spec);
 
-// True when this process's executable cannot be opened for writing through /proc/PID/exe: it sits
-// on a read-only mount (the view below, or a binary installed on a read-only filesystem).
-bool running_from_readonly_binary();
-
 // Re-executes this process, with the same argv and environment, from a read-only view of its own
 // executable, unless it already runs from one. Returns only on failure; as non-root (which cannot
 // start containers) it returns success without doing anything.
