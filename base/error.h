@@ -12,17 +12,28 @@
 
 namespace slipway {
 
+// The few failures a caller acts on rather than prints; context keeps the kind.
+enum class ErrorKind {
+  kOther,
+  kCommandNotFound,       // the container's command does not exist (Docker's exit code 127)
+  kCommandNotExecutable,  // it exists but cannot be executed (126)
+};
+
 class Error {
  public:
   Error() = default;
-  Error(int code, std::string message) : code_(code), message_(std::move(message)) {}
+  Error(int code, std::string message, ErrorKind kind = ErrorKind::kOther)
+      : code_(code), kind_(kind), message_(std::move(message)) {}
 
   // errno of the failing call, 0 when the failure was not a system call.
   int code() const { return code_; }
+  ErrorKind kind() const { return kind_; }
   const std::string& message() const { return message_; }
 
   // Returns this error with "what: " in front of the message.
-  Error context(std::string_view what) const& { return Error(code_, fmt::format("{}: {}", what, message_)); }
+  Error context(std::string_view what) const& {
+    return Error(code_, fmt::format("{}: {}", what, message_), kind_);
+  }
   Error context(std::string_view what) && {
     message_.insert(0, fmt::format("{}: ", what));
     return std::move(*this);
@@ -30,6 +41,7 @@ class Error {
 
  private:
   int code_ = 0;
+  ErrorKind kind_ = ErrorKind::kOther;
   std::string message_;
 };
 

@@ -21,7 +21,7 @@
 #include "oci/dockerfile/instructions.h"
 #include "oci/dockerfile/dockerignore.h"
 #include "oci/reference.h"
-#include "pipeline/build_runner.h"
+#include "engine/build_runner.h"
 
 extern char** environ;
 
@@ -198,7 +198,7 @@ Result<int> do_build(const GlobalOptions& g, const BuildArgs& a) {
   for (const auto& w : plan.warnings) fmt::print(stderr, "warning: {}\n", w);
 
   auto interrupts = SLW_TRY(InterruptGuard::install());
-  pipeline::BuildRunner runner(
+  engine::BuildRunner runner(
       g.root, [&g] { return run_root(g); }, interrupts->fd());
   oci::EngineOptions eo;
   eo.no_cache = a.no_cache;

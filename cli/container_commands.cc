@@ -13,11 +13,10 @@
 #include <nlohmann/json.hpp>
 
 #include "base/fs.h"
-#include "base/random_id.h"
 #include "cli/cli.h"
-#include "oci/store/image_store.h"
-#include "pipeline/container_config.h"
-#include "pipeline/container_network.h"
+#include "engine/container_config.h"
+#include "engine/garbage.h"
+#include "engine/run_container.h"
 #include "pipeline/garbage.h"
 #include "runtime/container_ops.h"
 #include "runtime/readonly_binary.h"
@@ -70,87 +69,39 @@ std::string join_args(const std::vector<std::string>& args) {
   return out;
 }
 
-Result<int> do_run(const GlobalOptions& g, pipeline::RunOptions o, std::vector<std::string> rest) {
+// Docker's exit codes when the container did not run: 127 command not found, 126 not
+// executable, 125 anything else.
+int exit_code_for_failed_start(const Error& e) {
+  switch (e.kind()) {
+    case ErrorKind::kCommandNotFound: return 127;
+    case ErrorKind::kCommandNotExecutable: return 126;
+    case ErrorKind::kOther: break;
+  }
+  return 125;
+}
+
+Result<int> do_run(const GlobalOptions& g, engine::RunOptions o, std::vector<std::string> rest) {
   if (o.rootfs.empty()) {
     if (rest.empty()) return fail("run: an IMAGE or --rootfs DIR is required");
     o.image = rest.front();
     rest.erase(rest.begin());
   }
   o.command = std::move(rest);
-  if (o.timeout_seconds && !(*o.timeout_seconds > 0))
-    return fail("invalid --timeout {}: must be > 0", *o.timeout_seconds);
-
-  ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
-  pipeline::ContainerInputs in;
-  in.id = random_hex_id();
-  in.state_dir = store.dir(in.id);
-  std::string data_root = pipeline::container_data_root(g.root, store);
-  in.data_dir = fs::join(data_root, in.id);
-  in.cache_dir = fs::join(g.root, "cache");
-  in.host_env = host_environment();
-  ContainerRecord record;
-  // Held for as long as this process (or the detached supervisor it forks) lives: no `image rm`
-  // can remove layers under a running container.
-  oci::LayerLease layer_lease;
-  if (!o.image.empty()) {
-    auto images = SLW_TRY(oci::ImageStore::open(g.root));
-    oci::Image image = SLW_TRY(images.resolve(o.image));
-    in.layer_dirs = SLW_TRY(images.unpacked_layers(image));
-    layer_lease = SLW_TRY(images.lease_layers(in.layer_dirs));
-    in.image = {image.config.entrypoint, image.config.cmd, image.config.env,
-                image.config.working_dir, image.config.user};
-    record.image = o.image;
-    record.image_id = image.id;
-  } else {
-    std::error_code ec;
-    o.rootfs = std::filesystem::absolute(o.rootfs, ec).string();
+  bool detach = o.detach;
+  engine::RunContext context{g.root, SLW_TRY(run_root(g)), g.argv, host_environment()};
+  auto run = engine::run_container(context, std::move(o));
+  if (!run) {
+    print_error(run.error());
+    return exit_code_for_failed_start(run.error());
   }
-  auto reader = pipeline::layered_rootfs_reader(o.rootfs.empty() ? in.layer_dirs
-                                                                  : std::vector<std::string>{o.rootfs});
-  record.spec = SLW_TRY(pipeline::build_container_spec(o, in, reader));
-  // Before anything is reserved: the re-executed command starts over.
-  if (runtime::can_reach_runtime_binary(record.spec)) SLW_TRY(runtime::reexec_from_readonly_binary(g.argv));
-  record.id = in.id;
-  record.name = o.name.empty() ? short_id(in.id) : o.name;
-  record.auto_remove = o.remove;
-  record.data_dir = in.data_dir;
-  record.logs = SLW_TRY(pipeline::parse_log_opts(o.log_opts));
-  if (o.timeout_seconds) record.timeout_ms = static_cast<int64_t>(std::llround(*o.timeout_seconds * 1000));
-  // Released by its destructor on any error below, and by the hooks once the container ends.
-  auto network = SLW_TRY(pipeline::ContainerNetwork::prepare(g.root, store, o, record.name, record.spec));
-  runtime::ContainerHooks hooks = pipeline::ContainerNetwork::hooks(network);
-  // Closed to other users from the root down: writable layers hold what images and containers made.
-  SLW_TRY(fs::make_private_dir(fs::join(g.root, "containers")));
-  SLW_TRY(fs::make_private_dir(data_root));
-  record = SLW_TRY(store.create(std::move(record)));
-  // Made once the record exists, so that removing the record (rm, gc) always takes it along.
-  if (auto made = fs::make_dirs(record.data_dir, 0700); !made) {
-    (void)store.remove(record);
-    return std::unexpected(made.error());
-  }
-
-  if (o.detach) {
-    if (auto st = runtime::run_detached(store, record, hooks); !st) {
-      if (!o.remove) (void)store.remove(record);
-      return std::unexpected(st.error());
-    }
-    network->hand_over();  // the supervisor owns the lease now
-    fmt::print("{}\n", record.id);
+  if (detach) {
+    fmt::print("{}\n", run->id);
     return 0;
   }
-  auto exit = runtime::run_foreground(store, record, hooks);
-  if (!exit) {
-    if (!o.remove) (void)store.remove(record);  // never started: nothing worth keeping
-    int code = exit.error().code();
-    print_error(exit.error());
-    // Docker's codes: 127 command not found, 126 not executable, 125 anything else.
-    return code == ENOENT && exit.error().message().starts_with("exec ") ? 127
-           : code == EACCES && exit.error().message().starts_with("exec ") ? 126
-                                                                           : 125;
-  }
-  if (exit->oom_killed || exit->timed_out)
-    fmt::print(stderr, "slipway: container {} {}\n", record.name, runtime::describe_exit(*exit));
-  return exit->exit_code;
+  const runtime::ExitStatus& exit = *run->exit;
+  if (exit.oom_killed || exit.timed_out)
+    fmt::print(stderr, "slipway: container {} {}\n", run->name, runtime::describe_exit(exit));
+  return exit.exit_code;
 }
 
 Result<int> do_ps(const GlobalOptions& g, bool all, bool quiet) {
@@ -288,13 +239,14 @@ Result<int> do_exec(const GlobalOptions& g, const std::string& name, std::vector
     std::vector<std::string> layers = r.spec.rootfs.lower_dirs;
     if (!r.spec.rootfs.plain_dir.empty()) layers = {r.spec.rootfs.plain_dir};
     else layers.push_back(r.spec.rootfs.upper_dir);
-    auto u = SLW_TRY(pipeline::resolve_user(user, pipeline::layered_rootfs_reader(layers)));
+    auto u = SLW_TRY(engine::resolve_user(user, engine::layered_rootfs_reader(layers)));
     opts.user = std::make_pair(u.uid, u.gid);
   }
   auto rc = runtime::exec_in_container(store, r, opts);
   if (!rc) {
     print_error(rc.error());
-    return rc.error().code() == ENOENT && rc.error().message().starts_with("exec ") ? 127 : 126;
+    // Docker's exec: 127 command not found, 126 for every other failure to start it.
+    return rc.error().kind() == ErrorKind::kCommandNotFound ? 127 : 126;
   }
   return *rc;
 }
@@ -314,12 +266,14 @@ Result<int> do_inspect(const GlobalOptions& g, const std::vector<std::string>& n
 
 Result<int> do_gc(const GlobalOptions& g) {
   ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
-  auto report = SLW_TRY(pipeline::collect_garbage(g.root, store));
+  auto report = SLW_TRY(engine::collect_garbage(g.root, store));
+  auto runs = SLW_TRY(pipeline::collect_run_garbage(g.root));
   for (const auto& id : report.containers) fmt::print("cleaned up container {}\n", short_id(id));
   for (const auto& l : report.leases) fmt::print("released address {}\n", l);
   for (const auto& l : report.links) fmt::print("removed link {}\n", l);
-  for (const auto& r : report.runs) fmt::print("marked killed pipeline run {} failed\n", r);
+  for (const auto& r : runs.runs) fmt::print("marked killed pipeline run {} failed\n", r);
   for (const auto& p : report.partial) fmt::print("removed partial file {}\n", p);
+  for (const auto& p : runs.partial) fmt::print("removed partial file {}\n", p);
   for (const auto& id : report.data_dirs) fmt::print("removed data of vanished container {}\n", short_id(id));
   for (const auto& f : report.network_files) fmt::print("removed network file {}\n", f);
   return 0;
@@ -328,7 +282,7 @@ Result<int> do_gc(const GlobalOptions& g) {
 }  // namespace
 
 void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome& outcome) {
-  auto run_opts = std::make_shared<pipeline::RunOptions>();
+  auto run_opts = std::make_shared<engine::RunOptions>();
   auto run = app.add_subcommand("run", "run a command in a new container");
   auto& o = *run_opts;
   run->add_flag("--rm", o.remove, "remove the container when it exits");

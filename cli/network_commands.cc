@@ -4,7 +4,7 @@
 #include "cli/cli.h"
 #include "netns/ipam.h"
 #include "netns/network_store.h"
-#include "pipeline/dns_service.h"
+#include "engine/dns_service.h"
 
 namespace slipway::cli {
 namespace {
@@ -81,7 +81,7 @@ void register_network_commands(CLI::App& app, const GlobalOptions& g, Outcome& o
   dns->add_option("NAME", *dns_name)->required();
   dns->add_option("--ready-fd", *ready_fd);
   dns->callback([&g, &outcome, dns_name, ready_fd] {
-    run_command(outcome, [&] { return pipeline::serve_network_dns(g.root, *dns_name, *ready_fd); });
+    run_command(outcome, [&] { return engine::serve_network_dns(g.root, *dns_name, *ready_fd); });
   });
 }
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "base/error.h"
-#include "pipeline/run_options.h"
+#include "engine/run_options.h"
 #include "pipeline/slipway_process.h"
 
 namespace slipway::pipeline {

@@ -1,25 +1,20 @@
-// `slipway gc`: what killed slipway processes left behind, across runtime and networks.
+// `slipway gc`, the pipeline side: runs whose runner was killed are marked failed, and the
+// half-made checkouts, snapshot copies and mirror files it left go. The container side is
+// engine/garbage.h.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "base/error.h"
-#include "runtime/container_store.h"
 
 namespace slipway::pipeline {
 
-struct GarbageReport {
-  std::vector<std::string> containers;  // records cleaned up (cgroups removed, marked exited)
-  std::vector<std::string> leases;      // "network/ip" leases whose owner was dead
-  std::vector<std::string> links;       // host veths of dead containers
-  std::vector<std::string> runs;        // pipeline runs whose runner was killed, now marked failed
-  std::vector<std::string> partial;     // half-written blobs and build dirs of killed processes
-  std::vector<std::string> data_dirs;   // containers' data on disk whose record is gone (reboot)
-  std::vector<std::string> network_files;  // files of removed networks, half-written network files
+struct RunGarbageReport {
+  std::vector<std::string> runs;     // pipeline runs whose runner was killed, now marked failed
+  std::vector<std::string> partial;  // staged runs, snapshot copies, mirror files, report files
 };
 
-// Only this root's containers and leases are touched: parallel roots never clean up each other.
-Result<GarbageReport> collect_garbage(const std::string& root, const runtime::ContainerStore& store);
+Result<RunGarbageReport> collect_run_garbage(const std::string& root);
 
 }  // namespace slipway::pipeline

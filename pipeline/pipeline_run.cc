@@ -16,7 +16,7 @@
 #include "base/log.h"
 #include "base/random_id.h"
 #include "base/scope_exit.h"
-#include "pipeline/garbage.h"
+#include "engine/garbage.h"
 #include "runtime/container_store.h"
 
 namespace slipway::pipeline {
@@ -59,7 +59,7 @@ void PipelineRun::clean_up_after_interrupt() {
   if (!store) return;
   std::string marker = "-" + short_id_ + "-";
   for (int i = 0; i < 100; ++i) {
-    (void)collect_garbage(request_.root, *store);
+    (void)engine::collect_garbage(request_.root, *store);
     auto records = store->list();
     if (!records || std::none_of(records->begin(), records->end(), [&](const auto& r) {
           return r.name.find(marker) != std::string::npos;

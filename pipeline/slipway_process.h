@@ -13,9 +13,12 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
-#include "pipeline/run_options.h"
+#include "engine/run_options.h"
 
 namespace slipway::pipeline {
+
+// Pipeline steps describe their containers as `slipway run` options.
+using engine::RunOptions;
 
 // A started child process, killed (SIGKILL) and reaped on destruction unless waited for.
 class ChildProcess {

@@ -172,9 +172,12 @@ Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord
   ExecReport r{};
   ssize_t n = ::read(rep_r.get(), &r, sizeof r);
   if (n == sizeof r) {
+    const std::string& command = options.args[0];
     if (r.step == kExecve && r.error == ENOENT)
-      return fail("exec {}: executable file not found in $PATH", options.args[0]);
-    return std::unexpected(Error(r.error, fmt::format("{} {}: {}", step_name(r.step), options.args[0], std::strerror(r.error))));
+      return std::unexpected(Error(r.error, fmt::format("exec {}: executable file not found in $PATH", command),
+                                   ErrorKind::kCommandNotFound));
+    return std::unexpected(Error(r.error, fmt::format("{} {}: {}", step_name(r.step), command, std::strerror(r.error)),
+                                 r.step == kExecve ? ErrorKind::kCommandNotExecutable : ErrorKind::kOther));
   }
   reap.release();
   // Forward the usual termination signals to the exec'd process while waiting for it; the pidfd

@@ -268,13 +268,15 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   do n = ::read(report_read.get(), &r, sizeof r);
   while (n < 0 && errno == EINTR);
   if (n == sizeof r) {
-    Error e(r.error, fmt::format("{}: {}", describe_step(r, plan, spec), std::strerror(r.error)));
-    if (r.step == ChildStep::kExec && (r.error == ENOENT || r.error == EACCES)) {
-      e = Error(r.error, fmt::format("exec {}: {}", spec.process.args.front(),
-                                     r.error == ENOENT ? "executable file not found in $PATH"
-                                                       : "permission denied"));
-    }
-    return std::unexpected(std::move(e));
+    if (r.step != ChildStep::kExec)
+      return std::unexpected(
+          Error(r.error, fmt::format("{}: {}", describe_step(r, plan, spec), std::strerror(r.error))));
+    const std::string& command = spec.process.args.front();
+    if (r.error == ENOENT)
+      return std::unexpected(Error(r.error, fmt::format("exec {}: executable file not found in $PATH", command),
+                                   ErrorKind::kCommandNotFound));
+    return std::unexpected(Error(r.error, fmt::format("exec {}: {}", command, std::strerror(r.error)),
+                                 ErrorKind::kCommandNotExecutable));
   }
   if (n != 0) return fail("container process died during setup");
   reap.release();

@@ -1,5 +1,5 @@
 // How the builder runs a RUN step. oci/ knows nothing of namespaces or processes: it describes
-// the step here and pipeline/build_runner.h runs it in a container of the runtime.
+// the step here and engine/build_runner.h runs it in a container of the runtime.
 #pragma once
 
 #include <string>

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
@@ -108,12 +109,19 @@ TEST_F(RunTest, KernelFilesMaskedAndProcSysReadOnly) {
 
 TEST_F(RunTest, NoRuntimeFdLeaksIntoContainer) {
   json f = facts();
+  // A probe that listed nothing proves nothing: it must at least see its own stdio.
+  std::set<int> stdio;
   for (auto& fd : f["fds"]) {
     int n = fd["fd"];
-    // 0-2 are stdio; the probe's own fds (the fd dir it lists, mountinfo) are under /proc.
-    if (n <= 2 || fd["target"].get<std::string>().starts_with("/proc/")) continue;
+    if (n <= 2) {
+      stdio.insert(n);
+      continue;
+    }
+    // The probe's own fds (the fd dir it lists, mountinfo) are under /proc.
+    if (fd["target"].get<std::string>().starts_with("/proc/")) continue;
     ADD_FAILURE() << "leaked fd " << n << " -> " << fd["target"];
   }
+  EXPECT_EQ(stdio, (std::set<int>{0, 1, 2})) << f["fds"].dump();
 }
 
 TEST_F(RunTest, ExitCodesAndSignalsPropagate) {
@@ -124,6 +132,10 @@ TEST_F(RunTest, ExitCodesAndSignalsPropagate) {
   auto missing = run({}, {"no-such-command"});
   EXPECT_EQ(missing.exit_code, 127);
   EXPECT_NE(missing.err.find("no-such-command"), std::string::npos) << missing.err;
+  // A file that is there but not executable: Docker's 126.
+  auto not_executable = run({}, {"/etc/passwd"});
+  EXPECT_EQ(not_executable.exit_code, 126) << not_executable.err;
+  EXPECT_NE(not_executable.err.find("Permission denied"), std::string::npos) << not_executable.err;
 }
 
 TEST_F(RunTest, StdioPassesThrough) {
@@ -240,6 +252,9 @@ TEST_F(RunTest, DetachedLifecycle) {
   auto ex = slipway({"exec", "web", "sh", "-c", "echo in-$HOSTNAME; exit 4"});
   EXPECT_EQ(ex.exit_code, 4) << ex.err;
   EXPECT_EQ(ex.out, "in-" + id.substr(0, 12) + "\n");
+  // Docker's exec codes: 127 for a missing command, 126 for one that cannot be executed.
+  EXPECT_EQ(slipway({"exec", "web", "no-such-command"}).exit_code, 127);
+  EXPECT_EQ(slipway({"exec", "web", "/etc/passwd"}).exit_code, 126);
   auto dup = slipway({"run", "-d", "--name", "web", "--rootfs", rootfs_, "true"});
   EXPECT_EQ(dup.exit_code, 125);
   EXPECT_NE(dup.err.find("already in use"), std::string::npos);

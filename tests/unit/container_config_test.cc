@@ -1,4 +1,4 @@
-#include "pipeline/container_config.h"
+#include "engine/container_config.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include "runtime/capabilities.h"
 
-namespace slipway::pipeline {
+namespace slipway::engine {
 namespace {
 
 using ::testing::Test;
@@ -281,4 +281,4 @@ TEST(BuildContainerSpec, CopyOnWriteVolumesGetPrivateDirsInTheStateDir) {
 }
 
 }  // namespace
-}  // namespace slipway::pipeline
+}  // namespace slipway::engine

@@ -1,4 +1,4 @@
-#include "pipeline/container_network.h"
+#include "engine/container_network.h"
 
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -8,11 +8,11 @@
 #include "netns/netns_fd.h"
 #include "netns/network_store.h"
 #include "netns/veth.h"
-#include "pipeline/container_config.h"
-#include "pipeline/dns_service.h"
+#include "engine/container_config.h"
+#include "engine/dns_service.h"
 #include "runtime/container_ops.h"
 
-namespace slipway::pipeline {
+namespace slipway::engine {
 
 Result<std::shared_ptr<ContainerNetwork>> ContainerNetwork::prepare(
     const std::string& root, const runtime::ContainerStore& containers, const RunOptions& o,
@@ -139,4 +139,4 @@ runtime::ContainerHooks ContainerNetwork::hooks(const std::shared_ptr<ContainerN
   return h;
 }
 
-}  // namespace slipway::pipeline
+}  // namespace slipway::engine

@@ -14,11 +14,11 @@
 #include "netns/ipam.h"
 #include "netns/network.h"
 #include "netns/port_forwarder.h"
-#include "pipeline/run_options.h"
+#include "engine/run_options.h"
 #include "runtime/container_store.h"
 #include "runtime/supervisor.h"
 
-namespace slipway::pipeline {
+namespace slipway::engine {
 
 class ContainerNetwork {
  public:
@@ -59,4 +59,4 @@ class ContainerNetwork {
   uint64_t holder_start_time_ = 0;
 };
 
-}  // namespace slipway::pipeline
+}  // namespace slipway::engine

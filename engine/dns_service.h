@@ -15,7 +15,7 @@
 #include "netns/ipam.h"
 #include "netns/network.h"
 
-namespace slipway::pipeline {
+namespace slipway::engine {
 
 // How long the DNS process stays with no container on its network.
 inline constexpr std::chrono::milliseconds kDnsIdleExit{3000};
@@ -33,4 +33,4 @@ std::optional<std::vector<netns::Ipv4>> lookup_lease_name(const std::vector<netn
                                                           std::string_view domain,
                                                           std::string_view fqdn_lowercase);
 
-}  // namespace slipway::pipeline
+}  // namespace slipway::engine

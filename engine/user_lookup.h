@@ -12,7 +12,7 @@
 
 #include "base/error.h"
 
-namespace slipway::pipeline {
+namespace slipway::engine {
 
 struct ResolvedUser {
   uid_t uid = 0;
@@ -32,4 +32,4 @@ Result<ResolvedUser> resolve_user(std::string_view spec, const RootfsReader& rea
 // following any symlink outside the layer: an image cannot make slipway read a host file.
 RootfsReader layered_rootfs_reader(std::vector<std::string> layers);
 
-}  // namespace slipway::pipeline
+}  // namespace slipway::engine

@@ -1,4 +1,4 @@
-#include "pipeline/container_config.h"
+#include "engine/container_config.h"
 
 #include <charconv>
 #include <cmath>
@@ -8,7 +8,7 @@
 #include "base/hash.h"
 #include "runtime/capabilities.h"
 
-namespace slipway::pipeline {
+namespace slipway::engine {
 
 namespace {
 constexpr std::string_view kDefaultPath =
@@ -272,4 +272,4 @@ Result<runtime::ContainerSpec> build_container_spec(const RunOptions& o, const C
   return s;
 }
 
-}  // namespace slipway::pipeline
+}  // namespace slipway::engine

@@ -8,12 +8,12 @@
 #include <vector>
 
 #include "base/error.h"
-#include "pipeline/run_options.h"
-#include "pipeline/user_lookup.h"
+#include "engine/run_options.h"
+#include "engine/user_lookup.h"
 #include "runtime/container_spec.h"
 #include "runtime/container_store.h"
 
-namespace slipway::pipeline {
+namespace slipway::engine {
 
 // The parts of an image config that shape a container.
 struct ImageDefaults {
@@ -77,4 +77,4 @@ Result<runtime::ContainerSpec> build_container_spec(const RunOptions& options,
                                                     const ContainerInputs& inputs,
                                                     const RootfsReader& rootfs);
 
-}  // namespace slipway::pipeline
+}  // namespace slipway::engine

@@ -1,4 +1,4 @@
-#include "pipeline/build_runner.h"
+#include "engine/build_runner.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,11 +10,11 @@
 #include "base/random_id.h"
 #include "base/scope_exit.h"
 #include "oci/build/rootfs.h"
-#include "pipeline/container_config.h"
-#include "pipeline/user_lookup.h"
+#include "engine/container_config.h"
+#include "engine/user_lookup.h"
 #include "runtime/launcher.h"
 
-namespace slipway::pipeline {
+namespace slipway::engine {
 
 namespace {
 
@@ -132,4 +132,4 @@ Result<int> BuildRunner::run(const oci::RunStepSpec& step) {
   return exit.exit_code;
 }
 
-}  // namespace slipway::pipeline
+}  // namespace slipway::engine

@@ -1,4 +1,4 @@
-#include "pipeline/dns_service.h"
+#include "engine/dns_service.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,7 +17,7 @@
 #include "netns/lock_file.h"
 #include "netns/network_store.h"
 
-namespace slipway::pipeline {
+namespace slipway::engine {
 namespace {
 
 std::string lowercase(std::string_view s) {
@@ -206,4 +206,4 @@ Result<int> serve_network_dns(const std::string& root, const std::string& networ
   return 0;
 }
 
-}  // namespace slipway::pipeline
+}  // namespace slipway::engine

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace slipway::pipeline {
+namespace slipway::engine {
 
 struct RunOptions {
   std::string image;   // name[:tag], digest or id prefix
@@ -39,4 +39,4 @@ struct RunOptions {
   std::vector<std::string> storage_opts;  // --storage-opt size=SIZE (the writable layer's limit)
 };
 
-}  // namespace slipway::pipeline
+}  // namespace slipway::engine

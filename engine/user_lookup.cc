@@ -1,4 +1,4 @@
-#include "pipeline/user_lookup.h"
+#include "engine/user_lookup.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -13,7 +13,7 @@
 
 #include "base/unique_fd.h"
 
-namespace slipway::pipeline {
+namespace slipway::engine {
 namespace {
 
 std::optional<uint32_t> parse_id(std::string_view s) {
@@ -135,4 +135,4 @@ RootfsReader layered_rootfs_reader(std::vector<std::string> layers) {
   };
 }
 
-}  // namespace slipway::pipeline
+}  // namespace slipway::engine

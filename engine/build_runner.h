@@ -15,7 +15,7 @@
 #include "oci/build/run_step.h"
 #include "runtime/container_store.h"
 
-namespace slipway::pipeline {
+namespace slipway::engine {
 
 class BuildRunner : public oci::RunStepExecutor {
  public:
@@ -47,4 +47,4 @@ const std::vector<std::string>& runtime_mount_stubs();
 Result<bool> make_mount_stub_layer(const std::string& stub_dir,
                                    const std::vector<std::string>& lower_dirs);
 
-}  // namespace slipway::pipeline
+}  // namespace slipway::engine

@@ -1,0 +1,89 @@
+#include "engine/run_container.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include "base/fs.h"
+#include "base/random_id.h"
+#include "engine/container_config.h"
+#include "engine/container_network.h"
+#include "oci/store/image_store.h"
+#include "runtime/container_store.h"
+#include "runtime/readonly_binary.h"
+#include "runtime/supervisor.h"
+
+namespace slipway::engine {
+
+Result<RunResult> run_container(const RunContext& context, RunOptions o) {
+  if (o.image.empty() && o.rootfs.empty()) return fail("run: an IMAGE or --rootfs DIR is required");
+  if (o.timeout_seconds && !(*o.timeout_seconds > 0))
+    return fail("invalid --timeout {}: must be > 0", *o.timeout_seconds);
+
+  auto store = SLW_TRY(runtime::ContainerStore::open(context.run_root));
+  ContainerInputs in;
+  in.id = random_hex_id();
+  in.state_dir = store.dir(in.id);
+  std::string data_root = container_data_root(context.root, store);
+  in.data_dir = fs::join(data_root, in.id);
+  in.cache_dir = fs::join(context.root, "cache");
+  in.host_env = context.host_env;
+  runtime::ContainerRecord record;
+  // Held for as long as this process (or the detached supervisor it forks) lives: no `image rm`
+  // can remove layers under a running container.
+  oci::LayerLease layer_lease;
+  if (!o.image.empty()) {
+    auto images = SLW_TRY(oci::ImageStore::open(context.root));
+    oci::Image image = SLW_TRY(images.resolve(o.image));
+    in.layer_dirs = SLW_TRY(images.unpacked_layers(image));
+    layer_lease = SLW_TRY(images.lease_layers(in.layer_dirs));
+    in.image = {image.config.entrypoint, image.config.cmd, image.config.env, image.config.working_dir,
+                image.config.user};
+    record.image = o.image;
+    record.image_id = image.id;
+  } else {
+    std::error_code ec;
+    o.rootfs = std::filesystem::absolute(o.rootfs, ec).string();
+  }
+  auto reader = layered_rootfs_reader(o.rootfs.empty() ? in.layer_dirs : std::vector<std::string>{o.rootfs});
+  record.spec = SLW_TRY(build_container_spec(o, in, reader));
+  // Before anything is reserved: the re-executed command starts over.
+  if (runtime::can_reach_runtime_binary(record.spec))
+    SLW_TRY(runtime::reexec_from_readonly_binary(context.argv));
+  record.id = in.id;
+  record.name = o.name.empty() ? in.id.substr(0, 12) : o.name;
+  record.auto_remove = o.remove;
+  record.data_dir = in.data_dir;
+  record.logs = SLW_TRY(parse_log_opts(o.log_opts));
+  if (o.timeout_seconds) record.timeout_ms = static_cast<int64_t>(std::llround(*o.timeout_seconds * 1000));
+  // Released by its destructor on any error below, and by the hooks once the container ends.
+  auto network = SLW_TRY(ContainerNetwork::prepare(context.root, store, o, record.name, record.spec));
+  runtime::ContainerHooks hooks = ContainerNetwork::hooks(network);
+  // Closed to other users from the root down: writable layers hold what images and containers made.
+  SLW_TRY(fs::make_private_dir(fs::join(context.root, "containers")));
+  SLW_TRY(fs::make_private_dir(data_root));
+  record = SLW_TRY(store.create(std::move(record)));
+  // Made once the record exists, so that removing the record (rm, gc) always takes it along.
+  if (auto made = fs::make_dirs(record.data_dir, 0700); !made) {
+    (void)store.remove(record);
+    return std::unexpected(made.error());
+  }
+
+  RunResult result{record.id, record.name, std::nullopt};
+  if (o.detach) {
+    if (auto st = runtime::run_detached(store, record, hooks); !st) {
+      if (!o.remove) (void)store.remove(record);
+      return std::unexpected(st.error());
+    }
+    network->hand_over();  // the supervisor owns the lease now
+    return result;
+  }
+  auto exit = runtime::run_foreground(store, record, hooks);
+  if (!exit) {
+    if (!o.remove) (void)store.remove(record);  // never started: nothing worth keeping
+    return std::unexpected(exit.error());
+  }
+  result.exit = *exit;
+  return result;
+}
+
+}  // namespace slipway::engine

@@ -1,0 +1,34 @@
+// `slipway run` without the command line: the image (or plain directory) and the options become
+// a container record with its spec, network, data dir and layer lease, which then runs in the
+// foreground or under a detached supervisor. A run that fails before the container starts
+// leaves nothing reserved: no record, no lease, no data dir.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "engine/run_options.h"
+#include "runtime/launcher.h"
+
+namespace slipway::engine {
+
+struct RunContext {
+  std::string root;      // images, networks, container data
+  std::string run_root;  // container records and state
+  char** argv = nullptr;  // main()'s argv, to re-execute this command unchanged (read-only binary)
+  std::map<std::string, std::string> host_env;  // for `-e K` without a value
+};
+
+struct RunResult {
+  std::string id;
+  std::string name;
+  std::optional<runtime::ExitStatus> exit;  // how it ended; nullopt when detached
+};
+
+// An error of kind kCommandNotFound or kCommandNotExecutable means the command could not start.
+Result<RunResult> run_container(const RunContext& context, RunOptions options);
+
+}  // namespace slipway::engine
