@@ -12,6 +12,7 @@
 #include "pipeline/pipeline_engine.h"
 #include "pipeline/pipeline_file.h"
 #include "pipeline/service_sets.h"
+#include "pipeline/slipway_backend.h"
 #include "pipeline/step_progress.h"
 
 namespace slipway::cli {
@@ -122,14 +123,14 @@ Result<int> do_services(const GlobalOptions& g, const ServicesArgs& a, const std
   pipeline::PipelineSpec spec = SLW_TRY(pipeline::load_pipeline_file(a.file));
   auto it = spec.service_sets.find(a.set);
   if (it == spec.service_sets.end()) return fail("{}: no service set \"{}\"", a.file, a.set);
-  pipeline::ContainerBackend backend(
+  pipeline::SlipwayBackend backend(
       {.binary = "/proc/self/exe", .root = g.root, .run_root = SLW_TRY(run_root(g)), .env = {}});
   std::string base = std::filesystem::absolute(a.file).parent_path().string();
   // What the child commands print goes to a log; a failure quotes its last line.
   std::string log_path = fs::join(backend.invocation().run_root, "services-" + a.set + ".log");
   UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
   if (!log) return fail_errno("open " + log_path);
-  pipeline::ServiceSets sets(backend, base, log.get(), log_path);
+  pipeline::ServiceSets sets(backend, base, pipeline::host_snapshot_dir(g.root), log.get(), log_path);
   if (action == "up") {
     SLW_TRY(sets.up(it->second));
   } else if (action == "down") {

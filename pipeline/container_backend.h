@@ -1,14 +1,21 @@
-// What the pipeline engine and service sets need from containers: run one to completion, start
-// one for the length of a step, start one that outlives the runner, look one up, remove one.
-// Changes go through child `slipway` processes (slipway_process.h); lookups read the stores.
+// What the pipeline engine and service sets need from containers, networks and images: run one to
+// completion, start one for the length of a step, start one that outlives the runner, look one up,
+// remove one; build and push images; wait until a container serves. SlipwayBackend
+// (slipway_backend.h) does it with child `slipway` processes and the stores; the unit tests drive
+// the engine on an in-memory fake (tests/support/fake_backend.h), without root.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
-#include "engine/run_options.h"
+#include "pipeline/pipeline_spec.h"
 #include "pipeline/slipway_process.h"
 
 namespace slipway::pipeline {
@@ -24,40 +31,71 @@ struct ContainerInfo {
   std::vector<std::string> dns_names;  // what the network's DNS answers for it
 };
 
-// A container whose `slipway run` is a child of this process: killed with it.
+// A container that runs for the length of a step. With SlipwayBackend its `slipway run` is a
+// child of this process, killed with it.
 struct StepContainer {
-  ChildProcess process;
   ContainerInfo info;
+  ChildProcess process;  // none with a backend that has no child processes
+};
+
+// `slipway build` of the app image from a checkout; paths are resolved and inside the checkout.
+struct BuildRequest {
+  std::string image;  // tag
+  std::string dockerfile;
+  std::string context;
+  std::string target;  // stage; empty: the last
+  std::map<std::string, std::string> build_args;
+  int64_t source_date_epoch = 0;  // the commit's time: builds of one commit are bit-identical
+};
+
+struct PushRequest {
+  std::string image;
+  std::string destination;  // registry/repository:tag
+  bool plain_http = false;
 };
 
 class ContainerBackend {
  public:
-  explicit ContainerBackend(SlipwayInvocation how) : how_(std::move(how)) {}
   virtual ~ContainerBackend() = default;
 
-  // Runs a container to its end (always --rm); its output goes to log_fd. Returns its exit status.
-  virtual Result<int> run(RunOptions options, int log_fd);
-  // Starts a named container (--rm) and returns once its PID 1 runs; fails with the log's last
-  // line when it could not start.
-  virtual Result<StepContainer> start(RunOptions options, int log_fd, const std::string& log_path);
+  // Runs a container to its end (always removed); its output goes to log_fd. Its exit status.
+  virtual Result<int> run(RunOptions options, int log_fd) = 0;
+  // Starts a named container (removed when it ends) and returns once its PID 1 runs; fails with
+  // the log's last line when it could not start.
+  virtual Result<StepContainer> start(RunOptions options, int log_fd, const std::string& log_path) = 0;
+  // Whether a started step container still runs.
+  virtual bool running(StepContainer& container) = 0;
+  // Removes a step container and waits for its end.
+  virtual void stop(StepContainer& container, int log_fd) = 0;
   // `run -d`: a container that outlives this process (services, deployed apps).
-  virtual Result<ContainerInfo> start_detached(RunOptions options, int log_fd, const std::string& log_path);
+  virtual Result<ContainerInfo> start_detached(RunOptions options, int log_fd, const std::string& log_path) = 0;
   // nullopt when no container has that name (or id).
-  virtual Result<std::optional<ContainerInfo>> find(const std::string& name) const;
-  virtual Result<std::vector<ContainerInfo>> list() const;
+  virtual Result<std::optional<ContainerInfo>> find(const std::string& name) const = 0;
+  virtual Result<std::vector<ContainerInfo>> list() const = 0;
   // `rm -f`; a missing container is success.
-  virtual Status remove(const std::string& name, int log_fd);
+  virtual Status remove(const std::string& name, int log_fd) = 0;
   // Replaces the names the container's network DNS answers for it.
-  virtual Status set_dns_names(const ContainerInfo& container, std::vector<std::string> names);
+  virtual Status set_dns_names(const ContainerInfo& container, std::vector<std::string> names) = 0;
+  // The last line a (detached) container wrote, stderr first: why it died. "" when none.
+  virtual std::string last_words(const std::string& id) const = 0;
 
-  // Any other sub-command (build, push), output to log_fd; its exit status.
-  Result<int> slipway(const std::vector<std::string>& args, int log_fd) const;
-  const SlipwayInvocation& invocation() const { return how_; }
+  // Creates the bridge network unless it exists (another runner may make it at the same time).
+  virtual Status ensure_network(const ServiceSetSpec& set) = 0;
 
- private:
-  Result<ContainerInfo> wait_until_running(ChildProcess& process, const std::string& name,
-                                           const std::string& log_path) const;
-  SlipwayInvocation how_;
+  virtual Result<bool> has_image(const std::string& image) const = 0;
+  // The builder's exit status; its output goes to log_fd.
+  virtual Result<int> build(const BuildRequest& request, int log_fd) = 0;
+  virtual Result<int> push(const PushRequest& request, int log_fd) = 0;
+
+  // Probes host:probe.port until it serves (readiness.h). `netns_of` > 0: from the network
+  // namespace of that process (a networkholder's PID 1), else from the runner's. `alive` is asked
+  // between attempts; once false the wait fails at once.
+  virtual Status wait_until_ready(const ReadinessProbe& probe, const std::string& host, pid_t netns_of,
+                                  const std::function<bool()>& alive) = 0;
+
+  // After an interrupt killed the step's children: waits until the containers whose names contain
+  // `marker` are gone and cleans up their records.
+  virtual void clean_up_interrupted(const std::string& marker) = 0;
 };
 
 // The last non-empty line of a log file: the one-line error a failed child printed.

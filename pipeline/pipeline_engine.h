@@ -33,6 +33,9 @@ struct PipelineOutcome {
 // Fails only when the run could not be set up at all; a failing step is a finished run with
 // record.passed == false.
 Result<PipelineOutcome> run_pipeline(const PipelineRequest& request);
+// The same on another backend (the unit tests' fake); `backend` outlives the call.
+class ContainerBackend;
+Result<PipelineOutcome> run_pipeline(const PipelineRequest& request, ContainerBackend& backend);
 
 struct RunSummary {
   std::string dir;

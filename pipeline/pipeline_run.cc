@@ -16,7 +16,6 @@
 #include "base/log.h"
 #include "base/random_id.h"
 #include "base/scope_exit.h"
-#include "engine/garbage.h"
 #include "runtime/container_store.h"
 
 namespace slipway::pipeline {
@@ -40,6 +39,7 @@ void on_interrupt(int sig) {
 bool pipeline_interrupted() { return g_interrupt_signal.load() != 0; }
 
 void PipelineRun::catch_interrupts() {
+  g_interrupt_signal.store(0);  // a new run starts uninterrupted
   struct sigaction sa {};
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
@@ -54,31 +54,18 @@ PipelineRun::~PipelineRun() {
   ::sigaction(SIGTERM, &old_term_, nullptr);
 }
 
-void PipelineRun::clean_up_after_interrupt() {
-  auto store = runtime::ContainerStore::open(request_.run_root);
-  if (!store) return;
-  std::string marker = "-" + short_id_ + "-";
-  for (int i = 0; i < 100; ++i) {
-    (void)engine::collect_garbage(request_.root, *store);
-    auto records = store->list();
-    if (!records || std::none_of(records->begin(), records->end(), [&](const auto& r) {
-          return r.name.find(marker) != std::string::npos;
-        }))
-      return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
-  }
-}
-
 std::string pipeline_runs_dir(const std::string& root) { return fs::join(root, "pipelines/runs"); }
 std::string git_cache_dir(const std::string& root) { return fs::join(root, "pipelines/git"); }
 std::string snapshot_copies_dir(const std::string& root) {
   return fs::join(root, "pipelines/snapshots");
 }
 
-PipelineRun::PipelineRun(PipelineRequest request, std::string dir, std::string short_id)
-    : request_(std::move(request)), dir_(std::move(dir)), short_id_(std::move(short_id)) {}
+PipelineRun::PipelineRun(PipelineRequest request, ContainerBackend& backend, std::string dir,
+                         std::string short_id)
+    : request_(std::move(request)), dir_(std::move(dir)), short_id_(std::move(short_id)), backend_(backend) {}
 
-Result<std::unique_ptr<PipelineRun>> PipelineRun::create(const PipelineRequest& request) {
+Result<std::unique_ptr<PipelineRun>> PipelineRun::create(const PipelineRequest& request,
+                                                         ContainerBackend& backend) {
   std::string short_id = random_hex_id().substr(0, 6);
   auto now = std::chrono::system_clock::now();
   // Sorts by start time, to the millisecond.
@@ -95,7 +82,7 @@ Result<std::unique_ptr<PipelineRun>> PipelineRun::create(const PipelineRequest& 
   nlohmann::json runner = {{"pid", ::getpid()}, {"start_time", runtime::process_start_time(::getpid())}};
   SLW_TRY(fs::write_file_atomic(fs::join(staging, "runner.json"), runner.dump() + "\n"));
 
-  std::unique_ptr<PipelineRun> run(new PipelineRun(request, dir, short_id));
+  std::unique_ptr<PipelineRun> run(new PipelineRun(request, backend, dir, short_id));
   run->record_.id = id;
   run->record_.environment = request.environment;
   run->record_.repo = request.repo;
@@ -105,8 +92,6 @@ Result<std::unique_ptr<PipelineRun>> PipelineRun::create(const PipelineRequest& 
   if (::rename(staging.c_str(), dir.c_str()) < 0)
     return fail_errno(fmt::format("rename {} to {}", staging, dir));
   remove_staging.release();
-  run->backend_ = std::make_unique<ContainerBackend>(SlipwayInvocation{
-      .binary = "/proc/self/exe", .root = request.root, .run_root = request.run_root, .env = {}});
   if (request.progress_fd >= 0)
     run->progress_ =
         std::make_unique<StepProgress>(request.progress_fd, request.progress_is_terminal);

@@ -37,7 +37,8 @@ struct StepOutcome {
 
 class PipelineRun {
  public:
-  static Result<std::unique_ptr<PipelineRun>> create(const PipelineRequest& request);
+  // Containers and images of the run go through `backend`, which must outlive the run.
+  static Result<std::unique_ptr<PipelineRun>> create(const PipelineRequest& request, ContainerBackend& backend);
   ~PipelineRun();
 
   // Runs `body` as step `name` unless an earlier step failed; records everything. Returns whether
@@ -52,7 +53,7 @@ class PipelineRun {
   // reports written, instead of killing the runner outright; undone by the destructor.
   void catch_interrupts();
   // After an interrupt: waits until the killed steps' containers are gone and removes their records.
-  void clean_up_after_interrupt();
+  void clean_up_after_interrupt() { backend_.clean_up_interrupted("-" + short_id_ + "-"); }
 
   // A name for a container of this run: <app>-<run>-<role>, unique across concurrent runs.
   std::string container_name(const std::string& role) const;
@@ -62,7 +63,7 @@ class PipelineRun {
   const std::string& short_id() const { return short_id_; }
   RunRecord& record() { return record_; }
   const RunRecord& record() const { return record_; }
-  ContainerBackend& backend() { return *backend_; }
+  ContainerBackend& backend() { return backend_; }
   bool failed() const { return failed_; }
 
   // Filled in by the checkout step.
@@ -71,7 +72,7 @@ class PipelineRun {
   const EnvironmentSpec* environment = nullptr;
 
  private:
-  PipelineRun(PipelineRequest request, std::string dir, std::string short_id);
+  PipelineRun(PipelineRequest request, ContainerBackend& backend, std::string dir, std::string short_id);
   void save();
   bool interrupts_caught_ = false;
   struct sigaction old_int_ {}, old_term_ {};
@@ -80,7 +81,7 @@ class PipelineRun {
   std::string dir_;
   std::string short_id_;
   RunRecord record_;
-  std::unique_ptr<ContainerBackend> backend_;
+  ContainerBackend& backend_;
   std::unique_ptr<StepProgress> progress_;
   bool failed_ = false;
 };

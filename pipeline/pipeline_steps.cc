@@ -8,13 +8,11 @@
 #include <filesystem>
 
 #include "base/fs.h"
-#include "netns/netns_fd.h"
 #include "oci/store/file_lock.h"
-#include "oci/store/image_store.h"
 #include "pipeline/pipeline_file.h"
 #include "pipeline/pipeline_run.h"
-#include "pipeline/readiness.h"
 #include "pipeline/service_sets.h"
+#include "pipeline/slipway_backend.h"
 
 namespace slipway::pipeline {
 namespace {
@@ -93,7 +91,8 @@ Result<std::string> snapshot_base(const PipelineRun& run) {
 // An empty set name: the step runs without services.
 Status services_up(PipelineRun& run, StepLog& log, const std::string& set, bool fresh) {
   if (set.empty()) return {};
-  ServiceSets sets(run.backend(), SLW_TRY(snapshot_base(run)), log.fd.get(), log.path);
+  ServiceSets sets(run.backend(), SLW_TRY(snapshot_base(run)), host_snapshot_dir(run.request().root),
+                   log.fd.get(), log.path);
   return sets.up(*SLW_TRY(service_set(run, set)), fresh);
 }
 
@@ -112,12 +111,6 @@ RunOptions app_container(const PipelineRun& run, const std::string& name, const 
   o.env = env_list({&run.spec.app.env, &step_env});
   o.command = run.spec.app.command;
   return o;
-}
-
-// Removes a container started for a step and reaps its `slipway run`.
-void stop_step_container(PipelineRun& run, StepContainer& c, int log_fd) {
-  (void)run.backend().remove(c.info.name, log_fd);
-  if (!c.process.exited()) (void)c.process.wait(std::chrono::seconds(10));
 }
 
 Result<StepOutcome> checkout_step(PipelineRun& run, StepLog& log) {
@@ -144,8 +137,7 @@ Result<StepOutcome> checkout_step(PipelineRun& run, StepLog& log) {
 // Builds `image` from the checkout, unless the store has it: one commit, exactly one image.
 Result<StepOutcome> build_image(PipelineRun& run, StepLog& log, const std::string& image,
                                 const std::string& target) {
-  auto images = SLW_TRY(oci::ImageStore::open(run.request().root));
-  if (images.resolve(image)) {
+  if (SLW_TRY(run.backend().has_image(image))) {
     std::string note = image + " exists: reused";
     (void)!::write(log.fd.get(), (note + "\n").data(), note.size() + 1);
     return StepOutcome{.message = note};
@@ -157,14 +149,14 @@ Result<StepOutcome> build_image(PipelineRun& run, StepLog& log, const std::strin
   std::string context = SLW_TRY(with_context(fs::resolve_in_root(tree, app.context), "app.context"));
   if (!fs::is_dir(context)) return fail("app.context {} is not a directory", app.context);
   std::string dockerfile = SLW_TRY(with_context(fs::resolve_in_root(tree, app.dockerfile), "app.dockerfile"));
-  std::vector<std::string> args = {"build", "--tag", image, "--file", dockerfile};
-  if (!target.empty()) args.insert(args.end(), {"--target", target});
-  for (const auto& [k, v] : app.build_args) args.insert(args.end(), {"--build-arg", k + "=" + v});
-  args.push_back(context);
-  SlipwayInvocation how = run.backend().invocation();
-  how.env.push_back(fmt::format("SOURCE_DATE_EPOCH={}", run.checkout.commit_time));
+  BuildRequest request{.image = image,
+                       .dockerfile = dockerfile,
+                       .context = context,
+                       .target = target,
+                       .build_args = app.build_args,
+                       .source_date_epoch = run.checkout.commit_time};
   auto started = Clock::now();
-  int code = SLW_TRY(run_slipway(how, args, log.fd.get()));
+  int code = SLW_TRY(run.backend().build(request, log.fd.get()));
   StepOutcome out{.passed = code == 0, .exit_code = code, .command_ms = ms_since(started), .message = ""};
   if (code != 0) out.message = fmt::format("build of {} exited with {}", image, code);
   return out;
@@ -200,25 +192,22 @@ Result<StepOutcome> integration_step(PipelineRun& run, StepLog& log) {
   auto app = run.backend().start(
       app_container(run, run.container_name("app"), "container:" + holder.info.name, it.app_env), log.fd.get(),
       log.path);
+  ContainerBackend& backend = run.backend();
   if (!app) {
-    stop_step_container(run, holder, log.fd.get());
+    backend.stop(holder, log.fd.get());
     return std::unexpected(std::move(app.error()).context("app"));
   }
   Result<StepOutcome> out = [&]() -> Result<StepOutcome> {
-    UniqueFd netns = SLW_TRY(netns::open_netns(holder.info.pid));
-    auto alive = [&] {
-      auto exited = app->process.wait(std::chrono::milliseconds(0));
-      return exited && !exited->has_value();
-    };
-    SLW_TRY_CTX(wait_until_ready(app_probe(run.spec.app), "127.0.0.1", netns.get(), alive), "app");
+    auto alive = [&] { return backend.running(*app); };
+    SLW_TRY_CTX(backend.wait_until_ready(app_probe(run.spec.app), "127.0.0.1", holder.info.pid, alive), "app");
     RunOptions tests = app_container(run, run.container_name("tests"), "container:" + holder.info.name, it.env);
     tests.command = it.command;
     tests.timeout_seconds = it.timeout_seconds;
     if (!it.image.empty()) tests.image = it.image;
     return run_tests(run, log, tests, "integration tests");
   }();
-  stop_step_container(run, *app, log.fd.get());
-  stop_step_container(run, holder, log.fd.get());
+  backend.stop(*app, log.fd.get());
+  backend.stop(holder, log.fd.get());
   return out;
 }
 
@@ -244,7 +233,7 @@ Result<StepOutcome> deploy_step(PipelineRun& run, StepLog& log) {
     auto now = backend.find(fresh.id);
     return now && *now && (*now)->running && !pipeline_interrupted();
   };
-  if (auto ready = wait_until_ready(app_probe(run.spec.app), fresh.ip, -1, alive); !ready) {
+  if (auto ready = backend.wait_until_ready(app_probe(run.spec.app), fresh.ip, 0, alive); !ready) {
     (void)backend.remove(fresh.id, log.fd.get());
     return fail("new app {} never got ready, the previous one keeps serving: {}", o.name,
                 ready.error().message());
@@ -296,11 +285,9 @@ Result<StepOutcome> push_step(PipelineRun& run, StepLog& log) {
   tags.insert(tags.end(), push.tags.begin(), push.tags.end());
   auto started = Clock::now();
   for (const auto& tag : tags) {
-    std::vector<std::string> args = {"push"};
-    if (push.plain_http) args.push_back("--plain-http");
     std::string dest = fmt::format("{}/{}:{}", push.registry, repository, tag);
-    args.insert(args.end(), {image, dest});
-    int code = SLW_TRY(run.backend().slipway(args, log.fd.get()));
+    int code = SLW_TRY(run.backend().push({.image = image, .destination = dest, .plain_http = push.plain_http},
+                                          log.fd.get()));
     if (code != 0) return StepOutcome{.passed = false, .exit_code = code, .message = "push to " + dest + " failed"};
   }
   return StepOutcome{.command_ms = ms_since(started),
@@ -310,7 +297,13 @@ Result<StepOutcome> push_step(PipelineRun& run, StepLog& log) {
 }  // namespace
 
 Result<PipelineOutcome> run_pipeline(const PipelineRequest& request) {
-  auto run = SLW_TRY(PipelineRun::create(request));
+  SlipwayBackend backend(
+      {.binary = "/proc/self/exe", .root = request.root, .run_root = request.run_root, .env = {}});
+  return run_pipeline(request, backend);
+}
+
+Result<PipelineOutcome> run_pipeline(const PipelineRequest& request, ContainerBackend& backend) {
+  auto run = SLW_TRY(PipelineRun::create(request, backend));
   run->catch_interrupts();
   run->step("checkout", [&](StepLog& log) { return checkout_step(*run, log); });
   run->step("build", [&](StepLog& log) {

@@ -4,27 +4,13 @@
 #include <filesystem>
 
 #include "base/fs.h"
-#include "netns/network_store.h"
 #include "pipeline/pipeline_run.h"
-#include "pipeline/readiness.h"
-#include "runtime/container_store.h"
-#include "runtime/supervisor.h"
 
 namespace slipway::pipeline {
 namespace {
 
 std::string absolute_under(const std::string& base, const std::string& path) {
   return path.starts_with("/") ? path : fs::join(base, path);
-}
-
-// Why a service container died: the last line it wrote.
-std::string last_container_line(const SlipwayInvocation& how, const std::string& id) {
-  auto store = runtime::ContainerStore::open(how.run_root);
-  if (!store) return "";
-  auto record = store->find(id);
-  if (!record) return "";
-  std::string err = last_log_line(runtime::stderr_log(*store, *record));
-  return err.empty() ? last_log_line(runtime::stdout_log(*store, *record)) : err;
 }
 
 }  // namespace
@@ -55,19 +41,6 @@ std::optional<ReadinessProbe> service_probe(const ServiceSpec& service) {
   return p;
 }
 
-Status ServiceSets::ensure_network(const ServiceSetSpec& set) {
-  if (set.network == "host") return {};
-  netns::NetworkStore networks(backend_.invocation().root);
-  if (networks.get(set.network)) return {};
-  netns::NetworkOptions options;
-  if (!set.subnet.empty()) options.subnet = SLW_TRY(netns::parse_cidr(set.subnet));
-  if (!set.domain.empty()) options.domain = set.domain;
-  auto created = networks.create(set.network, options);
-  // Another runner may have made it at the same moment.
-  if (!created && !networks.get(set.network)) return std::unexpected(created.error());
-  return {};
-}
-
 std::string host_snapshot_dir(const std::string& root) {
   const char* env = std::getenv("SLIPWAY_SNAPSHOT_DIR");
   return env && *env ? std::string(env) : fs::join(root, "snapshots");
@@ -86,9 +59,8 @@ Result<std::string> resolve_snapshot_source(const std::string& source, const std
 
 Status ServiceSets::start_service(const ServiceSetSpec& set, const ServiceSpec& given) {
   ServiceSpec service = given;
-  std::string host_dir = host_snapshot_dir(backend_.invocation().root);
   for (auto& snap : service.snapshots) {
-    snap.source = SLW_TRY_CTX(resolve_snapshot_source(snap.source, base_dir_, host_dir),
+    snap.source = SLW_TRY_CTX(resolve_snapshot_source(snap.source, base_dir_, host_dir_),
                               "snapshot {} of service {}", snap.source, service.name);
   }
   RunOptions options = service_run_options(set, service, base_dir_);
@@ -100,15 +72,15 @@ Status ServiceSets::start_service(const ServiceSetSpec& set, const ServiceSpec& 
     auto now = backend_.find(info.id);
     return now && *now && (*now)->running && !pipeline_interrupted();
   };
-  if (auto ready = wait_until_ready(*probe, host, -1, alive); !ready) {
-    std::string last = last_container_line(backend_.invocation(), info.id);
+  if (auto ready = backend_.wait_until_ready(*probe, host, 0, alive); !ready) {
+    std::string last = backend_.last_words(info.id);
     return fail("{}{}{}", ready.error().message(), last.empty() ? "" : "; its last words: ", last);
   }
   return {};
 }
 
 Status ServiceSets::up(const ServiceSetSpec& set, bool fresh) {
-  SLW_TRY_CTX(ensure_network(set), "service set {}: network {}", set.name, set.network);
+  SLW_TRY_CTX(backend_.ensure_network(set), "service set {}: network {}", set.name, set.network);
   for (const auto& service : set.services) {
     auto existing = SLW_TRY(backend_.find(service.name));
     bool restart = fresh && !service.snapshots.empty();

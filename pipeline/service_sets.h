@@ -36,10 +36,16 @@ Result<std::string> resolve_snapshot_source(const std::string& source, const std
 
 class ServiceSets {
  public:
-  // base_dir: where relative snapshot paths start; log_fd: where the child `slipway` commands
-  // write, a regular file at log_path (its last line explains a failed start).
-  ServiceSets(ContainerBackend& backend, std::string base_dir, int log_fd, std::string log_path)
-      : backend_(backend), base_dir_(std::move(base_dir)), log_fd_(log_fd), log_path_(std::move(log_path)) {}
+  // base_dir: where relative snapshot paths start; host_dir: where absolute ones must lie
+  // (host_snapshot_dir); log_fd: where the child `slipway` commands write, a regular file at
+  // log_path (its last line explains a failed start).
+  ServiceSets(ContainerBackend& backend, std::string base_dir, std::string host_dir, int log_fd,
+              std::string log_path)
+      : backend_(backend),
+        base_dir_(std::move(base_dir)),
+        host_dir_(std::move(host_dir)),
+        log_fd_(log_fd),
+        log_path_(std::move(log_path)) {}
 
   // Starts what is not running and waits until every service is ready. `fresh`: services with
   // snapshots are restarted even when running, so they start from the snapshot again.
@@ -49,11 +55,11 @@ class ServiceSets {
   Result<std::vector<ServiceStatus>> status(const ServiceSetSpec& set) const;
 
  private:
-  Status ensure_network(const ServiceSetSpec& set);
   Status start_service(const ServiceSetSpec& set, const ServiceSpec& service);
 
   ContainerBackend& backend_;
   std::string base_dir_;
+  std::string host_dir_;
   int log_fd_;
   std::string log_path_;
 };
