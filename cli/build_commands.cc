@@ -1,29 +1,16 @@
 // `slipway build`: a Dockerfile and a context directory -> an image in the store, tagged.
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 
-#include "base/fs.h"
-#include "base/scope_exit.h"
+#include "base/unique_fd.h"
 #include "cli/cli.h"
-#include "oci/build/engine.h"
-#include "oci/build/output.h"
-#include "oci/dockerfile/instructions.h"
-#include "oci/dockerfile/dockerignore.h"
-#include "oci/reference.h"
-#include "engine/build_runner.h"
-
-extern char** environ;
+#include "engine/build_image.h"
 
 namespace slipway::cli {
 namespace {
@@ -82,71 +69,6 @@ class InterruptGuard {
   struct sigaction old_[std::size(kSignals)]{};
 };
 
-Result<int64_t> parse_epoch(std::string_view text, std::string_view where) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || v < 0)
-    return fail("invalid SOURCE_DATE_EPOCH \"{}\" from {}: seconds since 1970 expected", text,
-                where);
-  return v;
-}
-
-// True when dir or a parent holds .git: only then is git asked (it costs milliseconds).
-bool in_git_work_tree(const std::string& dir) {
-  std::error_code ec;
-  for (auto p = std::filesystem::absolute(dir, ec); !ec && !p.empty(); p = p.parent_path()) {
-    if (std::filesystem::exists(p / ".git", ec)) return true;
-    if (p == p.parent_path()) break;
-  }
-  return false;
-}
-
-// The commit time of the context's git work tree, or nullopt when git or the work tree is absent.
-std::optional<int64_t> git_commit_time(const std::string& dir) {
-  if (!in_git_work_tree(dir)) return std::nullopt;
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) < 0) return std::nullopt;
-  UniqueFd read_end(out[0]), write_end(out[1]);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  std::vector<std::string> argv = {"git", "-C", dir, "log", "-1", "--format=%ct"};
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, "git", &fa, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  write_end.reset();
-  if (rc != 0) return std::nullopt;  // no git on this host
-  std::string text;
-  char buf[256];
-  for (ssize_t n; (n = ::read(read_end.get(), buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  auto v = parse_epoch(text, "git");
-  return v ? std::optional<int64_t>(*v) : std::nullopt;
-}
-
-// SOURCE_DATE_EPOCH: --build-arg SOURCE_DATE_EPOCH (as BuildKit takes it), the environment, the
-// commit time of the context's git work tree, else 0.
-Result<int64_t> source_date_epoch(const oci::VarMap& build_args, const std::string& context) {
-  if (auto it = build_args.find("SOURCE_DATE_EPOCH"); it != build_args.end())
-    return parse_epoch(it->second, "--build-arg");
-  if (const char* env = std::getenv("SOURCE_DATE_EPOCH"); env && *env)
-    return parse_epoch(env, "the environment");
-  return git_commit_time(context).value_or(0);
-}
-
 Result<oci::VarMap> parse_build_args(const std::vector<std::string>& args) {
   oci::VarMap out;
   for (const auto& a : args) {
@@ -164,48 +86,25 @@ Result<oci::VarMap> parse_build_args(const std::vector<std::string>& args) {
 
 Result<int> do_build(const GlobalOptions& g, const BuildArgs& a) {
   auto started = std::chrono::steady_clock::now();
-  if (a.network != "none" && a.network != "host")
-    return fail("invalid --network {}: builds use none or host", a.network);
-  for (const auto& t : a.tags) {
-    oci::Reference ref = SLW_TRY(with_context(oci::parse_reference(t), fmt::format("-t {}", t)));
-    if (!ref.digest.empty()) return fail("-t {}: a tag cannot pin a digest", t);
-  }
-  std::vector<oci::BuildOutput> outputs;
-  for (const auto& o : a.outputs) outputs.push_back(SLW_TRY(oci::parse_build_output(o)));
-  if (!fs::is_dir(a.context)) return fail("build context {} is not a directory", a.context);
-  // The context's own Dockerfile is resolved inside the context: a symlink in it cannot make the
-  // build read (and quote) a host file. A -f path is the user's own choice, as with Docker.
-  std::string dockerfile = a.file.empty() ? fs::join(a.context, "Dockerfile") : a.file;
-  std::string text = SLW_TRY(with_context(
-      a.file.empty() ? fs::read_file_in_root(a.context, "Dockerfile") : fs::read_file(a.file),
-      "read the Dockerfile"));
-  std::string name = dockerfile.substr(dockerfile.rfind('/') + 1);
-  oci::Dockerfile df = SLW_TRY(oci::parse_dockerfile(text, name));
-
-  oci::BuildOptions options;
-  options.build_args = SLW_TRY(parse_build_args(a.build_args));
-  options.target = a.target;
-  options.network = a.network;
-  options.source_date_epoch = SLW_TRY(source_date_epoch(options.build_args, a.context));
-
-  auto store = SLW_TRY(oci::ImageStore::open(g.root));
-  // ADD <URL> downloads land next to the blobs (same file system, never /tmp's size limits).
-  options.download_dir = store.blobs().tmp_dir();
-  oci::FileLock hold = SLW_TRY(store.hold_for_build());
-  oci::Dockerignore ignore = SLW_TRY(oci::load_dockerignore(a.context, dockerfile));
-  oci::StorePlanInputs inputs(store, a.context, std::move(ignore));
-  oci::BuildPlan plan = SLW_TRY(oci::plan_build(df, options, inputs));
-  for (const auto& w : plan.warnings) fmt::print(stderr, "warning: {}\n", w);
-
   auto interrupts = SLW_TRY(InterruptGuard::install());
-  engine::BuildRunner runner(
-      g.root, [&g] { return run_root(g); }, interrupts->fd());
-  oci::EngineOptions eo;
-  eo.no_cache = a.no_cache;
-  eo.tags = a.tags;
-  eo.cancelled = [] { return g_interrupted.load(); };
-  if (!a.quiet) eo.progress = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
-  auto built = oci::run_build(plan, store, inputs, runner, eo);
+  engine::ImageBuild build{
+      .root = g.root,
+      .run_root = [&g] { return run_root(g); },
+      .context = a.context,
+      .file = a.file,
+      .tags = a.tags,
+      .build_args = SLW_TRY(parse_build_args(a.build_args)),
+      .target = a.target,
+      .network = a.network,
+      .no_cache = a.no_cache,
+      .outputs = a.outputs,
+      .cancel_fd = interrupts->fd(),
+      .cancelled = [] { return g_interrupted.load(); },
+      .progress = nullptr,
+      .warn = [](std::string_view w) { fmt::print(stderr, "warning: {}\n", w); },
+  };
+  if (!a.quiet) build.progress = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
+  auto built = engine::build_image(build);
   if (!built) {
     if (g_interrupted.load()) {
       print_error(Error(EINTR, "build interrupted: nothing was tagged"));
@@ -213,9 +112,6 @@ Result<int> do_build(const GlobalOptions& g, const BuildArgs& a) {
     }
     return std::unexpected(built.error());
   }
-  for (const auto& out : outputs)
-    SLW_TRY(with_context(oci::write_build_output(store, built->image, out, plan.source_date_epoch),
-                         fmt::format("--output {}", out.path)));
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   started);
   if (!a.quiet) {
