@@ -24,6 +24,7 @@ struct BuildArgs {
   std::string network = "none";
   std::vector<std::string> outputs;
   bool quiet = false;
+  std::string pull = "missing";
   std::string context;
 };
 
@@ -102,8 +103,13 @@ Result<int> do_build(const GlobalOptions& g, const BuildArgs& a) {
       .cancelled = [] { return g_interrupted.load(); },
       .progress = nullptr,
       .warn = [](std::string_view w) { fmt::print(stderr, "warning: {}\n", w); },
+      .images = {},
   };
   if (!a.quiet) build.progress = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
+  auto progress = a.quiet ? nullptr : pull_progress();
+  build.images = {.policy = SLW_TRY(engine::parse_pull_policy(a.pull)),
+                  .progress = progress.get(),
+                  .note = a.quiet ? nullptr : print_note};
   auto built = engine::build_image(build);
   if (!built) {
     if (g_interrupted.load()) {
@@ -145,6 +151,8 @@ void register_build_commands(CLI::App& app, const GlobalOptions& g, Outcome& out
                    "also write the image: oci:DIR, oci-archive:FILE or docker-archive:FILE")
       ->allow_extra_args(false);
   build->add_flag("-q,--quiet", args->quiet, "print only the image id");
+  build->add_option("--pull", args->pull, "pull FROM images: missing (when not in the store), always or never")
+      ->capture_default_str();
   build->add_option("CONTEXT", args->context, "the build context directory")->required();
   build->callback(
       [&g, &outcome, args] { run_command(outcome, [&] { return do_build(g, *args); }); });

@@ -4,10 +4,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.h"
+#include "oci/registry/progress.h"
 
 namespace slipway::cli {
 
@@ -35,6 +38,11 @@ struct Outcome {
 
 // Prints "slipway: error: <message>" on stderr as one line.
 void print_error(const Error& e);
+
+// Progress of pulls on stderr: bars on a terminal, one line per blob elsewhere.
+std::unique_ptr<oci::TransferProgress> pull_progress();
+// "slipway: pulling docker.io/library/busybox:latest from docker.io" on stderr.
+void print_note(std::string_view line);
 
 // Runs a sub-command body: on error prints it and sets exit code 125 (Docker's code for "the tool
 // itself failed", distinct from the container's own exit codes).

@@ -88,7 +88,9 @@ Result<int> do_run(const GlobalOptions& g, engine::RunOptions o, std::vector<std
   }
   o.command = std::move(rest);
   bool detach = o.detach;
-  engine::RunContext context{g.root, SLW_TRY(run_root(g)), g.argv, host_environment()};
+  auto progress = pull_progress();
+  engine::RunContext context{g.root, SLW_TRY(run_root(g)), g.argv, host_environment(),
+                             {.policy = engine::PullPolicy::kMissing, .progress = progress.get(), .note = print_note}};
   auto run = engine::run_container(context, std::move(o));
   if (!run) {
     print_error(run.error());
@@ -319,6 +321,8 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
   run->add_option("-p,--publish", o.publish, "[HOSTADDR:]HOSTPORT:PORT: a host port reaches the container")
       ->allow_extra_args(false);
   run->add_option("--rootfs", o.rootfs, "run from a plain directory instead of an image");
+  run->add_option("--pull", o.pull, "pull the image: missing (when not in the store), always or never")
+      ->capture_default_str();
   auto run_image = std::make_shared<std::vector<std::string>>();
   run->add_option("IMAGE", *run_image, "image (omit with --rootfs); the command and arguments follow");
   run->callback([&g, &outcome, run_opts, run_image] {

@@ -19,6 +19,15 @@ void print_error(const Error& e) {
   (void)!::write(STDERR_FILENO, line.data(), line.size());
 }
 
+std::unique_ptr<oci::TransferProgress> pull_progress() {
+  return ::isatty(STDERR_FILENO) ? oci::terminal_progress(STDERR_FILENO) : oci::line_progress(STDERR_FILENO);
+}
+
+void print_note(std::string_view note) {
+  std::string line = fmt::format("slipway: {}\n", note);
+  (void)!::write(STDERR_FILENO, line.data(), line.size());
+}
+
 // `run IMAGE CMD...` and `exec CONTAINER CMD...`: everything after the first positional belongs to
 // the container's command, even "--help" or "-e". CLI11 would parse those itself, so they are cut
 // off before parsing and handed to the sub-command in `command`.

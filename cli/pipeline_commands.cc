@@ -130,7 +130,7 @@ Result<int> do_services(const GlobalOptions& g, const ServicesArgs& a, const std
   std::string log_path = fs::join(backend.invocation().run_root, "services-" + a.set + ".log");
   UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
   if (!log) return fail_errno("open " + log_path);
-  pipeline::ServiceSets sets(backend, base, pipeline::host_snapshot_dir(g.root), log.get(), log_path);
+  pipeline::ServiceSets sets(backend, base, pipeline::host_snapshot_dir(g.root), log.get(), log_path, spec.pull);
   if (action == "up") {
     SLW_TRY(sets.up(it->second));
   } else if (action == "down") {

@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "engine/image_source.h"
 #include "oci/store/image_store.h"
 #include "oci/registry/credentials.h"
 #include "oci/registry/progress.h"
@@ -47,10 +48,6 @@ Result<oci::RegistryOptions> registry_options(const RegistryArgs& a) {
   return o;
 }
 
-std::unique_ptr<oci::TransferProgress> stderr_progress() {
-  return ::isatty(STDERR_FILENO) ? oci::terminal_progress(STDERR_FILENO) : nullptr;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -63,7 +60,8 @@ Result<int> do_push(const GlobalOptions& g, const PushArgs& a) {
   options.registry = SLW_TRY(with_context(registry_options(a.registry), what));
   if (a.chunk_size < 0) return fail("--chunk-size must not be negative");
   options.chunk_size = a.chunk_size;
-  auto progress = stderr_progress();
+  // Bars on a terminal; elsewhere the one summary line below.
+  auto progress = ::isatty(STDERR_FILENO) ? oci::terminal_progress(STDERR_FILENO) : nullptr;
   options.progress = progress.get();
   auto store = SLW_TRY(oci::ImageStore::open(g.root));
   auto r = SLW_TRY(with_context(oci::push_image(store, a.source, dest, options), what));
@@ -81,10 +79,14 @@ Result<int> do_pull(const GlobalOptions& g, const PullArgs& a) {
   auto source = SLW_TRY(with_context(oci::parse_registry_reference(a.source), what));
   oci::PullOptions options;
   options.registry = SLW_TRY(with_context(registry_options(a.registry), what));
-  auto progress = stderr_progress();
+  auto progress = pull_progress();
   options.progress = progress.get();
   auto store = SLW_TRY(oci::ImageStore::open(g.root));
-  auto r = SLW_TRY(with_context(oci::pull_image(store, source, options), what));
+  // Without --creds or --plain-http the root's registries.json applies (mirrors, insecure).
+  bool defaults = a.registry.creds.empty() && !a.registry.plain_http;
+  auto r = SLW_TRY(with_context(defaults ? engine::pull_through_mirrors(store, source, options.progress)
+                                         : oci::pull_image(store, source, options),
+                                what));
   fmt::print("{}@{}\n", r.name.empty() ? source.name() : r.name, r.manifest_digest);
   log::info("pulled {}: {} layers downloaded ({}), {} already here; {} requests in {:.3f}s",
             source.str(), r.downloaded, oci::human_bytes(r.bytes_downloaded), r.present,

@@ -120,6 +120,7 @@ Result<oci::BuildResult> build_image(const ImageBuild& b) {
   oci::FileLock hold = SLW_TRY(store.hold_for_build());
   oci::Dockerignore ignore = SLW_TRY(oci::load_dockerignore(b.context, dockerfile));
   oci::StorePlanInputs inputs(store, b.context, std::move(ignore));
+  inputs.find_image = [&](std::string_view ref) { return find_image(store, ref, b.images); };
   oci::BuildPlan plan = SLW_TRY(oci::plan_build(df, options, inputs));
   if (b.warn)
     for (const auto& w : plan.warnings) b.warn(w);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "engine/image_source.h"
 #include "oci/build/engine.h"
 
 namespace slipway::engine {
@@ -28,6 +29,7 @@ struct ImageBuild {
   std::function<bool()> cancelled;  // polled between steps
   std::function<void(std::string_view)> progress;  // one line per step; empty: quiet
   std::function<void(std::string_view)> warn;      // plan warnings
+  ImageSource images;  // how FROM images are found: pulled when missing by default
 };
 
 Result<oci::BuildResult> build_image(const ImageBuild& build);

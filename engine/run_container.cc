@@ -33,7 +33,9 @@ Result<RunResult> run_container(const RunContext& context, RunOptions o) {
   oci::LayerLease layer_lease;
   if (!o.image.empty()) {
     auto images = SLW_TRY(oci::ImageStore::open(context.root));
-    oci::Image image = SLW_TRY(images.resolve(o.image));
+    ImageSource source = context.images;
+    source.policy = SLW_TRY(parse_pull_policy(o.pull));
+    oci::Image image = SLW_TRY(find_image(images, o.image, source));
     in.layer_dirs = SLW_TRY(images.unpacked_layers(image));
     layer_lease = SLW_TRY(images.lease_layers(in.layer_dirs));
     in.image = {image.config.entrypoint, image.config.cmd, image.config.env, image.config.working_dir,

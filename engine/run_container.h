@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "engine/image_source.h"
 #include "engine/run_options.h"
 #include "runtime/launcher.h"
 
@@ -20,6 +21,7 @@ struct RunContext {
   std::string run_root;  // container records and state
   char** argv = nullptr;  // main()'s argv, to re-execute this command unchanged (read-only binary)
   std::map<std::string, std::string> host_env;  // for `-e K` without a value
+  ImageSource images;  // progress and notes of a pull; the policy is the options' --pull
 };
 
 struct RunResult {

@@ -11,6 +11,7 @@ namespace slipway::engine {
 struct RunOptions {
   std::string image;   // name[:tag], digest or id prefix
   std::string rootfs;  // --rootfs DIR instead of an image
+  std::string pull = "missing";  // missing | always | never (image_source.h)
   std::vector<std::string> command;  // CMD [ARG...] after the image
   std::optional<std::string> entrypoint;
   std::string name;

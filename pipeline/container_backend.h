@@ -46,6 +46,7 @@ struct BuildRequest {
   std::string target;  // stage; empty: the last
   std::map<std::string, std::string> build_args;
   int64_t source_date_epoch = 0;  // the commit's time: builds of one commit are bit-identical
+  std::string pull = "missing";   // FROM images: missing | always | never
 };
 
 struct PushRequest {

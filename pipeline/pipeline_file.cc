@@ -53,20 +53,21 @@ class Parser : private YamlReader {
     if (document.IsNull()) return error(1, "the pipeline file is empty");
     Value root{document, "", line_of(document, 1)};
     if (!root.node.IsMap())
-      return error(root.line, "want a map of app, services, steps, push, environments, got {}",
+      return error(root.line, "want a map of app, services, steps, push, environments, pull, got {}",
                    describe(root.node));
 
     PipelineSpec spec;
     spec.file = file();
     bool has_app = false, has_environments = false;
     for (const Entry& e :
-         SLW_TRY(entries(root, {"app", "services", "steps", "push", "environments"}))) {
+         SLW_TRY(entries(root, {"app", "services", "steps", "push", "environments", "pull"}))) {
       // Keys are unique (entries() checks), so at most one of these matches.
       if (e.key == "app") SLW_TRY(app(e, spec.app));
       if (e.key == "services") SLW_TRY(service_sets(e, spec));
       if (e.key == "steps") SLW_TRY(steps(e, spec));
       if (e.key == "push") SLW_TRY(push(e, spec.push));
       if (e.key == "environments") SLW_TRY(environments(e, spec));
+      if (e.key == "pull") spec.pull = SLW_TRY(pull_policy(e.value));
       has_app |= e.key == "app";
       has_environments |= e.key == "environments";
     }
@@ -101,6 +102,13 @@ class Parser : private YamlReader {
     std::string s = SLW_TRY(string(v));
     SLW_TRY(check_name(s, app, v.line, v.path));
     return s;
+  }
+
+  // Docker's pull policies: missing, always, never.
+  Result<std::string> pull_policy(const Value& v) const {
+    std::string p = SLW_TRY(nonempty_string(v));
+    if (p != "missing" && p != "always" && p != "never") return want(v, "missing, always or never");
+    return p;
   }
 
   Result<std::string> image(const Value& v) const {

@@ -115,6 +115,9 @@ struct EnvironmentSpec {
 
 struct PipelineSpec {
   std::string file;  // path it was read from, for messages
+  // When the images of steps, services and FROM lines are pulled: missing (not in the store),
+  // always (every run follows moved tags), never.
+  std::string pull = "missing";
   AppSpec app;
   std::map<std::string, ServiceSetSpec> service_sets;
   UnitStep unit;

@@ -92,7 +92,7 @@ Result<std::string> snapshot_base(const PipelineRun& run) {
 Status services_up(PipelineRun& run, StepLog& log, const std::string& set, bool fresh) {
   if (set.empty()) return {};
   ServiceSets sets(run.backend(), SLW_TRY(snapshot_base(run)), host_snapshot_dir(run.request().root),
-                   log.fd.get(), log.path);
+                   log.fd.get(), log.path, run.spec.pull);
   return sets.up(*SLW_TRY(service_set(run, set)), fresh);
 }
 
@@ -106,6 +106,7 @@ RunOptions app_container(const PipelineRun& run, const std::string& name, const 
                          const std::map<std::string, std::string>& step_env) {
   RunOptions o;
   o.image = run.record().image;
+  o.pull = run.spec.pull;
   o.name = name;
   o.net = net;
   o.env = env_list({&run.spec.app.env, &step_env});
@@ -154,7 +155,8 @@ Result<StepOutcome> build_image(PipelineRun& run, StepLog& log, const std::strin
                        .context = context,
                        .target = target,
                        .build_args = app.build_args,
-                       .source_date_epoch = run.checkout.commit_time};
+                       .source_date_epoch = run.checkout.commit_time,
+                       .pull = run.spec.pull};
   auto started = Clock::now();
   int code = SLW_TRY(run.backend().build(request, log.fd.get()));
   StepOutcome out{.passed = code == 0, .exit_code = code, .command_ms = ms_since(started), .message = ""};
@@ -183,6 +185,7 @@ Result<StepOutcome> integration_step(PipelineRun& run, StepLog& log) {
   // The networkholder: a namespace whose localhost reaches the dev services on the host.
   RunOptions holder_options;
   holder_options.image = run.record().image;
+  holder_options.pull = run.spec.pull;
   holder_options.name = run.container_name("holder");
   holder_options.net = "none";
   holder_options.entrypoint = "sleep";
@@ -264,6 +267,7 @@ Result<StepOutcome> live_step(PipelineRun& run, StepLog& log) {
   // A client of the deployed app: the app image's tools, its own environment only.
   RunOptions o;
   o.image = live.image.empty() ? run.record().image : live.image;
+  o.pull = run.spec.pull;
   o.name = run.container_name("live");
   o.net = set->network;
   o.env = env_list({&live.env});

@@ -64,6 +64,7 @@ Status ServiceSets::start_service(const ServiceSetSpec& set, const ServiceSpec& 
                               "snapshot {} of service {}", snap.source, service.name);
   }
   RunOptions options = service_run_options(set, service, base_dir_);
+  options.pull = pull_;
   ContainerInfo info = SLW_TRY(backend_.start_detached(options, log_fd_, log_path_));
   auto probe = service_probe(service);
   if (!probe) return {};

@@ -38,14 +38,15 @@ class ServiceSets {
  public:
   // base_dir: where relative snapshot paths start; host_dir: where absolute ones must lie
   // (host_snapshot_dir); log_fd: where the child `slipway` commands write, a regular file at
-  // log_path (its last line explains a failed start).
+  // log_path (its last line explains a failed start); pull: the pipeline file's pull policy.
   ServiceSets(ContainerBackend& backend, std::string base_dir, std::string host_dir, int log_fd,
-              std::string log_path)
+              std::string log_path, std::string pull = "missing")
       : backend_(backend),
         base_dir_(std::move(base_dir)),
         host_dir_(std::move(host_dir)),
         log_fd_(log_fd),
-        log_path_(std::move(log_path)) {}
+        log_path_(std::move(log_path)),
+        pull_(std::move(pull)) {}
 
   // Starts what is not running and waits until every service is ready. `fresh`: services with
   // snapshots are restarted even when running, so they start from the snapshot again.
@@ -62,6 +63,7 @@ class ServiceSets {
   std::string host_dir_;
   int log_fd_;
   std::string log_path_;
+  std::string pull_;
 };
 
 }  // namespace slipway::pipeline

@@ -185,6 +185,7 @@ Result<bool> SlipwayBackend::has_image(const std::string& image) const {
 Result<int> SlipwayBackend::build(const BuildRequest& r, int log_fd) {
   std::vector<std::string> args = {"build", "--tag", r.image, "--file", r.dockerfile};
   if (!r.target.empty()) args.insert(args.end(), {"--target", r.target});
+  if (r.pull != "missing") args.insert(args.end(), {"--pull", r.pull});
   for (const auto& [k, v] : r.build_args) args.insert(args.end(), {"--build-arg", k + "=" + v});
   args.push_back(r.context);
   SlipwayInvocation how = how_;

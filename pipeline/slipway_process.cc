@@ -212,6 +212,8 @@ std::vector<std::string> run_arguments(const RunOptions& o) {
   each(o.forwards, "--forward");
   each(o.publish, "--publish");
   each(o.log_opts, "--log-opt");
+  each(o.storage_opts, "--storage-opt");
+  if (o.pull != "missing") option(o.pull, "--pull");
   if (!o.rootfs.empty()) {
     option(o.rootfs, "--rootfs");
     a.emplace_back("--");

@@ -360,7 +360,7 @@ class Engine {
 
 Result<SourceImage> StorePlanInputs::image(std::string_view ref) {
   SourceImage out;
-  out.image = SLW_TRY(store_.resolve(ref));
+  out.image = SLW_TRY(find_image ? find_image(ref) : store_.resolve(ref));
   std::string text = SLW_TRY(store_.blobs().read(out.image.id));
   out.config = SLW_TRY(with_context(parse_build_config(text), out.image.id));
   return out;

@@ -42,6 +42,9 @@ class StorePlanInputs : public PlanInputs {
   StorePlanInputs(const ImageStore& store, std::string context_dir, Dockerignore ignore)
       : store_(store), context_dir_(std::move(context_dir)), ignore_(std::move(ignore)) {}
 
+  // FROM images come from `find_image` when set (the engine pulls missing ones there), else
+  // from the store.
+  std::function<Result<Image>(std::string_view ref)> find_image;
   Result<SourceImage> image(std::string_view ref) override;
   Result<std::string> context_digest(const std::vector<std::string>& sources) override;
   // The context, opened once.

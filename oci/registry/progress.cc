@@ -54,7 +54,29 @@ class TerminalProgress : public TransferProgress {
   SteadyClock::time_point last_draw_{};
 };
 
+// Logs and CI: one line per finished blob, "3f2a1b0c9d8e: Pulled 23.6MB".
+class LineProgress : public TransferProgress {
+ public:
+  explicit LineProgress(int fd) : fd_(fd) {}
+  void begin(std::string_view label, std::string_view, int64_t total) override {
+    label_ = std::string(label);
+    total_ = total;
+  }
+  void update(int64_t) override {}
+  void end(std::string_view outcome) override {
+    std::string line = fmt::format("{}: {} {}\n", label_, outcome, human_bytes(total_));
+    (void)!::write(fd_, line.data(), line.size());
+  }
+
+ private:
+  int fd_;
+  std::string label_;
+  int64_t total_ = 0;
+};
+
 }  // namespace
+
+std::unique_ptr<TransferProgress> line_progress(int fd) { return std::make_unique<LineProgress>(fd); }
 
 std::string human_bytes(int64_t bytes) {
   static constexpr const char* kUnits[] = {"B", "kB", "MB", "GB", "TB"};

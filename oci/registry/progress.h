@@ -1,5 +1,5 @@
-// Progress of blob transfers: on a terminal, one bar per blob redrawn in place; elsewhere
-// (logs, CI) nothing, so that output stays quiet and diffable.
+// Progress of blob transfers: on a terminal, one bar per blob redrawn in place; in logs and CI,
+// one plain line per finished blob.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +21,8 @@ class TransferProgress {
 
 // Bars on fd, which should be a terminal; redrawn at most ten times a second.
 std::unique_ptr<TransferProgress> terminal_progress(int fd);
+// One line per finished blob on fd: "3f2a1b0c9d8e: Pulled 23.6MB".
+std::unique_ptr<TransferProgress> line_progress(int fd);
 
 // "3f2a1b0c9d8e: Pushing [=========>          ]  23.6MB/47.2MB" with a bar `bar_width` wide.
 std::string render_progress(std::string_view label, std::string_view action, int64_t done,

@@ -195,7 +195,8 @@ Result<PullResult> pull_image(ImageStore& store, const RegistryReference& source
   SLW_TRY(fs::write_file(fs::join(staging.path(), "index.json"), to_json(index)));
 
   LoadOptions load;
-  if (!source.tag.empty()) load.name = source.name() + ":" + source.tag;
+  if (!options.local_name.empty()) load.name = options.local_name;
+  else if (!source.tag.empty()) load.name = source.name() + ":" + source.tag;
   auto loaded = SLW_TRY(store.load(staging.path(), load));
   if (loaded.size() != 1) return fail("the store loaded {} images, expected 1", loaded.size());
   result.manifest_digest = fetched.digest;

@@ -21,6 +21,9 @@ struct PullOptions {
   RegistryOptions registry;
   Platform platform = host_platform();   // which entry of an index to take
   TransferProgress* progress = nullptr;  // nullptr: quiet
+  // The reference the image is named by in the store; empty: the source's. A pull from a mirror
+  // names the image as the user wrote it, not by the mirror's host.
+  std::string local_name;
 };
 
 struct PullResult {

@@ -270,6 +270,16 @@ TEST_F(PipelineEngineTest, ANewBuildThatNeverGetsReadyLeavesThePreviousOneServin
   EXPECT_EQ(backend_.containers.at(old_name).dns_names, (std::vector<std::string>{old_name, "smoke"}));
 }
 
+TEST_F(PipelineEngineTest, ThePullPolicyReachesEveryContainerAndTheBuild) {
+  commit(std::string(kPipelineFile) + "pull: always\n");
+  auto o = run();
+  EXPECT_TRUE(o.record.passed);
+  ASSERT_EQ(backend_.builds.size(), 1u);
+  EXPECT_EQ(backend_.builds[0].pull, "always");
+  ASSERT_FALSE(backend_.started.empty());
+  for (const auto& c : backend_.started) EXPECT_EQ(c.pull, "always") << c.name;
+}
+
 TEST_F(PipelineEngineTest, StagingPushesTheCommitAndItsTags) {
   std::string commit_id = commit();
   auto o = run("staging");

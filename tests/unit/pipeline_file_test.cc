@@ -216,6 +216,18 @@ TEST(PipelineFileTest, MinimalFileGetsDefaults) {
   EXPECT_THAT(prod.error().message(), HasSubstr("known: staging, testing"));
 }
 
+TEST(PipelineFileTest, PullPolicyIsMissingUnlessSaid) {
+  auto spec = parse("app: {name: web}\n");
+  ASSERT_TRUE(spec) << spec.error().message();
+  EXPECT_EQ(spec->pull, "missing");
+  spec = parse("app: {name: web}\npull: always\n");
+  ASSERT_TRUE(spec) << spec.error().message();
+  EXPECT_EQ(spec->pull, "always");
+  EXPECT_NE(error_of("app: {name: web}\npull: sometimes\n").find(":2: pull: want missing, always or never"),
+            std::string::npos)
+      << error_of("app: {name: web}\npull: sometimes\n");
+}
+
 TEST(PipelineFileTest, EmptyValuesTakeDefaults) {
   auto spec = parse(
       "app:\n  name: a\n  port: 80\n  env:\nservices:\n  prodlike:\n    network: p\n"

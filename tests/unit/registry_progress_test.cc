@@ -49,5 +49,24 @@ TEST(Progress, TerminalReporterRedrawsInPlaceAndEndsEachBlobWithANewline) {
   EXPECT_NE(out.find("bbbbbbbbbbbb: Failed   [  "), std::string::npos) << out;
 }
 
+TEST(Progress, LineReporterWritesOnePlainLinePerFinishedBlob) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  {
+    auto p = line_progress(fds[1]);
+    p->begin("aaaaaaaaaaaa", "Pulling", 47'185'920);
+    for (int i = 1; i <= 100; ++i) p->update(i);
+    p->end("Pulled");
+    p->begin("bbbbbbbbbbbb", "Exists", 527);
+    p->end("Exists");
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, n);
+  ::close(fds[0]);
+  EXPECT_EQ(out, "aaaaaaaaaaaa: Pulled 47.2MB\nbbbbbbbbbbbb: Exists 527B\n");
+}
+
 }  // namespace
 }  // namespace slipway::oci

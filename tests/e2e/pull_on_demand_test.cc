@@ -1,0 +1,135 @@
+// Images pulled on demand from a private Debian docker-registry on 127.0.0.1: `run` and `build`
+// on an empty store pull what they lack, with Docker's policies (--pull missing|always|never,
+// counted in the registry's access log), Docker Hub names served by a mirror from the root's
+// registries.json, and one clear line when a pull fails.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "base/fs.h"
+#include "tests/support/local_registry.h"
+#include "tests/support/test_support.h"
+
+namespace slipway {
+namespace {
+
+using testing::CommandResult;
+using testing::LocalRegistry;
+using testing::TempDir;
+
+class PullOnDemandTest : public testing::RootTest {
+ protected:
+  void SetUp() override {
+    RootTest::SetUp();
+    if (IsSkipped()) return;
+    if (!fs::exists(LocalRegistry::kBinary)) GTEST_SKIP() << "docker-registry is not installed";
+    ASSERT_TRUE(fs::make_dirs(fs::join(scratch_.path(), "reg")));
+    registry_ = std::make_unique<LocalRegistry>(fs::join(scratch_.path(), "reg"));
+    ASSERT_EQ(registry_->error(), "");
+    // The registry gets busybox from another root, so this test's own store starts empty.
+    std::string source = fs::join(scratch_.path(), "source-root");
+    auto load = other_root(source, {"image", "load", testing::busybox_layout()});
+    ASSERT_EQ(load.exit_code, 0) << load.err;
+    for (const auto& name : {"app:1", "library/busybox:latest"}) {
+      auto push = other_root(source, {"push", "busybox:latest", registry_->ref(name)});
+      ASSERT_EQ(push.exit_code, 0) << push.err;
+    }
+    other_root(source, {"gc"});
+  }
+
+  CommandResult other_root(const std::string& root, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {testing::slipway_binary(), "--root", root, "--run-root",
+                                     fs::join(scratch_.path(), "source-run")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testing::run_command(argv);
+  }
+
+  int manifest_gets(const std::string& repo_tag) {
+    auto colon = repo_tag.rfind(':');
+    return registry_->count("GET /v2/" + repo_tag.substr(0, colon) + "/manifests/" + repo_tag.substr(colon + 1));
+  }
+
+  // A failed command ends with exactly one "slipway: error:" line (after the note of a pull it
+  // tried) and exits 125.
+  static void expect_error(const CommandResult& r, const std::string& needle) {
+    EXPECT_EQ(r.exit_code, 125) << r.out << r.err;
+    EXPECT_TRUE(testing::last_line(r.err).starts_with("slipway: error: ")) << r.err;
+    EXPECT_EQ(testing::count(r.err, "slipway: error: "), 1) << r.err;
+    EXPECT_NE(testing::last_line(r.err).find(needle), std::string::npos) << r.err;
+  }
+
+  TempDir scratch_{"slipway-pull-e2e"};
+  std::unique_ptr<LocalRegistry> registry_;
+};
+
+TEST_F(PullOnDemandTest, RunPullsAMissingImageOnceAndFollowsThePolicy) {
+  std::string image = registry_->ref("app:1");
+  auto never = slipway({"run", "--rm", "--pull", "never", image, "true"});
+  expect_error(never, "no such image");
+  EXPECT_EQ(manifest_gets("app:1"), 0);
+
+  auto first = slipway({"run", "--rm", image, "echo", "hi"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.out, "hi\n");
+  // Not a terminal: one note, then one plain line per layer.
+  EXPECT_NE(first.err.find("slipway: pulling " + image + " from " + registry_->host()), std::string::npos)
+      << first.err;
+  EXPECT_NE(first.err.find(": Pulled "), std::string::npos) << first.err;
+  EXPECT_EQ(manifest_gets("app:1"), 1);
+
+  // missing: the store has it now, the registry is not asked again.
+  auto second = slipway({"run", "--rm", image, "true"});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(second.err, "");
+  EXPECT_EQ(manifest_gets("app:1"), 1);
+  // always: the tag is looked up again; its layer is already here.
+  auto always = slipway({"run", "--rm", "--pull", "always", image, "true"});
+  ASSERT_EQ(always.exit_code, 0) << always.err;
+  EXPECT_EQ(manifest_gets("app:1"), 2);
+  EXPECT_NE(always.err.find(": Exists "), std::string::npos) << always.err;
+
+  auto bad_policy = slipway({"run", "--rm", "--pull", "sometimes", image, "true"});
+  expect_error(bad_policy, "invalid pull policy \"sometimes\"");
+}
+
+TEST_F(PullOnDemandTest, AFailedPullNamesTheImageAndTheRegistrysAnswer) {
+  auto r = slipway({"run", "--rm", registry_->ref("app:nope"), "true"});
+  expect_error(r, "image " + registry_->ref("app:nope") + ": not in the store, and its pull from " +
+                      registry_->host() + " failed");
+  EXPECT_NE(r.err.find("manifest unknown"), std::string::npos) << r.err;
+  EXPECT_EQ(slipway({"image", "ls", "-q"}).out, "");
+}
+
+TEST_F(PullOnDemandTest, BuildPullsItsFromImage) {
+  std::string context = fs::join(scratch_.path(), "ctx");
+  ASSERT_TRUE(fs::make_dirs(context));
+  std::ofstream(context + "/Dockerfile") << "FROM " << registry_->ref("app:1") << "\nRUN echo built > /built\n";
+  auto never = slipway({"build", "--pull", "never", "-t", "x:1", context});
+  expect_error(never, "no such image");
+  auto build = slipway({"build", "-t", "x:1", context});
+  ASSERT_EQ(build.exit_code, 0) << build.err;
+  EXPECT_EQ(manifest_gets("app:1"), 1);
+  auto run = slipway({"run", "--rm", "x:1", "cat", "/built"});
+  EXPECT_EQ(run.out, "built\n") << run.err;
+}
+
+TEST_F(PullOnDemandTest, AMirrorInRegistriesJsonServesDockerHubNames) {
+  std::ofstream(root() + "/registries.json")
+      << R"({"registry-mirrors": ["http://)" << registry_->host() << R"("]})";
+  auto r = slipway({"run", "--rm", "busybox", "echo", "from-mirror"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "from-mirror\n");
+  EXPECT_EQ(manifest_gets("library/busybox:latest"), 1);
+  // Named as the user wrote it, not after the mirror.
+  auto ls = slipway({"image", "ls"});
+  EXPECT_NE(ls.out.find("busybox"), std::string::npos) << ls.out;
+  EXPECT_EQ(ls.out.find(registry_->host()), std::string::npos) << ls.out;
+
+  std::ofstream(root() + "/registries.json") << R"({"registry-mirrors": "not a list"})";
+  auto bad = slipway({"run", "--rm", "--pull", "always", "busybox", "true"});
+  expect_error(bad, root() + "/registries.json: \"registry-mirrors\" must be a list of strings");
+  EXPECT_EQ(bad.err.find("pulling"), std::string::npos) << bad.err;
+}
+
+}  // namespace
+}  // namespace slipway
