@@ -107,7 +107,7 @@ Result<RegistryClient> RegistryClient::create(std::string registry, std::string 
 
 std::string RegistryClient::unauthorized_hint() const {
   if (options_.credentials) return fmt::format("as user {}", options_.credentials->username);
-  return fmt::format("no credentials for {}: use --creds USER:PASS or docker login", registry_);
+  return fmt::format("no credentials for {}: use slipway login or --creds-file", registry_);
 }
 
 Status RegistryClient::fetch_token(const std::vector<std::string>& scopes) {
@@ -429,6 +429,15 @@ Result<std::string> RegistryClient::put_manifest(std::string_view reference,
   if (std::string got = r.header("docker-content-digest"); !got.empty() && got != digest)
     return fail("put manifest {}: the registry stored {} as {}", reference, digest, got);
   return digest;
+}
+
+Status RegistryClient::check_login() {
+  HttpRequest req;
+  req.url = repo_url_;  // ".../v2/" with no repository
+  req.max_body = kMaxSmallBody;
+  HttpResponse r = SLW_TRY(send(req));
+  if (r.status != 200) return std::unexpected(unexpected_status(r, "login").error);
+  return {};
 }
 
 Result<FetchedManifest> RegistryClient::get_manifest(std::string_view reference) {

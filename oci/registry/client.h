@@ -66,6 +66,9 @@ class RegistryClient {
   // PUT with the manifest's exact media type as Content-Type; returns the manifest digest.
   Result<std::string> put_manifest(std::string_view reference, std::string_view media_type,
                                    std::string_view body);
+  // GET /v2/ with the client's credentials: succeeds when the registry accepts them (`login`).
+  // Create the client with an empty repository.
+  Status check_login();
   // GET by tag or digest, accepting OCI and Docker v2 manifests and indexes.
   Result<FetchedManifest> get_manifest(std::string_view reference);
   // Streams a blob into sink. Before a retry, restart is called: the sink starts over.

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "base/fs.h"
+#include "oci/registry/credential_helper.h"
 #include "oci/registry/reference.h"
 
 namespace slipway::oci {
@@ -93,7 +95,69 @@ Result<std::optional<Credentials>> load_docker_credentials(std::string_view regi
   std::string path = docker_config_path();
   if (!fs::exists(path)) return std::optional<Credentials>();
   std::string text = SLW_TRY(fs::read_file(path));
+  auto helper = SLW_TRY(with_context(credential_helper_for(text, registry), path));
+  if (helper) return helper_get(*helper, registry);
   return with_context(find_docker_credentials(text, registry), path);
+}
+
+namespace {
+
+// config.json as a JSON object ({} when there is no file yet).
+Result<nlohmann::json> read_docker_config(const std::string& path) {
+  if (!fs::exists(path)) return nlohmann::json::object();
+  std::string text = SLW_TRY(fs::read_file(path));
+  auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return fail("{}: not a JSON object", path);
+  if (doc.contains("auths") && !doc["auths"].is_object() && !doc["auths"].is_null())
+    return fail("{}: field 'auths' must be an object", path);
+  return doc;
+}
+
+Status write_docker_config(const std::string& path, const nlohmann::json& doc) {
+  SLW_TRY(fs::make_dirs(std::filesystem::path(path).parent_path().string(), 0700));
+  return fs::write_file_atomic(path, doc.dump(1, '\t') + "\n", 0600);
+}
+
+}  // namespace
+
+Status save_docker_login(std::string_view registry, const Credentials& creds) {
+  std::string path = docker_config_path();
+  nlohmann::json doc = SLW_TRY(read_docker_config(path));
+  auto helper = SLW_TRY(with_context(credential_helper_for(doc.dump(), registry), path));
+  std::string key = helper_server_url(registry);
+  nlohmann::json& auths = doc["auths"];
+  if (auths.is_null()) auths = nlohmann::json::object();
+  if (helper) {
+    SLW_TRY(helper_store(*helper, registry, creds));
+    auths[key] = nlohmann::json::object();
+  } else {
+    auths[key] = {{"auth", base64_encode(creds.username + ":" + creds.password)}};
+  }
+  return write_docker_config(path, doc);
+}
+
+Result<bool> remove_docker_login(std::string_view registry) {
+  std::string path = docker_config_path();
+  if (!fs::exists(path)) return false;
+  nlohmann::json doc = SLW_TRY(read_docker_config(path));
+  bool removed = false;
+  if (auto helper = SLW_TRY(with_context(credential_helper_for(doc.dump(), registry), path))) {
+    removed = SLW_TRY(helper_get(*helper, registry)).has_value();
+    SLW_TRY(helper_erase(*helper, registry));
+  }
+  if (doc.contains("auths") && doc["auths"].is_object()) {
+    auto& auths = doc["auths"];
+    for (auto it = auths.begin(); it != auths.end();) {
+      if (same_registry(auths_key_host(it.key()), registry)) {
+        it = auths.erase(it);
+        removed = true;
+      } else {
+        ++it;
+      }
+    }
+  }
+  SLW_TRY(write_docker_config(path, doc));
+  return removed;
 }
 
 std::string base64_encode(std::string_view data) {

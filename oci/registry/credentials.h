@@ -1,5 +1,7 @@
-// Registry credentials: `--creds USER:PASS`, or the `auths` section of Docker's config.json
-// (~/.docker/config.json, or $DOCKER_CONFIG/config.json), which `docker login` writes.
+// Registry credentials: `--creds-file FILE` (USER:PASSWORD), or Docker's config.json
+// (~/.docker/config.json, or $DOCKER_CONFIG/config.json) as `docker login` and `slipway login`
+// write it: a credential helper named by credHelpers or credsStore (credential_helper.h), else
+// the `auths` section.
 #pragma once
 
 #include <optional>
@@ -27,8 +29,15 @@ Result<std::optional<Credentials>> find_docker_credentials(std::string_view conf
 // $DOCKER_CONFIG/config.json, else $HOME/.docker/config.json.
 std::string docker_config_path();
 
-// find_docker_credentials on docker_config_path(); a missing file means no credentials.
+// The credentials config.json gives registry: from its credential helper if it names one, else
+// find_docker_credentials. A missing file means no credentials.
 Result<std::optional<Credentials>> load_docker_credentials(std::string_view registry);
+
+// `login`: stores creds for registry in its credential helper (config.json keeps an empty auths
+// entry, as Docker's does) or, without one, base64 in `auths`. config.json is written 0600.
+Status save_docker_login(std::string_view registry, const Credentials& creds);
+// `logout`: erases them from both places; false when there was nothing to erase.
+Result<bool> remove_docker_login(std::string_view registry);
 
 // Base64 (RFC 4648, with padding) of data, and back; decoding rejects malformed input.
 std::string base64_encode(std::string_view data);

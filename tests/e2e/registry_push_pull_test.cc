@@ -3,6 +3,7 @@
 // blobs skipped on a second push (counted in the registry's access log), mounts across
 // repositories, chunked uploads, images pushed by skopeo, and one-line errors for bad input.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -288,17 +289,20 @@ TEST_F(RegistryTest, BasicAuthWithCredsFlagAndDockerConfig) {
   auto reg = start_registry("reg", LocalRegistry::User{"ci", "s3cret"});
   ASSERT_EQ(reg->error(), "");
   load_busybox();
-  auto push = slipway({"push", "busybox", reg->ref("private:1"), "--creds", "ci:s3cret"});
+  // Passwords come from files (or `login`), never from a command line.
+  ASSERT_TRUE(fs::write_file(path("good-creds"), "ci:s3cret\n"));
+  ASSERT_TRUE(fs::write_file(path("bad-creds"), "ci:wrong\n"));
+  auto push = slipway({"push", "busybox", reg->ref("private:1"), "--creds-file", path("good-creds")});
   ASSERT_EQ(push.exit_code, 0) << push.err;
   EXPECT_EQ(push.out, reg->ref("private:1") + "@" + manifest_digest_ + "\n");
   EXPECT_EQ(skopeo_digest(reg->ref("private:1"), {"--creds", "ci:s3cret"}), manifest_digest_);
 
   expect_error(
-      slipway({"push", "busybox", reg->ref("private:2"), "--creds", "ci:wrong"}),
+      slipway({"push", "busybox", reg->ref("private:2"), "--creds-file", path("bad-creds")}),
       "push to " + reg->ref("private:2") + ": unauthorized: authentication required (as user ci)");
   expect_error(slipway({"push", "busybox", reg->ref("private:2")}),
                "unauthorized: authentication required (no credentials for " + reg->host());
-  expect_error(slipway({"pull", reg->ref("private:1"), "--creds", "ci:wrong"}, "root2"),
+  expect_error(slipway({"pull", reg->ref("private:1"), "--creds-file", path("bad-creds")}, "root2"),
                "pull " + reg->ref("private:1") + ": unauthorized");
   EXPECT_EQ(reg->count("PUT /v2/private/manifests/2"), 0);
 
@@ -309,6 +313,79 @@ TEST_F(RegistryTest, BasicAuthWithCredsFlagAndDockerConfig) {
   auto pull = slipway({"pull", reg->ref("private:1")}, "root2");
   ASSERT_EQ(pull.exit_code, 0) << pull.err;
   EXPECT_EQ(pull.out, reg->ref("private:1") + "@" + manifest_digest_ + "\n");
+}
+
+TEST_F(RegistryTest, LoginStoresCredentialsThatPushAndPullUseAndLogoutRemovesThem) {
+  if (!have("htpasswd")) GTEST_SKIP() << "htpasswd (apache2-utils) is not installed";
+  auto reg = start_registry("reg", LocalRegistry::User{"ci", "s3cret"});
+  ASSERT_EQ(reg->error(), "");
+  load_busybox();
+  auto login = [&](const std::string& password) {
+    std::vector<std::string> argv = {testing::slipway_binary(), "--root", path("root"), "login", "-u", "ci",
+                                     "--password-stdin", reg->host()};
+    return testing::run_command(argv, password + "\n", env_);
+  };
+  auto wrong = login("wrong");
+  expect_error(wrong, "login to " + reg->host() + ": unauthorized");
+  EXPECT_FALSE(fs::exists(path("docker-config/config.json"))) << "a refused login stores nothing";
+
+  auto ok = login("s3cret");
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "Login Succeeded\n");
+  std::string config_path = path("docker-config/config.json");
+  struct stat st {};
+  ASSERT_EQ(::stat(config_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto config = json::parse(*fs::read_file(config_path));
+  EXPECT_EQ(config["auths"][reg->host()]["auth"], "Y2k6czNjcmV0");  // base64("ci:s3cret")
+
+  auto push = slipway({"push", "busybox", reg->ref("private:1")});
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  auto logout = slipway({"logout", reg->host()});
+  EXPECT_EQ(logout.out, "Removing login credentials for " + reg->host() + "\n");
+  EXPECT_EQ(slipway({"logout", reg->host()}).out, "Not logged in to " + reg->host() + "\n");
+  expect_error(slipway({"pull", reg->ref("private:1")}, "root2"), "unauthorized");
+}
+
+TEST_F(RegistryTest, CredentialHelpersKeepTheSecretOutOfConfigAndCommandLines) {
+  if (!have("htpasswd")) GTEST_SKIP() << "htpasswd (apache2-utils) is not installed";
+  auto reg = start_registry("reg", LocalRegistry::User{"ci", "s3cret"});
+  ASSERT_EQ(reg->error(), "");
+  load_busybox();
+  // A stub docker-credential-test: keeps one JSON entry in a file and logs its arguments.
+  std::string bin = path("bin");
+  ASSERT_TRUE(fs::make_dirs(bin));
+  std::string store = path("helper-store.json"), log = path("helper-args.log");
+  ASSERT_TRUE(fs::write_file(bin + "/docker-credential-test",
+                             "#!/bin/sh\n"
+                             "echo \"$@\" >> " + log + "\n"
+                             "case $1 in\n"
+                             "  store) cat > " + store + " ;;\n"
+                             "  get) read url; if [ -s " + store + " ] && grep -q \"\\\"$url\\\"\" " + store +
+                                 "; then sed 's/\"ServerURL\":\"[^\"]*\",//' " + store +
+                                 "; else echo 'credentials not found in native keychain'; exit 1; fi ;;\n"
+                             "  erase) read url; rm -f " + store + " ;;\n"
+                             "esac\n"));
+  ASSERT_EQ(::chmod((bin + "/docker-credential-test").c_str(), 0755), 0);
+  env_.push_back("PATH=" + bin + ":" + std::getenv("PATH"));
+  ASSERT_TRUE(fs::write_file(path("docker-config/config.json"), R"({"credsStore": "test"})"));
+
+  std::vector<std::string> argv = {testing::slipway_binary(), "--root", path("root"), "login", "-u", "ci",
+                                   "--password-stdin", reg->host()};
+  auto login = testing::run_command(argv, "s3cret\n", env_);
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  std::string config = *fs::read_file(path("docker-config/config.json"));
+  EXPECT_EQ(config.find("s3cret"), std::string::npos) << config;
+  EXPECT_EQ(config.find("Y2k6czNjcmV0"), std::string::npos) << config;
+  EXPECT_NE(fs::read_file(store).value_or("").find("s3cret"), std::string::npos);
+
+  auto pull = slipway({"push", "busybox", reg->ref("private:1")});
+  ASSERT_EQ(pull.exit_code, 0) << pull.err;
+  EXPECT_EQ(slipway({"logout", reg->host()}).out, "Removing login credentials for " + reg->host() + "\n");
+  EXPECT_FALSE(fs::exists(store));
+  // The helper only ever saw its action on the command line; the registry never logged the secret.
+  EXPECT_EQ(fs::read_file(log).value_or(""), "store\nget\nget\nerase\n");
+  EXPECT_EQ(fs::read_file(reg->log_path()).value_or("").find("s3cret"), std::string::npos);
 }
 
 TEST_F(RegistryTest, BadInputGivesOneClearLine) {
@@ -328,8 +405,11 @@ TEST_F(RegistryTest, BadInputGivesOneClearLine) {
   expect_error(slipway({"push", "busybox", reg->ref("bb@") + manifest_digest_}),
                "the destination names a digest");
   expect_error(slipway({"push", "busybox", reg->host() + "/Upper:1"}), "lowercase");
-  expect_error(slipway({"push", "busybox", reg->ref("bb:1"), "--creds", "nocolon"}),
-               "--creds: credentials must be USER:PASSWORD");
+  ASSERT_TRUE(fs::write_file(path("nocolon"), "secret-without-user\n"));
+  auto bad_creds = slipway({"push", "busybox", reg->ref("bb:1"), "--creds-file", path("nocolon")});
+  expect_error(bad_creds, "--creds-file " + path("nocolon") + ": the first line must be USER:PASSWORD");
+  EXPECT_EQ(bad_creds.err.find("secret-without-user"), std::string::npos) << "a refused file is never quoted";
+  expect_error(slipway({"push", "busybox", reg->ref("bb:1"), "--creds", "ci:pw"}), "--creds");
   EXPECT_EQ(reg->count("PUT "), 0);
 }
 

@@ -36,6 +36,8 @@ class LocalRegistry {
 
   // Requests in the access log whose request line starts with `prefix`, e.g. "HEAD /v2/app/blobs/".
   int count(const std::string& prefix) const;
+  // Its access log.
+  std::string log_path() const { return dir_ + "/registry.log"; }
   // Where the registry keeps a blob's bytes.
   std::string blob_data(const std::string& digest) const;
 

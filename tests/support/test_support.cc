@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -31,8 +32,15 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // extra_env entries replace the same variables of this process's environment.
+  auto key_of = [](const std::string& kv) { return kv.substr(0, kv.find('=') + 1); };
   std::vector<std::string> env_store;
-  for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    bool replaced = std::any_of(extra_env.begin(), extra_env.end(),
+                                [&](const std::string& x) { return key_of(x) == key_of(kv); });
+    if (!replaced) env_store.push_back(std::move(kv));
+  }
   for (auto& e : extra_env) env_store.push_back(e);
   std::vector<char*> envp;
   for (auto& e : env_store) envp.push_back(const_cast<char*>(e.c_str()));

@@ -1,5 +1,7 @@
-// Credentials from --creds and from Docker's config.json `auths`.
+// Credentials from --creds-file text and from Docker's config.json: `auths`, and which credential
+// helper (credHelpers, credsStore) holds a registry's secret.
 #include "oci/registry/credentials.h"
+#include "oci/registry/credential_helper.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -111,6 +113,36 @@ TEST(DockerConfig, LoadsFromDockerConfigDir) {
   EXPECT_NE(broken.error().message().find("config.json"), std::string::npos);
   ::unsetenv("DOCKER_CONFIG");
   (void)fs::remove_tree(dir);
+}
+
+std::optional<std::string> helper_ok(std::string_view json, std::string_view registry) {
+  auto r = credential_helper_for(json, registry);
+  EXPECT_TRUE(r) << r.error().message();
+  return r ? *r : std::nullopt;
+}
+
+TEST(CredentialHelpers, APerRegistryHelperWinsOverTheStore) {
+  std::string_view config = R"({"credsStore": "desktop", "credHelpers": {"ghcr.io": "gh",
+      "https://index.docker.io/v1/": "hub"}, "auths": {"ghcr.io": {}}})";
+  EXPECT_EQ(helper_ok(config, "ghcr.io"), "gh");
+  EXPECT_EQ(helper_ok(config, "docker.io"), "hub");
+  EXPECT_EQ(helper_ok(config, "127.0.0.1:5000"), "desktop");
+  EXPECT_EQ(helper_ok(R"({"auths": {}})", "ghcr.io"), std::nullopt);
+  EXPECT_EQ(helper_ok(R"({"credsStore": ""})", "ghcr.io"), std::nullopt);
+  EXPECT_FALSE(credential_helper_for(R"({"credHelpers": []})", "ghcr.io"));
+  EXPECT_FALSE(credential_helper_for(R"({"credsStore": 3})", "ghcr.io"));
+}
+
+TEST(CredentialHelpers, DockerHubIsKeyedByItsV1Url) {
+  EXPECT_EQ(helper_server_url("docker.io"), "https://index.docker.io/v1/");
+  EXPECT_EQ(helper_server_url("registry-1.docker.io"), "https://index.docker.io/v1/");
+  EXPECT_EQ(helper_server_url("127.0.0.1:5000"), "127.0.0.1:5000");
+}
+
+TEST(CredentialHelpers, AHelperNameCannotBeAPath) {
+  auto r = helper_get("../../bin/sh", "ghcr.io");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), "credential helper name \"../../bin/sh\" is not valid");
 }
 
 }  // namespace
