@@ -266,6 +266,30 @@ Result<int> do_inspect(const GlobalOptions& g, const std::vector<std::string>& n
   return 0;
 }
 
+// Docker's `wait`: blocks until each container has stopped and prints its exit code.
+Result<int> do_wait(const GlobalOptions& g, const std::vector<std::string>& names) {
+  ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
+  std::vector<ContainerRecord> records;
+  for (const auto& n : names) records.push_back(SLW_TRY(store.find(n)));
+  for (const auto& r : records) {
+    for (;;) {
+      auto s = store.load_state(r.id);
+      // An --rm container's record goes when it ends: its code went with it, as Docker's does.
+      if (!s) {
+        if (!store.find(r.id)) return fail("container {} was removed before its exit code was read", r.name);
+        return std::unexpected(s.error());
+      }
+      ContainerState st = store.effective_state(*s);
+      if (st.status != runtime::ContainerStatus::kRunning) {
+        fmt::print("{}\n", st.exit_code);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return 0;
+}
+
 Result<int> do_gc(const GlobalOptions& g) {
   ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
   auto report = SLW_TRY(engine::collect_garbage(g.root, store));
@@ -294,6 +318,8 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
   });
   run->add_option("--hostname", o.hostname, "container host name");
   run->add_option("-e,--env", o.env, "set an environment variable K=V (or K from this env)")->allow_extra_args(false);
+  run->add_option("--env-file", o.env_files, "read K=V lines from FILE (before -e)")->allow_extra_args(false);
+  run->add_option("--add-host", o.add_hosts, "add HOST:IP to /etc/hosts")->allow_extra_args(false);
   run->add_option("-w,--workdir", o.workdir, "working directory inside the container");
   run->add_option("-u,--user", o.user, "UID[:GID] or NAME[:GROUP]");
   run->add_option("-v,--volume", o.volumes, "bind mount SRC:DST[:ro]")->allow_extra_args(false);
@@ -419,6 +445,13 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
   inspect->add_option("CONTAINER", *inspect_names)->required();
   inspect->callback([&g, &outcome, inspect_names] {
     run_command(outcome, [&] { return do_inspect(g, *inspect_names); });
+  });
+
+  auto wait = app.add_subcommand("wait", "wait until containers stop, then print their exit codes");
+  auto wait_names = std::make_shared<std::vector<std::string>>();
+  wait->add_option("CONTAINER", *wait_names)->required();
+  wait->callback([&g, &outcome, wait_names] {
+    run_command(outcome, [&] { return do_wait(g, *wait_names); });
   });
 
   auto gc = app.add_subcommand("gc", "clean up after killed slipway processes");

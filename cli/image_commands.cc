@@ -128,65 +128,80 @@ void register_image_commands(CLI::App& app, const GlobalOptions& g, Outcome& out
   import->callback([&g, &outcome, import_path, import_name] {
     run_command(outcome, [&]() -> Result<int> {
       auto store = SLW_TRY(oci::ImageStore::open(g.root));
-  auto img = SLW_TRY(store.import(*import_path, *import_name));
-  fmt::print("{}\n", img.id);
-  return 0;
-});
-}  // namespace slipway::cli
-);
-
-auto list_opts = std::make_shared<ListOptions>();
-auto ls = image->add_subcommand("ls", "list images");
-ls->alias("list");
-add_list_options(ls, *list_opts);
-ls->callback([&g, &outcome, list_opts] {
-  run_command(outcome, [&]() -> Result<int> { return list_images(g, *list_opts); });
-});
-auto images = app.add_subcommand("images", "list images (same as image ls)");
-add_list_options(images, *list_opts);
-images->callback([&g, &outcome, list_opts] {
-  run_command(outcome, [&]() -> Result<int> { return list_images(g, *list_opts); });
-});
-
-auto inspect = image->add_subcommand("inspect", "print images as JSON");
-auto inspect_refs = std::make_shared<std::vector<std::string>>();
-inspect->add_option("IMAGE", *inspect_refs, "name[:tag], id or digest")->required();
-inspect->callback([&g, &outcome, inspect_refs] {
-  run_command(outcome, [&]() -> Result<int> {
-    auto store = SLW_TRY(oci::ImageStore::open(g.root));
-    fmt::print("{}", SLW_TRY(store.inspect(*inspect_refs)));
-    return 0;
+      auto img = SLW_TRY(store.import(*import_path, *import_name));
+      fmt::print("{}\n", img.id);
+      return 0;
+    });
   });
-});
 
-auto rm = image->add_subcommand("rm", "remove images (a name untags; the last name deletes)");
-rm->alias("remove");
-auto rm_refs = std::make_shared<std::vector<std::string>>();
-auto rm_force = std::make_shared<bool>(false);
-rm->add_option("IMAGE", *rm_refs, "name[:tag], id or digest")->required();
-rm->add_flag("-f,--force", *rm_force, "delete an image by id even if it has several names");
-rm->callback([&g, &outcome, rm_refs, rm_force] {
-  run_command(outcome, [&]() -> Result<int> {
-    auto store = SLW_TRY(oci::ImageStore::open(g.root));
-    for (const auto& e : SLW_TRY(store.remove(*rm_refs, *rm_force)))
-      fmt::print("{}: {}\n", e.kind == oci::RemovalEvent::Kind::kUntagged ? "Untagged" : "Deleted",
-                 e.what);
-    return 0;
+  auto list_opts = std::make_shared<ListOptions>();
+  auto ls = image->add_subcommand("ls", "list images");
+  ls->alias("list");
+  add_list_options(ls, *list_opts);
+  ls->callback([&g, &outcome, list_opts] {
+    run_command(outcome, [&]() -> Result<int> { return list_images(g, *list_opts); });
   });
-});
+  auto images = app.add_subcommand("images", "list images (same as image ls)");
+  add_list_options(images, *list_opts);
+  images->callback([&g, &outcome, list_opts] {
+    run_command(outcome, [&]() -> Result<int> { return list_images(g, *list_opts); });
+  });
 
-auto save = image->add_subcommand("save", "write an image as an OCI layout directory");
-auto save_ref = std::make_shared<std::string>();
-auto save_dir = std::make_shared<std::string>();
-save->add_option("IMAGE", *save_ref, "name[:tag], id or digest")->required();
-save->add_option("DIR", *save_dir, "layout directory (created, or an existing layout)")->required();
-save->callback([&g, &outcome, save_ref, save_dir] {
-  run_command(outcome, [&]() -> Result<int> {
-    auto store = SLW_TRY(oci::ImageStore::open(g.root));
-    SLW_TRY(store.save(*save_ref, *save_dir));
-    return 0;
+  auto inspect = image->add_subcommand("inspect", "print images as JSON");
+  auto inspect_refs = std::make_shared<std::vector<std::string>>();
+  inspect->add_option("IMAGE", *inspect_refs, "name[:tag], id or digest")->required();
+  inspect->callback([&g, &outcome, inspect_refs] {
+    run_command(outcome, [&]() -> Result<int> {
+      auto store = SLW_TRY(oci::ImageStore::open(g.root));
+      fmt::print("{}", SLW_TRY(store.inspect(*inspect_refs)));
+      return 0;
+    });
   });
-});
+
+  auto rm = image->add_subcommand("rm", "remove images (a name untags; the last name deletes)");
+  rm->alias("remove");
+  auto rm_refs = std::make_shared<std::vector<std::string>>();
+  auto rm_force = std::make_shared<bool>(false);
+  rm->add_option("IMAGE", *rm_refs, "name[:tag], id or digest")->required();
+  rm->add_flag("-f,--force", *rm_force, "delete an image by id even if it has several names");
+  rm->callback([&g, &outcome, rm_refs, rm_force] {
+    run_command(outcome, [&]() -> Result<int> {
+      auto store = SLW_TRY(oci::ImageStore::open(g.root));
+      for (const auto& e : SLW_TRY(store.remove(*rm_refs, *rm_force)))
+        fmt::print("{}: {}\n", e.kind == oci::RemovalEvent::Kind::kUntagged ? "Untagged" : "Deleted",
+                   e.what);
+      return 0;
+    });
+  });
+
+  auto save = image->add_subcommand("save", "write an image as an OCI layout directory");
+  auto save_ref = std::make_shared<std::string>();
+  auto save_dir = std::make_shared<std::string>();
+  save->add_option("IMAGE", *save_ref, "name[:tag], id or digest")->required();
+  save->add_option("DIR", *save_dir, "layout directory (created, or an existing layout)")->required();
+  save->callback([&g, &outcome, save_ref, save_dir] {
+    run_command(outcome, [&]() -> Result<int> {
+      auto store = SLW_TRY(oci::ImageStore::open(g.root));
+      SLW_TRY(store.save(*save_ref, *save_dir));
+      return 0;
+    });
+  });
+
+  // Docker's `tag SOURCE TARGET`, also as `image tag`.
+  auto tag_args = std::make_shared<std::pair<std::string, std::string>>();
+  auto tag_callback = [&g, &outcome, tag_args] {
+    run_command(outcome, [&]() -> Result<int> {
+      auto store = SLW_TRY(oci::ImageStore::open(g.root));
+      SLW_TRY(store.tag(tag_args->first, tag_args->second));
+      return 0;
+    });
+  };
+  for (CLI::App* parent : {&app, image}) {
+    auto tag = parent->add_subcommand("tag", "give an image another name: SOURCE[:TAG] TARGET[:TAG]");
+    tag->add_option("SOURCE", tag_args->first, "name[:tag], id or digest")->required();
+    tag->add_option("TARGET", tag_args->second, "name[:tag]")->required();
+    tag->callback(tag_callback);
+  }
 }
 
 }  // namespace slipway::cli

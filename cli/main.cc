@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
   }
   CLI::App app{"slipway: run containers, build images and run CI pipelines, without a daemon"};
   app.require_subcommand(1);
+  app.set_version_flag("-v,--version", "slipway version " SLIPWAY_VERSION ", build " SLIPWAY_COMMIT);
   GlobalOptions global;
   global.argv = argv;
   if (const char* env = std::getenv("SLIPWAY_ROOT")) global.root = env;

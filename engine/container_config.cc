@@ -1,5 +1,7 @@
 #include "engine/container_config.h"
 
+#include <arpa/inet.h>
+
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -57,6 +59,42 @@ std::vector<std::string> merge_env(const std::vector<std::string>& image_env,
     }
   }
   return env;
+}
+
+Result<std::vector<std::string>> parse_env_file(std::string_view text, std::string_view where) {
+  std::vector<std::string> env;
+  int line_number = 0;
+  while (!text.empty()) {
+    ++line_number;
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    size_t first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos || line[first] == '#') continue;
+    line.remove_prefix(first);
+    std::string_view key = line.substr(0, line.find('='));
+    if (key.empty()) return fail("{}:{}: the variable has no name", where, line_number);
+    if (key.find_first_of(" \t") != std::string_view::npos)
+      return fail("{}:{}: variable name \"{}\" contains whitespace", where, line_number, key);
+    if (line.find('\0') != std::string_view::npos)
+      return fail("{}:{}: the line holds a NUL byte", where, line_number);
+    env.emplace_back(line);
+  }
+  return env;
+}
+
+Result<std::string> parse_add_host(std::string_view spec) {
+  auto sep = spec.find_first_of(":=");
+  std::string host(spec.substr(0, sep));
+  std::string ip(sep == std::string_view::npos ? "" : spec.substr(sep + 1));
+  if (host.empty() || ip.empty() || host.find_first_of(" \t\n#") != std::string::npos)
+    return fail("invalid --add-host \"{}\": want HOST:IP", spec);
+  if (ip.starts_with('[') && ip.ends_with(']')) ip = ip.substr(1, ip.size() - 2);
+  unsigned char addr[16];
+  if (::inet_pton(AF_INET, ip.c_str(), addr) != 1 && ::inet_pton(AF_INET6, ip.c_str(), addr) != 1)
+    return fail("invalid --add-host \"{}\": {} is not an IP address", spec, ip);
+  return fmt::format("{}\t{}\n", ip, host);
 }
 
 Result<NetworkChoice> parse_net_option(std::string_view net) {

@@ -33,6 +33,14 @@ std::vector<std::string> merge_env(const std::vector<std::string>& image_env,
                                    const std::vector<std::string>& flags,
                                    const std::map<std::string, std::string>& host_env);
 
+// An --env-file's text (Docker's format): K=V lines, K lines take K from the host's environment,
+// blank lines and '#' comments are skipped, nothing is unquoted. `where` names the file in errors
+// ("--env-file FILE:3: ...").
+Result<std::vector<std::string>> parse_env_file(std::string_view text, std::string_view where);
+
+// --add-host HOST:IP (or HOST=IP) as an /etc/hosts line "IP\tHOST\n".
+Result<std::string> parse_add_host(std::string_view spec);
+
 inline constexpr std::string_view kDefaultNetwork = "slipway";
 
 // --net: none | host | container:NAME | a network name ("bridge"/"default": the default network).

@@ -19,6 +19,19 @@ Result<RunResult> run_container(const RunContext& context, RunOptions o) {
   if (o.timeout_seconds && !(*o.timeout_seconds > 0))
     return fail("invalid --timeout {}: must be > 0", *o.timeout_seconds);
 
+  std::vector<std::string> file_env;
+  for (const auto& f : o.env_files) {
+    std::string where = fmt::format("--env-file {}", f);
+    std::string text = SLW_TRY(with_context(fs::read_file(f), where));
+    auto entries = SLW_TRY(parse_env_file(text, where));
+    file_env.insert(file_env.end(), entries.begin(), entries.end());
+  }
+  o.env.insert(o.env.begin(), file_env.begin(), file_env.end());
+  std::string added_hosts;
+  for (const auto& h : o.add_hosts) added_hosts += SLW_TRY(parse_add_host(h));
+  if (!added_hosts.empty() && o.net.starts_with("container:"))
+    return fail("--add-host cannot be used with --net {}: the container shares that one's /etc/hosts", o.net);
+
   auto store = SLW_TRY(runtime::ContainerStore::open(context.run_root));
   ContainerInputs in;
   in.id = random_hex_id();
@@ -60,6 +73,7 @@ Result<RunResult> run_container(const RunContext& context, RunOptions o) {
   // Released by its destructor on any error below, and by the hooks once the container ends.
   auto network = SLW_TRY(ContainerNetwork::prepare(context.root, store, o, record.name, record.spec));
   runtime::ContainerHooks hooks = ContainerNetwork::hooks(network);
+  record.spec.network.extra_hosts += added_hosts;
   // Closed to other users from the root down: writable layers hold what images and containers made.
   SLW_TRY(fs::make_private_dir(fs::join(context.root, "containers")));
   SLW_TRY(fs::make_private_dir(data_root));

@@ -17,6 +17,8 @@ struct RunOptions {
   std::string name;
   std::string hostname;
   std::vector<std::string> env;      // K=V, or K to take the value from slipway's environment
+  std::vector<std::string> env_files;  // --env-file FILE: read before -e, which wins
+  std::vector<std::string> add_hosts;  // --add-host HOST:IP lines for /etc/hosts
   std::string workdir;
   std::string user;                  // UID[:GID] or NAME[:GROUP]
   std::vector<std::string> volumes;  // SRC:DST[:ro|rw]

@@ -191,7 +191,9 @@ std::vector<std::string> run_arguments(const RunOptions& o) {
   flag(o.read_only, "--read-only");
   option(o.name, "--name");
   option(o.hostname, "--hostname");
+  each(o.env_files, "--env-file");
   each(o.env, "--env");
+  each(o.add_hosts, "--add-host");
   option(o.workdir, "--workdir");
   option(o.user, "--user");
   each(o.volumes, "--volume");

@@ -309,6 +309,20 @@ Result<Image> ImageStore::commit_image(const NewImage& image) {
   return build_image(*m.image, index);
 }
 
+Result<Image> ImageStore::tag(std::string_view source, std::string_view target) {
+  Reference ref = SLW_TRY(with_context(parse_reference(target), fmt::format("tag {}", target)));
+  if (!ref.digest.empty()) return fail("tag {}: a name cannot pin a digest", target);
+  FileLock guard = SLW_TRY(lock(kIndexLock, FileLock::Mode::kExclusive));
+  StoreIndex index = SLW_TRY(read_index());
+  Match m = SLW_TRY(find_image(index, source));
+  ImageRecord record = *m.image;
+  record.names = {ref.name_tag()};
+  upsert_image(index, std::move(record));
+  SLW_TRY(write_index(index));
+  Match tagged = SLW_TRY(find_image(index, ref.name_tag()));
+  return build_image(*tagged.image, index);
+}
+
 void ImageStore::sweep_tmp() const {
   // Temp entries are named <kind>-<pid>-<random>; those of dead processes are leftovers.
   (void)remove_partial_files(blobs_.tmp_dir());

@@ -83,6 +83,9 @@ class ImageStore {
   // `image rm`: a name untags (and deletes the image with its last name); an id or digest deletes
   // the image, which needs force when it has several names. Unreferenced blobs and layers go too.
   Result<std::vector<RemovalEvent>> remove(const std::vector<std::string>& refs, bool force);
+  // `tag`: gives the image `source` names the additional name `target` (name[:tag]), which moves
+  // from any image that had it.
+  Result<Image> tag(std::string_view source, std::string_view target);
   // `image save`: writes the image as an OCI layout in dir (created, or an existing layout that
   // gains the image), with org.opencontainers.image.ref.name set to the name used.
   Status save(std::string_view ref, const std::string& dir) const;

@@ -120,6 +120,36 @@ TEST_F(ImageCliTest, ImportThenRemove) {
   EXPECT_EQ(*fs::list_dir(path("root/blobs/sha256")), std::vector<std::string>{});
 }
 
+TEST_F(ImageCliTest, TagGivesAnotherNameThatMovesFromItsFormerImage) {
+  ASSERT_TRUE(fs::make_dirs(path("a/etc")));
+  ASSERT_TRUE(fs::write_file(path("a/etc/motd"), "a\n"));
+  ASSERT_TRUE(fs::make_dirs(path("b/etc")));
+  ASSERT_TRUE(fs::write_file(path("b/etc/motd"), "b\n"));
+  std::string a = slipway({"image", "import", path("a"), "a:1"}).out;
+  std::string b = slipway({"image", "import", path("b"), "b:1"}).out;
+  auto tag = slipway({"tag", "a:1", "registry.test:5000/team/app:v2"});
+  ASSERT_EQ(tag.exit_code, 0) << tag.err;
+  EXPECT_EQ(tag.out, "");
+  auto inspect = nlohmann::json::parse(slipway({"image", "inspect", "registry.test:5000/team/app:v2"}).out);
+  EXPECT_EQ(inspect[0]["Id"].get<std::string>() + "\n", a);
+  // `image tag` is the same; the name moves from a to b, and a keeps its own.
+  ASSERT_EQ(slipway({"image", "tag", "b:1", "registry.test:5000/team/app:v2"}).exit_code, 0);
+  inspect = nlohmann::json::parse(slipway({"image", "inspect", "registry.test:5000/team/app:v2"}).out);
+  EXPECT_EQ(inspect[0]["Id"].get<std::string>() + "\n", b);
+  EXPECT_EQ(slipway({"image", "inspect", "a:1"}).exit_code, 0);
+  expect_error(slipway({"tag", "nope:1", "x:1"}), "no such image: nope:1");
+  expect_error(slipway({"tag", "a:1", "Bad:Name"}), "tag Bad:Name");
+  expect_error(slipway({"tag", "a:1", "x@sha256:" + std::string(64, 'a')}), "a name cannot pin a digest");
+}
+
+TEST_F(ImageCliTest, VersionIsDockersShape) {
+  auto v = slipway({"--version"});
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_TRUE(v.out.starts_with("slipway version ")) << v.out;
+  EXPECT_NE(v.out.find(", build "), std::string::npos) << v.out;
+  EXPECT_EQ(slipway({"-v"}).out, v.out);
+}
+
 TEST_F(ImageCliTest, BadInputsGiveOneClearLine) {
   expect_error(slipway({"image", "load", path("missing")}), path("missing"));
   expect_error(slipway({"image", "inspect", "nope"}), "no such image: nope:latest");

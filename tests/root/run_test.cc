@@ -155,6 +155,39 @@ TEST_F(RunTest, EnvWorkdirUserAndVolumes) {
   EXPECT_EQ(r.out, "bar\n/work/dir\n65534\nfrom host\nro\n") << r.err;
 }
 
+TEST_F(RunTest, EnvFileAndAddHostAsDocker) {
+  TempDir dir;
+  std::ofstream(dir.path() + "/ci.env") << "# CI settings\nFOO=from-file\n\nBAR=b=c\r\nFROM_HOST\n";
+  ::setenv("FROM_HOST", "host-value", 1);
+  auto r = run({"--env-file", dir.path() + "/ci.env", "-e", "BAR=flag", "--add-host", "db.test:10.1.2.3",
+                "--add-host", "v6.test=fd00::1"},
+               {"sh", "-c", "echo $FOO $BAR $FROM_HOST; grep -E 'db.test|v6.test' /etc/hosts"});
+  ::unsetenv("FROM_HOST");
+  EXPECT_EQ(r.out, "from-file flag host-value\n10.1.2.3\tdb.test\nfd00::1\tv6.test\n") << r.err;
+
+  std::ofstream(dir.path() + "/bad.env") << "OK=1\nBAD KEY=2\n";
+  auto bad = run({"--env-file", dir.path() + "/bad.env"}, {"true"});
+  EXPECT_EQ(bad.exit_code, 125);
+  EXPECT_EQ(bad.err, "slipway: error: --env-file " + dir.path() + "/bad.env:2: variable name \"BAD KEY\" contains whitespace\n");
+  auto missing = run({"--env-file", dir.path() + "/none.env"}, {"true"});
+  EXPECT_EQ(missing.exit_code, 125);
+  EXPECT_NE(missing.err.find("--env-file " + dir.path() + "/none.env"), std::string::npos) << missing.err;
+  auto bad_host = run({"--add-host", "db.test:not-an-ip"}, {"true"});
+  EXPECT_EQ(bad_host.err, "slipway: error: invalid --add-host \"db.test:not-an-ip\": not-an-ip is not an IP address\n");
+}
+
+TEST_F(RunTest, WaitPrintsTheExitCodeOnceTheContainerStops) {
+  auto start = slipway({"run", "-d", "--name", "w", "--rootfs", rootfs_, "sh", "-c", "sleep 0.3; exit 7"});
+  ASSERT_EQ(start.exit_code, 0) << start.err;
+  auto wait = slipway({"wait", "w"});
+  EXPECT_EQ(wait.exit_code, 0) << wait.err;
+  EXPECT_EQ(wait.out, "7\n");
+  EXPECT_EQ(slipway({"wait", "w"}).out, "7\n") << "a stopped container answers at once";
+  EXPECT_EQ(slipway({"rm", "w"}).exit_code, 0);
+  auto gone = slipway({"wait", "w"});
+  EXPECT_EQ(gone.exit_code, 125);
+}
+
 TEST_F(RunTest, ReadOnlyRootfs) {
   auto r = run({"--read-only"}, {"sh", "-c", "touch /x 2>/dev/null && echo rw || echo ro; touch /dev/shm/ok && echo shm"});
   EXPECT_EQ(r.out, "ro\nshm\n") << r.err;

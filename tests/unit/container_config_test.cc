@@ -280,5 +280,30 @@ TEST(BuildContainerSpec, CopyOnWriteVolumesGetPrivateDirsInTheStateDir) {
   EXPECT_EQ(s->binds[2].source, "/snap/b");
 }
 
+TEST(EnvFile, DockersFormat) {
+  auto env = parse_env_file("# comment\n\n  A=1\nB=x=y\r\nC\nD=\n", "--env-file f");
+  ASSERT_TRUE(env) << env.error().message();
+  EXPECT_EQ(*env, (std::vector<std::string>{"A=1", "B=x=y", "C", "D="}));
+  auto error_of = [](std::string_view text) {
+    auto r = parse_env_file(text, "--env-file f");
+    EXPECT_FALSE(r) << text;
+    return r ? "" : r.error().message();
+  };
+  EXPECT_EQ(error_of("A=1\n=2\n"), "--env-file f:2: the variable has no name");
+  EXPECT_EQ(error_of("MY VAR=1\n"), "--env-file f:1: variable name \"MY VAR\" contains whitespace");
+  EXPECT_EQ(error_of(std::string_view("A=1\0x\n", 6)), "--env-file f:1: the line holds a NUL byte");
+}
+
+TEST(AddHost, HostAndAnAddressOfEitherFamily) {
+  EXPECT_EQ(parse_add_host("db:10.0.0.5").value_or("?"), "10.0.0.5\tdb\n");
+  EXPECT_EQ(parse_add_host("db=10.0.0.5").value_or("?"), "10.0.0.5\tdb\n");
+  EXPECT_EQ(parse_add_host("v6:fd00::1").value_or("?"), "fd00::1\tv6\n");
+  EXPECT_EQ(parse_add_host("v6:[fd00::1]").value_or("?"), "fd00::1\tv6\n");
+  EXPECT_FALSE(parse_add_host("db"));
+  EXPECT_FALSE(parse_add_host(":10.0.0.5"));
+  EXPECT_FALSE(parse_add_host("db:example.com"));
+  EXPECT_FALSE(parse_add_host("a b:10.0.0.5"));
+}
+
 }  // namespace
 }  // namespace slipway::engine

@@ -38,8 +38,11 @@ TEST(RunArguments, EveryOptionBecomesItsFlagAndTheCommandComesLast) {
   o.timeout_seconds = 1.5;
   o.storage_opts = {"size=1g"};
   o.pull = "always";
-  std::vector<std::string> want = {"run", "--rm", "--detach", "--name", "n", "--env", "A=1", "--env", "B=2",
-                                   "--volume", "/s:/d:O", "--entrypoint", "sleep", "--timeout", "1.5",
+  o.env_files = {"/ci.env"};
+  o.add_hosts = {"db:10.0.0.5"};
+  std::vector<std::string> want = {"run", "--rm", "--detach", "--name", "n", "--env-file", "/ci.env",
+                                   "--env", "A=1", "--env", "B=2", "--add-host", "db:10.0.0.5", "--volume",
+                                   "/s:/d:O", "--entrypoint", "sleep", "--timeout", "1.5",
                                    "--net", "container:holder", "--forward", "127.0.0.1:6379=127.0.0.1:6379",
                                    "--storage-opt", "size=1g", "--pull", "always",
                                    "app:1", "sh", "-c", "echo --rm"};
