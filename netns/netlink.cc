@@ -223,17 +223,6 @@ Status Netlink::create_bridge(const std::string& name, int mtu) {
   return {};
 }
 
-Status Netlink::create_link(const std::string& name, const std::string& kind) {
-  std::string what = fmt::format("create {} link {}", kind, name);
-  SLW_TRY_CTX(check_ifname(name), "{}", what);
-  LinkPtr link(rtnl_link_alloc());
-  if (!link) return fail("{}: out of memory", what);
-  rtnl_link_set_name(link.get(), name.c_str());
-  if (int err = rtnl_link_set_type(link.get(), kind.c_str()); err < 0)
-    return fail("{}: {}", what, nl_geterror(err));
-  return add_link(link.get(), NLM_F_CREATE | NLM_F_EXCL, what);
-}
-
 Status Netlink::set_link(const std::string& name, bool up, int mtu) {
   SLW_TRY(check_ifname(name));
   LinkPtr changes(rtnl_link_alloc());
@@ -251,11 +240,6 @@ Status Netlink::set_link(const std::string& name, bool up, int mtu) {
 
 Status Netlink::link_up(const std::string& name) {
   return set_link(name, true, 0);
-}
-
-Status Netlink::set_mtu(const std::string& name, int mtu) {
-  if (mtu < 68 || mtu > 65535) return fail("set mtu of link {}: invalid mtu {}", name, mtu);
-  return set_link(name, false, mtu);
 }
 
 Result<LinkInfo> Netlink::link(const std::string& name) {
@@ -289,14 +273,6 @@ Result<std::vector<LinkInfo>> Netlink::links() {
   for (struct nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o))
     out.push_back(to_link_info(reinterpret_cast<struct rtnl_link*>(o)));
   return out;
-}
-
-Result<std::vector<std::string>> Netlink::list_links() {
-  std::vector<LinkInfo> all = SLW_TRY(links());
-  std::vector<std::string> names;
-  names.reserve(all.size());
-  for (auto& l : all) names.push_back(std::move(l.name));
-  return names;
 }
 
 Status Netlink::delete_link(const std::string& name) {
@@ -350,17 +326,8 @@ Result<std::vector<std::pair<Ipv4, int>>> Netlink::addresses(const std::string& 
   return out;
 }
 
-namespace {
-
-struct RouteSpec {
-  Cidr destination;
-  std::optional<Ipv4> gateway;
-  int ifindex = 0;
-};
-
-}  // namespace
-
-static Status add_route(Netlink::Impl& impl, const RouteSpec& spec, const std::string& what) {
+Status Netlink::add_default_route(Ipv4 gateway) {
+  std::string what = fmt::format("add default route via {}", gateway.to_string());
   struct rtnl_route* route = rtnl_route_alloc();
   if (!route) return fail("{}: out of memory", what);
   ScopeExit put([route] { rtnl_route_put(route); });
@@ -368,31 +335,17 @@ static Status add_route(Netlink::Impl& impl, const RouteSpec& spec, const std::s
   rtnl_route_set_table(route, RT_TABLE_MAIN);
   rtnl_route_set_protocol(route, RTPROT_BOOT);
   rtnl_route_set_type(route, RTN_UNICAST);
-  rtnl_route_set_scope(route, spec.gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
-  NlAddrPtr dst = SLW_TRY(make_addr(spec.destination.network, spec.destination.prefix));
+  rtnl_route_set_scope(route, RT_SCOPE_UNIVERSE);
+  NlAddrPtr dst = SLW_TRY(make_addr(Ipv4{}, 0));
   if (int err = rtnl_route_set_dst(route, dst.get()); err < 0)
     return fail("{}: {}", what, nl_geterror(err));
+  NlAddrPtr gw = SLW_TRY(make_addr(gateway, 32));
   struct rtnl_nexthop* nh = rtnl_route_nh_alloc();
   if (!nh) return fail("{}: out of memory", what);
-  if (spec.gateway) {
-    NlAddrPtr gw = SLW_TRY(make_addr(*spec.gateway, 32));
-    rtnl_route_nh_set_gateway(nh, gw.get());
-  }
-  if (spec.ifindex > 0) rtnl_route_nh_set_ifindex(nh, spec.ifindex);
+  rtnl_route_nh_set_gateway(nh, gw.get());
   rtnl_route_add_nexthop(route, nh);  // the route owns nh from here on
-  impl.reset_error();
-  return impl.check(rtnl_route_add(impl.sock, route, NLM_F_EXCL), what);
-}
-
-Status Netlink::add_default_route(Ipv4 gateway) {
-  return add_route(*impl_, RouteSpec{Cidr{}, gateway, 0},
-                   fmt::format("add default route via {}", gateway.to_string()));
-}
-
-Status Netlink::add_device_route(const Cidr& destination, const std::string& ifname) {
-  std::string what = fmt::format("add route {} dev {}", destination.to_string(), ifname);
-  LinkInfo l = SLW_TRY_CTX(link(ifname), "{}", what);
-  return add_route(*impl_, RouteSpec{destination, std::nullopt, l.index}, what);
+  impl_->reset_error();
+  return impl_->check(rtnl_route_add(impl_->sock, route, NLM_F_EXCL), what);
 }
 
 Result<std::vector<Ipv4Route>> Netlink::routes() {

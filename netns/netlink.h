@@ -46,10 +46,7 @@ class Netlink {
   // Creates bridge `name` (down, no address). An existing bridge of that name is success, so two
   // processes racing to create it both succeed; an existing link of another kind is an error.
   Status create_bridge(const std::string& name, int mtu);
-  // Creates a link of a kind that needs no attributes ("dummy", "ifb", "bridge"), down.
-  Status create_link(const std::string& name, const std::string& kind);
   Status link_up(const std::string& name);
-  Status set_mtu(const std::string& name, int mtu);
   // Sets IFF_UP and, when mtu > 0, the MTU in one request.
   Status set_link(const std::string& name, bool up, int mtu);
   // Adds ip/prefix (with its broadcast address) to ifname; the same address already there is
@@ -58,8 +55,6 @@ class Netlink {
   // IPv4 addresses of ifname as (address, prefix) pairs.
   Result<std::vector<std::pair<Ipv4, int>>> addresses(const std::string& ifname);
   Status add_default_route(Ipv4 gateway);
-  // Adds a route to destination through the link ifname (scope link, no gateway).
-  Status add_device_route(const Cidr& destination, const std::string& ifname);
   // Deletes link `name`; a link that does not exist is success. Costs 15-35 ms of kernel RCU
   // waiting, so keep it off start paths.
   Status delete_link(const std::string& name);
@@ -67,7 +62,6 @@ class Netlink {
   // The link's facts; ENODEV error when missing.
   Result<LinkInfo> link(const std::string& name);
   Result<std::vector<LinkInfo>> links();
-  Result<std::vector<std::string>> list_links();
   // IPv4 routes of the main table, of every type: a blackhole or unreachable route claims its
   // addresses as much as a device route does.
   Result<std::vector<Ipv4Route>> routes();

@@ -83,36 +83,4 @@ Status configure_container_interface(int netns_fd, const std::string& peer_ifnam
                       what);
 }
 
-std::vector<std::string> orphan_veths(const std::vector<LinkInfo>& links,
-                                      const std::vector<std::string>& live_host_ifnames,
-                                      std::string_view prefix) {
-  std::vector<std::string> out;
-  for (const LinkInfo& l : links) {
-    if (l.kind != "veth" || !l.name.starts_with(prefix)) continue;
-    if (std::find(live_host_ifnames.begin(), live_host_ifnames.end(), l.name) !=
-        live_host_ifnames.end())
-      continue;
-    out.push_back(l.name);
-  }
-  return out;
-}
-
-Result<std::vector<std::string>> remove_orphan_veths(
-    const std::vector<std::string>& live_host_ifnames, std::string_view prefix) {
-  if (prefix.empty()) return fail("remove orphan veths: an empty prefix would match every veth");
-  Netlink nl = SLW_TRY_CTX(Netlink::open(), "remove orphan veths");
-  std::vector<LinkInfo> all = SLW_TRY_CTX(nl.links(), "remove orphan veths");
-  std::vector<std::string> removed;
-  std::string failures;
-  for (const std::string& name : orphan_veths(all, live_host_ifnames, prefix)) {
-    if (auto st = nl.delete_link(name); !st) {
-      failures += failures.empty() ? st.error().message() : "; " + st.error().message();
-      continue;
-    }
-    removed.push_back(name);
-  }
-  if (!failures.empty()) return fail("remove orphan veths: {}", failures);
-  return removed;
-}
-
 }  // namespace slipway::netns

@@ -5,7 +5,6 @@
 
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "base/error.h"
 #include "netns/cidr.h"
@@ -13,7 +12,7 @@
 
 namespace slipway::netns {
 
-// Prefix of every host-side veth slipway makes; gc deletes only links with it.
+// Prefix of every host-side veth slipway makes (gc deletes those of its own dead containers).
 inline constexpr std::string_view kHostVethPrefix = "slv";
 
 // "slv" + the first 12 hex digits of the container id (15 chars, the Linux limit). An id that is
@@ -33,16 +32,5 @@ Status create_veth_into(const std::string& host_ifname, const std::string& bridg
 // default route via gateway.
 Status configure_container_interface(int netns_fd, const std::string& peer_ifname, Ipv4 ip,
                                      int prefix, Ipv4 gateway, int mtu);
-
-// Host-side veths (kHostVethPrefix-named, kind veth) in the calling thread's namespace that are
-// not in live_host_ifnames; pure, so gc's choice is testable without links.
-std::vector<std::string> orphan_veths(const std::vector<LinkInfo>& links,
-                                      const std::vector<std::string>& live_host_ifnames,
-                                      std::string_view prefix = kHostVethPrefix);
-// Deletes the orphan veths (each delete waits 15-35 ms for the kernel) and returns their names.
-// The caller must hold whatever lock keeps containers from starting meanwhile, or list a
-// starting container's veth as live.
-Result<std::vector<std::string>> remove_orphan_veths(
-    const std::vector<std::string>& live_host_ifnames, std::string_view prefix = kHostVethPrefix);
 
 }  // namespace slipway::netns

@@ -491,36 +491,4 @@ Status Cgroup::destroy() {
   return {};
 }
 
-Status remove_stale_cgroups(const CgroupLayout& layout,
-                            const std::function<bool(const std::string& id)>& is_alive) {
-  std::set<std::string> mounts;
-  if (layout.uses_v1()) {
-    for (const auto& [mount, controllers] : v1_hierarchies(layout)) mounts.insert(mount);
-  } else {
-    mounts.insert(layout.v2_root);
-  }
-  std::set<std::string> ids;
-  for (const auto& mount : mounts)
-    for (auto& id : SLW_TRY(list_subdirs(fs::join(mount, kCgroupParent))))
-      ids.insert(std::move(id));
-
-  std::optional<Error> first;
-  size_t failures = 0;
-  for (const auto& id : ids) {
-    if (is_alive(id)) continue;
-    std::string name = container_cgroup_name(id);
-    auto cg = Cgroup::open_existing(layout, name);
-    if (!cg && cg.error().code() == ENOENT) continue;  // another gc got there first
-    Status st = cg ? cg->destroy() : Status(std::unexpected(std::move(cg.error())));
-    if (cg) cg->release();  // tried once; its destructor must not wait for it again
-    if (st) continue;
-    if (!first) first = std::move(st.error()).context(fmt::format("remove stale cgroup {}", name));
-    ++failures;
-  }
-  if (!first) return {};
-  if (failures == 1) return std::unexpected(std::move(*first));
-  return std::unexpected(Error(first->code(), fmt::format("{} (and {} more stale cgroups failed)",
-                                                          first->message(), failures - 1)));
-}
-
 }  // namespace slipway::runtime

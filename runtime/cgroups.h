@@ -13,7 +13,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -170,12 +169,5 @@ class Cgroup {
   bool owned_ = true;
   bool destroyed_ = false;
 };
-
-// For `slipway gc`: destroys every slipway/<id> cgroup for which is_alive(id) is false, killing
-// what is left in it. is_alive is asked about every id on the host, including containers of other
-// slipway roots and containers being created right now: it must answer true for any id it does not
-// own. Tries every id and reports the first failure.
-Status remove_stale_cgroups(const CgroupLayout& layout,
-                            const std::function<bool(const std::string& id)>& is_alive);
 
 }  // namespace slipway::runtime

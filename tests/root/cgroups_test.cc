@@ -1,6 +1,7 @@
 // Real cgroups on this host: limits land in the files, processes land in the cgroup, the pids and
-// memory limits bite, kill_all and destroy leave nothing behind. Each test uses its own
-// slipway/test-<pid>-<n> cgroups and removes them even when it fails.
+// memory limits bite, kill_all and destroy leave nothing behind, gc removes the cgroups of its
+// store's dead containers only. Each test uses its own slipway/test-<pid>-<n> cgroups (or
+// slipway/<id> with ids made from its pid) and removes them even when it fails.
 #include "runtime/cgroups.h"
 
 #include <fcntl.h>
@@ -19,6 +20,8 @@
 
 #include "base/fs.h"
 #include "base/unique_fd.h"
+#include "runtime/container_ops.h"
+#include "runtime/container_store.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::runtime {
@@ -145,9 +148,14 @@ class CgroupRootTest : public ::testing::TestWithParam<Mode> {
   }
 
   std::string unique_name() {
-    static int counter = 0;
-    names_.push_back(fmt::format("slipway/test-{}-{}", ::getpid(), ++counter));
+    names_.push_back(fmt::format("slipway/test-{}-{}", ::getpid(), ++counter_));
     return names_.back();
+  }
+  // A container id (64 hex digits) of this process whose cgroup TearDown checks like unique_name's.
+  std::string unique_id() {
+    std::string id = fmt::format("{:08x}{:056x}", ::getpid(), ++counter_);
+    names_.push_back(container_cgroup_name(id));
+    return id;
   }
 
   // Directories of cgroup `name` in any hierarchy, found by walking /sys/fs/cgroup.
@@ -175,6 +183,7 @@ class CgroupRootTest : public ::testing::TestWithParam<Mode> {
 
   CgroupLayout layout_;
   std::vector<std::string> names_;
+  static inline int counter_ = 0;
 };
 
 #define SKIP_WITHOUT(controller)                                                   \
@@ -510,25 +519,52 @@ TEST_P(CgroupRootTest, MissingControllerIsNamedAndNothingIsCreated) {
       fmt::format("cgroup {} has no memory controller, which OOM kill detection needs", name));
 }
 
-TEST_P(CgroupRootTest, RemoveStaleCgroupsRemovesOnlyTheDead) {
-  std::string dead = unique_name(), alive = unique_name();
-  std::string dead_id = dead.substr(dead.find('/') + 1);
-  auto dead_cg = Cgroup::create(layout_, dead, {});
+TEST_P(CgroupRootTest, GcRemovesOnlyTheCgroupsOfItsDeadContainers) {
+  if (GetParam() != Mode::kHost)
+    GTEST_SKIP() << "gc works on the layout detect_cgroup_layout() finds";
+  slipway::testing::TempDir root("slipway-cgroup-gc");
+  auto store = ContainerStore::open(root.path());
+  ASSERT_TRUE(store) << store.error().message();
+  std::string dead_id = unique_id(), alive_id = unique_id(), foreign_id = unique_id();
+  for (const auto& [id, name] : {std::pair{dead_id, "dead"}, std::pair{alive_id, "alive"}}) {
+    ContainerRecord r;
+    r.id = id;
+    r.name = name;
+    r.spec.id = id;
+    ASSERT_TRUE(store->create(r));
+  }
+  // The dead one's processes are gone (start times that match no process): a killed runtime.
+  ContainerState dead;
+  dead.status = ContainerStatus::kRunning;
+  dead.pid = dead.supervisor_pid = ::getpid();
+  dead.pid_start_time = dead.supervisor_start_time = 1;
+  ASSERT_TRUE(store->save_state(dead_id, dead));
+  ContainerState alive = dead;
+  alive.pid_start_time = alive.supervisor_start_time = process_start_time(::getpid());
+  ASSERT_TRUE(store->save_state(alive_id, alive));
+
+  auto dead_cg = Cgroup::create(layout_, container_cgroup_name(dead_id), {});
   ASSERT_TRUE(dead_cg) << dead_cg.error().message();
-  auto alive_cg = Cgroup::create(layout_, alive, {});
+  auto alive_cg = Cgroup::create(layout_, container_cgroup_name(alive_id), {});
   ASSERT_TRUE(alive_cg) << alive_cg.error().message();
+  // Another root's container: no record in this store, so gc must leave it alone.
+  auto foreign_cg = Cgroup::create(layout_, container_cgroup_name(foreign_id), {});
+  ASSERT_TRUE(foreign_cg) << foreign_cg.error().message();
   Child leftover([]() -> int { pause_forever(); });
   ASSERT_TRUE(dead_cg->add_process(leftover.pid()));
   dead_cg->release();  // as if its slipway process had been killed
 
-  // Everything else under slipway/ (other tests, other roots) counts as alive.
-  auto st = remove_stale_cgroups(layout_, [&](const std::string& id) { return id != dead_id; });
-  ASSERT_TRUE(st) << st.error().message();
-  EXPECT_EQ(leftovers(dead), std::vector<std::string>{});
+  auto report = collect_garbage(*store);
+  ASSERT_TRUE(report) << report.error().message();
+  EXPECT_EQ(report->containers, std::vector<std::string>{dead_id});
+  EXPECT_EQ(leftovers(container_cgroup_name(dead_id)), std::vector<std::string>{});
   int status = leftover.wait();
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  EXPECT_EQ(store->load_state(dead_id)->status, ContainerStatus::kExited);
   for (const auto& dir : alive_cg->paths()) EXPECT_TRUE(fs::is_dir(dir)) << dir;
+  for (const auto& dir : foreign_cg->paths()) EXPECT_TRUE(fs::is_dir(dir)) << dir;
   ASSERT_TRUE(alive_cg->destroy());
+  ASSERT_TRUE(foreign_cg->destroy());
 }
 
 INSTANTIATE_TEST_SUITE_P(Cgroups, CgroupRootTest,

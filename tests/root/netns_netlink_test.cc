@@ -11,6 +11,7 @@
 #include "base/unique_fd.h"
 #include "netns/netlink.h"
 #include "netns/netns_fd.h"
+#include "tests/support/net_helpers.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::netns {
@@ -21,16 +22,6 @@ Ipv4 ip(std::string_view s) {
 }
 Cidr cidr(std::string_view s) {
   return *parse_cidr(s);
-}
-
-// A plain link to hang addresses and routes on: dummy where the kernel has it (this host's does
-// not), else ifb. Returns the kind made.
-Result<std::string> make_plain_link(Netlink& nl, const std::string& name) {
-  auto made = nl.create_link(name, "dummy");
-  if (made) return std::string("dummy");
-  if (made.error().code() != EOPNOTSUPP) return std::unexpected(std::move(made).error());
-  SLW_TRY(nl.create_link(name, "ifb"));
-  return std::string("ifb");
 }
 
 class NetlinkTest : public ::testing::Test {
@@ -88,7 +79,7 @@ TEST_F(NetlinkTest, AConnectionOpenedInANamespaceStaysThere) {
   ASSERT_TRUE(nl) << nl.error().message();
   // Used from this (host) thread, it still changes the namespace it was opened in.
   std::string name = fmt::format("slwt{}s", ::getpid());
-  auto made = make_plain_link(*nl, name);
+  auto made = testing::create_plain_link(*nl, name);
   ASSERT_TRUE(made) << made.error().message();
   EXPECT_TRUE(*nl->link_exists(name));
   auto host = Netlink::open();
@@ -104,7 +95,7 @@ TEST_F(NetlinkTest, BridgeCreationIsIdempotentAndChecksTheKind) {
     EXPECT_EQ(br.kind, "bridge");
     EXPECT_EQ(br.mtu, 1400);
     EXPECT_FALSE(br.up);
-    std::string kind = SLW_TRY(make_plain_link(nl, "slwtdummy"));
+    std::string kind = SLW_TRY(testing::create_plain_link(nl, "slwtdummy"));
     auto clash = nl.create_bridge("slwtdummy", 1500);
     EXPECT_FALSE(clash);
     if (!clash) {
@@ -113,7 +104,7 @@ TEST_F(NetlinkTest, BridgeCreationIsIdempotentAndChecksTheKind) {
                             "bridge (kind \"{}\")",
                             kind));
     }
-    auto dup = nl.create_link("slwtdummy", kind);
+    auto dup = testing::create_plain_link(nl, "slwtdummy");  // add_link says why it refused
     EXPECT_FALSE(dup);
     if (!dup) {
       EXPECT_EQ(dup.error().code(), EEXIST);
@@ -125,9 +116,8 @@ TEST_F(NetlinkTest, BridgeCreationIsIdempotentAndChecksTheKind) {
 
 TEST_F(NetlinkTest, LinkStateMtuAddressesAndRoutes) {
   auto st = in_ns([](Netlink& nl) -> Status {
-    std::string kind = SLW_TRY(make_plain_link(nl, "slwtd0"));
-    SLW_TRY(nl.set_mtu("slwtd0", 1280));
-    SLW_TRY(nl.link_up("slwtd0"));
+    std::string kind = SLW_TRY(testing::create_plain_link(nl, "slwtd0"));
+    SLW_TRY(nl.set_link("slwtd0", true, 1280));  // up and MTU in one request
     LinkInfo d = SLW_TRY(nl.link("slwtd0"));
     EXPECT_TRUE(d.up);
     EXPECT_EQ(d.mtu, 1280);
@@ -138,7 +128,6 @@ TEST_F(NetlinkTest, LinkStateMtuAddressesAndRoutes) {
     auto addrs = SLW_TRY(nl.addresses("slwtd0"));
     EXPECT_EQ(addrs, (std::vector<std::pair<Ipv4, int>>{{ip("10.99.0.1"), 24}}));
 
-    SLW_TRY(nl.add_device_route(cidr("10.98.0.0/16"), "slwtd0"));
     SLW_TRY(nl.add_default_route(ip("10.99.0.254")));
     auto routes = SLW_TRY(nl.routes());
     auto has = [&](std::string_view dst, std::string_view dev) {
@@ -147,17 +136,22 @@ TEST_F(NetlinkTest, LinkStateMtuAddressesAndRoutes) {
       });
     };
     EXPECT_TRUE(has("10.99.0.0/24", "slwtd0"));  // connected route of the address
-    EXPECT_TRUE(has("10.98.0.0/16", "slwtd0"));
     EXPECT_TRUE(has("0.0.0.0/0", "slwtd0"));
     for (const Ipv4Route& r : routes) {
       if (r.destination.prefix == 0) {
         EXPECT_EQ(r.gateway, ip("10.99.0.254"));
+      } else if (r.destination == cidr("10.99.0.0/24")) {
+        EXPECT_EQ(r.gateway, std::nullopt);  // a device route: no next hop
       }
     }
 
-    auto names = SLW_TRY(nl.list_links());
-    EXPECT_NE(std::find(names.begin(), names.end(), "slwtd0"), names.end());
-    EXPECT_NE(std::find(names.begin(), names.end(), "lo"), names.end());
+    auto links = SLW_TRY(nl.links());
+    auto listed = [&](std::string_view name) {
+      return std::any_of(links.begin(), links.end(),
+                         [&](const LinkInfo& l) { return l.name == name; });
+    };
+    EXPECT_TRUE(listed("slwtd0"));
+    EXPECT_TRUE(listed("lo"));
     return {};
   });
   ASSERT_TRUE(st) << st.error().message();
@@ -188,7 +182,14 @@ TEST_F(NetlinkTest, KernelRefusalsBecomeOneLineErrors) {
     }
     auto long_name = nl.create_bridge("slwt-much-too-long", 1500);
     EXPECT_FALSE(long_name);
-    EXPECT_FALSE(nl.set_mtu("lo", 10));
+    SLW_TRY(nl.create_bridge("slwtbr", 1500));
+    auto tiny = nl.set_link("slwtbr", false, 10);  // below an Ethernet link's minimum of 68
+    EXPECT_FALSE(tiny);
+    if (!tiny) {
+      EXPECT_TRUE(tiny.error().message().starts_with("set mtu of link slwtbr to 10: "))
+          << tiny.error().message();
+    }
+    EXPECT_EQ(SLW_TRY(nl.link("slwtbr")).mtu, 1500);
     return {};
   });
   ASSERT_TRUE(st) << st.error().message();

@@ -14,6 +14,7 @@
 #include "netns/netlink.h"
 #include "netns/netns_fd.h"
 #include "netns/network_store.h"
+#include "tests/support/net_helpers.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::netns {
@@ -43,9 +44,7 @@ TEST_F(NetworkStoreRootTest, SubnetOverlappingARealRouteIsRefused) {
   const std::string link = name("d");
   auto st = in_netns(ns_.get(), [&]() -> Status {
     Netlink nl = SLW_TRY(Netlink::open());
-    // dummy where the kernel has it, else ifb: any link that carries an address and its route
-    auto made = nl.create_link(link, "dummy");
-    if (!made) SLW_TRY(nl.create_link(link, "ifb"));
+    SLW_TRY(testing::create_plain_link(nl, link));  // carries an address and its route
     SLW_TRY(nl.link_up(link));
     SLW_TRY(nl.add_address(link, *parse_ipv4("10.123.0.1"), 24));
 
@@ -128,8 +127,7 @@ TEST_F(NetworkStoreRootTest, EnsureBridgeRefusesAForeignLinkOfThatName) {
   o.bridge = name("f");
   auto st = in_netns(ns_.get(), [&]() -> Status {
     Netlink nl = SLW_TRY(Netlink::open());
-    auto made = nl.create_link(*o.bridge, "dummy");
-    if (!made) SLW_TRY(nl.create_link(*o.bridge, "ifb"));
+    SLW_TRY(testing::create_plain_link(nl, *o.bridge));
     Network net = SLW_TRY(NetworkStore(root_.path()).create("foreign", o));
     auto refused = ensure_bridge(net);
     EXPECT_FALSE(refused);

@@ -2,7 +2,8 @@
 // (named slwt<pid>...), two container namespaces (one held by a forked child that unshared, one
 // by an fd), veth pairs created straight into them, addresses from IPAM, and TCP traffic from
 // container A to container B and to the gateway. Then the cleanup: each host veth disappears with
-// its namespace, the bridge with network rm. Also gc of orphan veths, in a private namespace.
+// its namespace, the bridge with network rm. Also `slipway gc`'s removal of the veths of dead
+// containers (engine::collect_garbage), in a private namespace.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -17,13 +18,16 @@
 #include <chrono>
 #include <thread>
 
+#include "base/fs.h"
 #include "base/scope_exit.h"
 #include "base/unique_fd.h"
+#include "engine/garbage.h"
 #include "netns/ipam.h"
 #include "netns/netlink.h"
 #include "netns/netns_fd.h"
 #include "netns/network_store.h"
 #include "netns/veth.h"
+#include "runtime/container_store.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::netns {
@@ -251,25 +255,44 @@ TEST_F(VethTest, TwoContainersOnABridgeReachEachOtherAndTheGateway) {
   EXPECT_FALSE(*host->link_exists(bridge));
 }
 
-TEST_F(VethTest, GcRemovesOnlyOrphanVethsWithTheGivenPrefix) {
-  // All in a private "host" namespace, so gc's scan cannot see anyone else's links.
+TEST_F(VethTest, GcRemovesOnlyTheVethsOfItsStoresDeadContainers) {
+  // All in a private "host" namespace, so gc's links are only those made here.
   auto host_ns = create_netns();
   auto container_ns = create_netns();
   ASSERT_TRUE(host_ns && container_ns);
-  const std::string prefix = name("o");
-  const std::string live = prefix + "1", orphan = prefix + "2", other = name("x");
+  testing::TempDir root("slipway-veth-gc");
+  auto store = runtime::ContainerStore::open(fs::join(root.path(), "run"));
+  ASSERT_TRUE(store) << store.error().message();
+  // Ids whose first 12 hex digits (the veth name) differ: pid, then a counter.
+  auto id = [](int n) { return fmt::format("{:08x}{:04x}", ::getpid(), n) + std::string(52, 'e'); };
+  const std::string dead_id = id(1), alive_id = id(2), foreign_id = id(3);
+  runtime::ContainerState dead;  // a killed runtime: no process has these start times
+  dead.status = runtime::ContainerStatus::kRunning;
+  dead.pid = dead.supervisor_pid = ::getpid();
+  dead.pid_start_time = dead.supervisor_start_time = 1;
+  runtime::ContainerState alive = dead;
+  alive.pid_start_time = alive.supervisor_start_time = runtime::process_start_time(::getpid());
+  for (const auto& [cid, state] : {std::pair{dead_id, dead}, std::pair{alive_id, alive}}) {
+    runtime::ContainerRecord r;
+    r.id = r.spec.id = cid;
+    r.name = cid.substr(0, 16);
+    ASSERT_TRUE(store->create(r));
+    ASSERT_TRUE(store->save_state(cid, state));
+  }
+  const std::string dead_veth = host_veth_name(dead_id), alive_veth = host_veth_name(alive_id);
+  const std::string foreign_veth = host_veth_name(foreign_id);  // another root's container
   auto st = in_netns(host_ns->get(), [&]() -> Status {
     Netlink nl = SLW_TRY(Netlink::open());
     SLW_TRY(nl.create_bridge("br0", 1500));
-    SLW_TRY(create_veth_into(nl, live, "br0", container_ns->get(), "eth0", 1500));
-    SLW_TRY(create_veth_into(nl, orphan, "br0", container_ns->get(), "eth1", 1500));
-    SLW_TRY(create_veth_into(nl, other, "br0", container_ns->get(), "eth2", 1500));
-    auto removed = SLW_TRY(remove_orphan_veths({live}, prefix));
-    EXPECT_EQ(removed, std::vector<std::string>{orphan});
-    EXPECT_TRUE(SLW_TRY(nl.link_exists(live)));
-    EXPECT_FALSE(SLW_TRY(nl.link_exists(orphan)));
-    EXPECT_TRUE(SLW_TRY(nl.link_exists(other)));
-    EXPECT_TRUE(SLW_TRY(remove_orphan_veths({live}, prefix)).empty());
+    SLW_TRY(create_veth_into(nl, alive_veth, "br0", container_ns->get(), "eth0", 1500));
+    SLW_TRY(create_veth_into(nl, dead_veth, "br0", container_ns->get(), "eth1", 1500));
+    SLW_TRY(create_veth_into(nl, foreign_veth, "br0", container_ns->get(), "eth2", 1500));
+    auto report = SLW_TRY(engine::collect_garbage(root.path(), *store));
+    EXPECT_EQ(report.links, std::vector<std::string>{dead_veth});
+    EXPECT_TRUE(SLW_TRY(nl.link_exists(alive_veth)));
+    EXPECT_FALSE(SLW_TRY(nl.link_exists(dead_veth)));
+    EXPECT_TRUE(SLW_TRY(nl.link_exists(foreign_veth)));
+    EXPECT_TRUE(SLW_TRY(engine::collect_garbage(root.path(), *store)).links.empty());
     return {};
   });
   ASSERT_TRUE(st) << st.error().message();
