@@ -37,6 +37,9 @@ struct BindMount {
   // `{}` keeps {source, target, read_only} initializers free of -Wmissing-field-initializers.
   std::string upper_dir{};  // copy_on_write only
   std::string work_dir{};   // copy_on_write only
+  // The host source is a file, so the target is made as a file. Not stored: the launcher finds it
+  // out at every start, so that the mount plan makes no syscalls.
+  bool source_is_file{};
 };
 
 enum class NetworkMode {

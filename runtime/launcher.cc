@@ -178,14 +178,21 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   } else if (!fs::is_dir(spec.rootfs.plain_dir)) {
     return fail("rootfs {}: not a directory", spec.rootfs.plain_dir);
   }
-  for (const auto& b : spec.binds) {
-    if (b.copy_on_write) SLW_TRY(prepare_cow_volume(b));
-    else if (!fs::exists(b.source)) SLW_TRY_CTX(fs::make_dirs(b.source), "volume {}", b.source);
+  // The plan makes no syscalls: what it needs to know of the host goes into this copy.
+  ContainerSpec planned = spec;
+  for (auto& b : planned.binds) {
+    if (b.copy_on_write) {
+      SLW_TRY(prepare_cow_volume(b));
+    } else if (!fs::exists(b.source)) {
+      SLW_TRY_CTX(fs::make_dirs(b.source), "volume {}", b.source);
+    } else {
+      b.source_is_file = !fs::is_dir(b.source);
+    }
   }
   SLW_TRY(write_etc_files(etc_dir, spec));
 
   ChildPlan plan;
-  plan.mounts = plan_mounts(spec, etc_dir);
+  plan.mounts = plan_mounts(planned, etc_dir);
   SeccompProgram seccomp = SLW_TRY(seccomp_for(spec.security, spec.cache_dir));
   CapabilityPlan caps = SLW_TRY(plan_capabilities(spec.security.capabilities));
   CStringArray argv(spec.process.args);

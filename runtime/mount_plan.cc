@@ -84,7 +84,7 @@ MountOp bind_op(std::string source, std::string target, bool read_only, bool is_
 }  // namespace
 
 MountOp volume_op(const BindMount& b) {
-  if (!b.copy_on_write) return bind_op(b.source, b.target, b.read_only, !fs::is_dir(b.source));
+  if (!b.copy_on_write) return bind_op(b.source, b.target, b.read_only, b.source_is_file);
   RootfsSpec layers;
   layers.lower_dirs = {b.source};
   layers.upper_dir = b.upper_dir;

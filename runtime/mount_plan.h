@@ -53,7 +53,8 @@ const std::vector<std::string>& default_readonly_paths();
 std::string overlay_options(const RootfsSpec& rootfs);
 
 // The mount of one volume: a bind, or for a copy-on-write volume an overlay with the host dir as
-// its only lower dir. Either way the target is resolved inside the rootfs by the child.
+// its only lower dir. Either way the target is resolved inside the rootfs by the child. A bind's
+// target is a file when volume.source_is_file says so; the host is not looked at.
 MountOp volume_op(const BindMount& volume);
 
 // Builds the whole plan. `etc_files_dir` holds the generated hostname, hosts and resolv.conf.

@@ -188,6 +188,16 @@ TEST_F(RunTest, WaitPrintsTheExitCodeOnceTheContainerStops) {
   EXPECT_EQ(gone.exit_code, 125);
 }
 
+TEST_F(RunTest, AFileVolumeIsBoundOntoAFile) {
+  // The launcher tells the mount plan the source is a file, so the target (absent from the image)
+  // is made as a file, not a directory.
+  TempDir vol;
+  std::ofstream(vol.path() + "/app.conf") << "file from host\n";
+  auto r = run({"-v", vol.path() + "/app.conf:/etc/app.conf:ro"},
+               {"sh", "-c", "cat /etc/app.conf; test -f /etc/app.conf && echo file"});
+  EXPECT_EQ(r.out, "file from host\nfile\n") << r.err;
+}
+
 TEST_F(RunTest, ReadOnlyRootfs) {
   auto r = run({"--read-only"}, {"sh", "-c", "touch /x 2>/dev/null && echo rw || echo ro; touch /dev/shm/ok && echo shm"});
   EXPECT_EQ(r.out, "ro\nshm\n") << r.err;

@@ -102,6 +102,25 @@ TEST(MountPlan, VolumesKeepReadOnlyFlag) {
   EXPECT_FALSE(find_target(p.in_rootfs, "/rw")->read_only);
 }
 
+TEST(MountPlan, AVolumeTargetIsAFileOnlyWhenTheCallerSaysTheSourceIsOne) {
+  ContainerSpec s = overlay_spec();
+  // The plan takes the caller's word and never looks at the host: /etc/passwd is a file there,
+  // /tmp a directory, yet the flags decide.
+  BindMount file{"/tmp", "/run/secret", true};
+  file.source_is_file = true;
+  s.binds = {file, {"/etc/passwd", "/data", false}};
+  MountPlan p = plan_mounts(s, "/c/etc");
+  const MountOp* as_file = find_target(p.in_rootfs, "/run/secret");
+  ASSERT_NE(as_file, nullptr);
+  EXPECT_EQ(as_file->kind, MountOp::Kind::kBind);
+  EXPECT_TRUE(as_file->target_is_file);
+  EXPECT_TRUE(as_file->read_only);
+  const MountOp* as_dir = find_target(p.in_rootfs, "/data");
+  ASSERT_NE(as_dir, nullptr);
+  EXPECT_FALSE(as_dir->target_is_file);
+  EXPECT_TRUE(volume_op(file).target_is_file);
+}
+
 TEST(MountPlan, CopyOnWriteVolumeIsAnOverlayOverTheHostDir) {
   ContainerSpec s = overlay_spec();
   BindMount cow;
