@@ -5,14 +5,10 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 
 #include <atomic>
 #include <chrono>
@@ -23,6 +19,7 @@
 #include "netns/dns_message.h"
 #include "netns/dns_server.h"
 #include "netns/netns_fd.h"
+#include "tests/support/net_helpers.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::netns {
@@ -30,64 +27,13 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using testing::loopback;
+using testing::make_test_netns;
+using testing::port_of;
+using testing::run_in_netns;
 
 constexpr const char* kBusybox = "/bin/busybox";
 constexpr Ipv4 kServerAddress{0x7f00004d};  // 127.0.0.77, inside the test namespace
-
-UniqueFd make_test_netns() {
-  auto ns = create_netns();
-  if (!ns) {
-    ADD_FAILURE() << ns.error().message();
-    return UniqueFd();
-  }
-  auto up = in_netns(ns->get(), []() -> Status {
-    UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-    if (::ioctl(s.get(), SIOCGIFFLAGS, &ifr) < 0) return fail_errno("SIOCGIFFLAGS lo");
-    ifr.ifr_flags |= IFF_UP;
-    if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) < 0) return fail_errno("SIOCSIFFLAGS lo");
-    return {};
-  });
-  if (!up) ADD_FAILURE() << up.error().message();
-  return std::move(*ns);
-}
-
-// Forks, enters ns, execs argv with stdout+stderr captured; killed and reaped after 10 s.
-testing::CommandResult run_in_netns(int ns, const std::vector<std::string>& argv) {
-  testing::CommandResult result;
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) < 0) return result;
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::setns(ns, CLONE_NEWNET) < 0) ::_exit(126);
-    ::dup2(out[1], 1);
-    ::dup2(out[1], 2);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  UniqueFd reader(out[0]);
-  auto deadline = Clock::now() + 10s;
-  for (;;) {
-    pollfd p{reader.get(), POLLIN, 0};
-    int left =
-        int(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
-    if (left <= 0 || ::poll(&p, 1, left) <= 0) break;
-    char buf[4096];
-    ssize_t n = ::read(reader.get(), buf, sizeof buf);
-    if (n <= 0) break;
-    result.out.append(buf, static_cast<size_t>(n));
-  }
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
 
 // A resolver for "the outside world" on the host's 127.0.0.1 (UDP): A -> 192.0.2.1 (TEST-NET-1),
 // anything else -> empty NOERROR.
@@ -95,13 +41,9 @@ class FakeUpstream {
  public:
   FakeUpstream() {
     sock_ = UniqueFd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sockaddr_in sa = loopback(0);
     ::bind(sock_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-    socklen_t len = sizeof sa;
-    ::getsockname(sock_.get(), reinterpret_cast<sockaddr*>(&sa), &len);
-    port_ = ntohs(sa.sin_port);
+    port_ = port_of(sock_.get());
     thread_ = std::thread([this] {
       while (!stop_) {
         pollfd p{sock_.get(), POLLIN, 0};
@@ -145,8 +87,9 @@ class DnsNetnsTest : public ::testing::Test {
   void SetUp() override {
     if (!testing::is_root()) GTEST_SKIP() << "needs root (creates a network namespace)";
     if (::access(kBusybox, X_OK) != 0) GTEST_SKIP() << "needs " << kBusybox << " (busybox-static)";
-    ns_ = make_test_netns();
-    ASSERT_TRUE(ns_);
+    auto ns = make_test_netns();
+    ASSERT_TRUE(ns) << ns.error().message();
+    ns_ = std::move(*ns);
     DnsServerConfig config;
     config.listen_address = kServerAddress;
     config.listen_port = 53;

@@ -5,13 +5,10 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -28,6 +25,7 @@
 #include "netns/netns_fd.h"
 #include "netns/port_forwarder.h"
 #include "netns/socket_maker.h"
+#include "tests/support/net_helpers.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::netns {
@@ -35,41 +33,11 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-// A fresh network namespace with "lo" up, alive as long as the returned fd.
-UniqueFd make_test_netns() {
-  auto ns = create_netns();
-  if (!ns) {
-    ADD_FAILURE() << ns.error().message();
-    return UniqueFd();
-  }
-  auto up = in_netns(ns->get(), []() -> Status {
-    UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-    if (::ioctl(s.get(), SIOCGIFFLAGS, &ifr) < 0) return fail_errno("SIOCGIFFLAGS lo");
-    ifr.ifr_flags |= IFF_UP;
-    if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) < 0) return fail_errno("SIOCSIFFLAGS lo");
-    return {};
-  });
-  if (!up) ADD_FAILURE() << up.error().message();
-  return std::move(*ns);
-}
-
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sa.sin_port = htons(port);
-  return sa;
-}
-
-uint16_t port_of(int fd) {
-  sockaddr_in sa{};
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  return ntohs(sa.sin_port);
-}
+using testing::loopback;
+using testing::make_test_netns;
+using testing::port_of;
+using testing::read_to_eof;
+using testing::run_in_netns;
 
 // A TCP socket of namespace ns (-1: this thread's) bound to 127.0.0.1:port.
 UniqueFd bound_socket(int ns, uint16_t port, int extra_type = 0) {
@@ -92,17 +60,6 @@ UniqueFd connect_in(int ns, uint16_t port) {
   timeval tv{10, 0};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   return fd;
-}
-
-std::pair<std::string, bool> read_to_eof(int fd) {
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n == 0) return {out, true};
-    if (n < 0) return {out, false};
-    out.append(buf, static_cast<size_t>(n));
-  }
 }
 
 bool read_exact(int fd, std::string& out, size_t n) {
@@ -190,8 +147,9 @@ class ForwardNetnsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!testing::is_root()) GTEST_SKIP() << "needs root (creates network namespaces)";
-    ns_ = make_test_netns();
-    ASSERT_TRUE(ns_);
+    auto ns = make_test_netns();
+    ASSERT_TRUE(ns) << ns.error().message();
+    ns_ = std::move(*ns);
   }
 
   // A started forwarder for one rule: listen in the test namespace on 127.0.0.1:listen_port,
@@ -392,43 +350,6 @@ TEST_F(ForwardNetnsTest, PublishListensOnTheHostAndConnectsIntoTheNamespace) {
     EXPECT_TRUE(eof);
   }
   EXPECT_EQ((*fwd)->stats().connect_failed, 0u);
-}
-
-// A child process: forked, setns()'d into ns, exec'd; killed and reaped if still running.
-testing::CommandResult run_in_netns(int ns, const std::vector<std::string>& argv) {
-  testing::CommandResult result;
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) < 0) return result;
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    // Only async-signal-safe calls between fork and exec.
-    if (::setns(ns, CLONE_NEWNET) < 0) ::_exit(126);
-    ::dup2(out[1], 1);
-    ::dup2(out[1], 2);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  UniqueFd reader(out[0]);
-  auto deadline = Clock::now() + 10s;
-  for (;;) {
-    pollfd p{reader.get(), POLLIN, 0};
-    int left =
-        int(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
-    if (left <= 0 || ::poll(&p, 1, left) <= 0) break;
-    char buf[4096];
-    ssize_t n = ::read(reader.get(), buf, sizeof buf);
-    if (n <= 0) break;
-    result.out.append(buf, static_cast<size_t>(n));
-  }
-  ::kill(pid, SIGKILL);  // a no-op when it already exited; we reap it either way
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
 }
 
 // redis-server on the host's loopback, stopped and reaped at the end of the test.

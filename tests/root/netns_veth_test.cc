@@ -28,6 +28,7 @@
 #include "netns/network_store.h"
 #include "netns/veth.h"
 #include "runtime/container_store.h"
+#include "tests/support/net_helpers.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::netns {
@@ -35,6 +36,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using testing::port_of;
 
 // A forked child in a network namespace of its own, sleeping until the destructor kills and
 // reaps it: the way a container process holds its namespace.
@@ -80,13 +82,6 @@ Result<UniqueFd> listen_on(Ipv4 addr) {
     return fail_errno(fmt::format("bind {}", addr.to_string()));
   if (::listen(fd.get(), 4) < 0) return fail_errno("listen");
   return fd;
-}
-
-uint16_t port_of(int fd) {
-  sockaddr_in sa{};
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  return ntohs(sa.sin_port);
 }
 
 Result<UniqueFd> connect_to(Ipv4 addr, uint16_t port) {

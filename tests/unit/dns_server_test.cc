@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "netns/dns_message.h"
+#include "tests/support/net_helpers.h"
 
 namespace slipway::netns {
 namespace {
@@ -22,21 +23,8 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using Bytes = std::vector<uint8_t>;
-
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sa.sin_port = htons(port);
-  return sa;
-}
-
-uint16_t port_of(int fd) {
-  sockaddr_in sa{};
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  return ntohs(sa.sin_port);
-}
+using testing::loopback;
+using testing::port_of;
 
 Bytes make_query(const std::string& name, uint16_t id, uint16_t type = dns::kTypeA) {
   DnsMessage q;

@@ -28,24 +28,19 @@
 #include <vector>
 
 #include "netns/port_forwarder.h"
+#include "tests/support/net_helpers.h"
 
 namespace slipway::netns {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
+using testing::loopback;
+using testing::port_of;
 
 size_t env_or(const char* name, size_t fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
-}
-
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sa.sin_port = htons(port);
-  return sa;
 }
 
 UniqueFd listen_any_port() {
@@ -55,13 +50,6 @@ UniqueFd listen_any_port() {
       ::listen(fd.get(), 128) < 0)
     return UniqueFd();
   return fd;
-}
-
-uint16_t port_of(int fd) {
-  sockaddr_in sa{};
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  return ntohs(sa.sin_port);
 }
 
 uint16_t free_port() {

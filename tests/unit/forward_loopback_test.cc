@@ -14,19 +14,15 @@
 
 #include "netns/port_forwarder.h"
 #include "netns/splice_pipe.h"
+#include "tests/support/net_helpers.h"
 
 namespace slipway::netns {
 namespace {
 
 using namespace std::chrono_literals;
-
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sa.sin_port = htons(port);
-  return sa;
-}
+using testing::loopback;
+using testing::port_of;
+using testing::read_to_eof;
 
 UniqueFd listen_on_loopback(uint16_t port = 0) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -36,13 +32,6 @@ UniqueFd listen_on_loopback(uint16_t port = 0) {
   return fd;
 }
 
-uint16_t port_of(int fd) {
-  sockaddr_in sa{};
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  return ntohs(sa.sin_port);
-}
-
 UniqueFd connect_to(uint16_t port) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in sa = loopback(port);
@@ -50,18 +39,6 @@ UniqueFd connect_to(uint16_t port) {
   timeval tv{5, 0};  // no test read ever waits longer
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   return fd;
-}
-
-// Reads until EOF (or error/timeout); the bool says whether a clean EOF was seen.
-std::pair<std::string, bool> read_to_eof(int fd) {
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n == 0) return {out, true};
-    if (n < 0) return {out, false};
-    out.append(buf, static_cast<size_t>(n));
-  }
 }
 
 // Echoes one connection at a time on its own thread: enough for these single-client tests.

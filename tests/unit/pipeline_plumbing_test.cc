@@ -18,6 +18,7 @@
 #include "pipeline/readiness.h"
 #include "pipeline/service_sets.h"
 #include "pipeline/slipway_process.h"
+#include "tests/support/net_helpers.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::pipeline {
@@ -91,14 +92,10 @@ class Listener {
  public:
   explicit Listener(std::string reply) : reply_(std::move(reply)) {
     fd_ = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) || ::listen(fd_.get(), 8) ||
-        ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len))
+    sockaddr_in a = testing::loopback(0);
+    if (::bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) || ::listen(fd_.get(), 8))
       abort();
-    port_ = ntohs(a.sin_port);
+    port_ = testing::port_of(fd_.get());
     thread_ = std::thread([this] {
       while (!stop_) {
         UniqueFd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
@@ -126,13 +123,9 @@ class Listener {
 
 int closed_port() {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
+  sockaddr_in a = testing::loopback(0);
   ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  return ntohs(a.sin_port);  // bound, never listening: connects are refused
+  return testing::port_of(fd.get());  // bound, never listening: connects are refused
 }
 
 TEST(Readiness, TcpAndHttpProbes) {
