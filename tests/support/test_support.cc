@@ -3,16 +3,19 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "base/fs.h"
+#include "runtime/cgroups.h"
 
 extern char** environ;
 
@@ -158,21 +161,75 @@ TempDir::TempDir(const std::string& prefix, const std::string& base) {
 
 TempDir::~TempDir() { (void)fs::remove_tree(path_); }
 
+namespace {
+
+// The container id in a name of the store's directory: "<id>", or ".<id>.<pid>" for a record being
+// created or removed; "" for anything else.
+std::string container_id_of(std::string_view name) {
+  if (name.starts_with('.')) name = name.substr(1, name.find('.', 1) - 1);
+  if (name.size() != 64 || name.find_first_not_of("0123456789abcdef") != std::string_view::npos)
+    return "";
+  return std::string(name);
+}
+
+}  // namespace
+
 void RootTest::SetUp() {
   if (!is_root()) GTEST_SKIP() << "needs root (namespaces, mounts, cgroups); run as root";
   root_ = std::make_unique<TempDir>("slipway-root");
   run_root_ = std::make_unique<TempDir>("slipway-run", "/dev/shm");
+  // Every record is renamed into <run root>/containers/<id>, so a watch made before the first
+  // command names every container of this test. The store is made here as slipway makes it.
+  std::string store = run_root_->path() + "/containers";
+  ASSERT_TRUE(fs::make_dirs(store + "/names", 0700));
+  store_watch_ = UniqueFd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  ASSERT_TRUE(store_watch_.valid()) << "inotify_init1: " << std::strerror(errno);
+  ASSERT_GE(::inotify_add_watch(store_watch_.get(), store.c_str(), IN_CREATE | IN_MOVED_TO), 0)
+      << "watch " << store << ": " << std::strerror(errno);
+}
+
+std::set<std::string> RootTest::containers_seen() {
+  alignas(inotify_event) char buf[64 * 1024];
+  ssize_t n;
+  while (store_watch_ && (n = ::read(store_watch_.get(), buf, sizeof buf)) > 0) {
+    for (char* p = buf; p < buf + n;) {
+      auto* e = reinterpret_cast<inotify_event*>(p);
+      if (e->mask & IN_Q_OVERFLOW) ADD_FAILURE() << "inotify queue overflow: containers missed";
+      if (e->len > 0) {
+        if (std::string id = container_id_of(e->name); !id.empty()) ids_seen_.insert(id);
+      }
+      p += sizeof(inotify_event) + e->len;
+    }
+  }
+  // Records still there, in case a test replaced the watched directory.
+  if (auto names = fs::list_dir(run_root_->path() + "/containers"))
+    for (const auto& name : *names)
+      if (std::string id = container_id_of(name); !id.empty()) ids_seen_.insert(id);
+  return ids_seen_;
 }
 
 void RootTest::TearDown() {
   if (!root_) return;
   // The root dir name is unique per test, so anything carrying it was made by this test.
-  std::string id = stdfs::path(root_->path()).filename().string();
   EXPECT_EQ(mounts_containing(root_->path()), std::vector<std::string>{}) << "mounts left behind";
   EXPECT_EQ(mounts_containing(run_root_->path()), std::vector<std::string>{}) << "mounts left behind";
   EXPECT_EQ(processes_containing(root_->path()), std::vector<int>{}) << "processes left behind";
   auto gc = slipway({"gc"});
   EXPECT_EQ(gc.exit_code, 0) << gc.err;
+  // After gc: what a killed runtime left is gc's to remove; what is left now has no cleanup.
+  std::set<std::string> ids = containers_seen();
+  std::vector<std::string> left = container_cgroups(ids);
+  EXPECT_EQ(left, std::vector<std::string>{})
+      << "cgroups left behind by " << ids.size() << " container(s) of this test";
+  if (!left.empty()) {
+    // Do not leave them to the next test: kill what is inside and remove them.
+    if (auto layout = runtime::detect_cgroup_layout())
+      for (const auto& id : ids)
+        if (auto cg = runtime::Cgroup::open_existing(*layout, runtime::container_cgroup_name(id)))
+          (void)cg->destroy();
+  }
+  store_watch_.reset();
+  ids_seen_.clear();
   root_.reset();
   run_root_.reset();
 }
@@ -213,6 +270,17 @@ std::vector<std::string> cgroups_containing(const std::string& needle) {
     }
     if (it->is_directory(ec) && it->path().string().find(needle) != std::string::npos)
       found.push_back(it->path().string());
+  }
+  return found;
+}
+
+std::vector<std::string> container_cgroups(const std::set<std::string>& ids) {
+  std::vector<std::string> found;
+  if (ids.empty()) return found;
+  const std::string parent = "/slipway/";
+  for (const auto& path : cgroups_containing(parent)) {
+    size_t at = path.find(parent) + parent.size();
+    if (ids.contains(path.substr(at, path.find('/', at) - at))) found.push_back(path);
   }
   return found;
 }

@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
+
+#include "base/unique_fd.h"
 
 namespace slipway::testing {
 
@@ -49,7 +52,10 @@ class TempDir {
 };
 
 // Fixture for tests that need root: a private slipway root, skip (with the reason) when not root,
-// and a check at teardown that nothing made under that root is left mounted, in a cgroup or running.
+// and a check at teardown that nothing made under that root is left mounted, in a cgroup or
+// running. The cgroup check looks only at slipway/<id> cgroups of containers recorded in this
+// test's run root (an inotify watch on its container store sees every record, even one removed
+// before teardown), so tests running in parallel never see each other's.
 class RootTest : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -62,14 +68,22 @@ class RootTest : public ::testing::Test {
   const std::string& run_root() const { return run_root_->path(); }
 
  private:
+  // Ids of the containers recorded in this test's run root so far.
+  std::set<std::string> containers_seen();
+
   std::unique_ptr<TempDir> root_;
   std::unique_ptr<TempDir> run_root_;  // on /dev/shm, like slipway's default
+  UniqueFd store_watch_;               // inotify on <run root>/containers
+  std::set<std::string> ids_seen_;
 };
 
 // Mount points whose path contains `needle`, from /proc/self/mountinfo.
 std::vector<std::string> mounts_containing(const std::string& needle);
 // cgroup directories (any hierarchy) whose path contains `needle`.
 std::vector<std::string> cgroups_containing(const std::string& needle);
+// The slipway/<id> cgroup directories (any hierarchy, with their descendants) of these container
+// ids.
+std::vector<std::string> container_cgroups(const std::set<std::string>& ids);
 // Pids of processes whose command line contains `needle`.
 std::vector<int> processes_containing(const std::string& needle);
 
