@@ -1,7 +1,5 @@
 #include "oci/build/copy.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -14,12 +12,11 @@
 #include "base/fs.h"
 #include "oci/build/config_edit.h"
 #include "oci/layer/path.h"
+#include "oci/libarchive.h"
 
 namespace slipway::oci {
 
 namespace {
-
-using ArchivePtr = std::unique_ptr<struct archive, int (*)(struct archive*)>;
 
 PathParts parent_of(const PathParts& p) {
   return PathParts(p.begin(), p.end() - (p.empty() ? 0 : 1));
@@ -64,11 +61,6 @@ Status copy_bytes(int in, int out, const PathParts& path, loff_t* in_off = nullp
     if (n < 0) return fail_errno(fmt::format("copy {}", join_path(path)));
     if (n == 0) return {};
   }
-}
-
-std::string archive_message(struct archive* a) {
-  const char* m = archive_error_string(a);
-  return m && *m ? m : "libarchive error";
 }
 
 }  // namespace
@@ -274,7 +266,7 @@ Result<bool> LayerDirWriter::extract_if_archive(int fd, const PathParts& dest_di
                                                 std::string_view what) {
   struct stat fst;
   if (::fstat(fd, &fst) < 0 || fst.st_size == 0) return false;
-  ArchivePtr a(archive_read_new(), archive_read_free);
+  ArchivePtr a = new_archive_reader();
   if (!a) return fail("ADD {}: libarchive could not allocate a reader", what);
   archive_read_support_filter_gzip(a.get());
   archive_read_support_filter_bzip2(a.get());

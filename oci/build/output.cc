@@ -1,7 +1,5 @@
 #include "oci/build/output.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,18 +11,11 @@
 #include "base/random_id.h"
 #include "base/scope_exit.h"
 #include "oci/digest.h"
+#include "oci/libarchive.h"
 
 namespace slipway::oci {
 
 namespace {
-
-using ArchivePtr = std::unique_ptr<struct archive, int (*)(struct archive*)>;
-using EntryPtr = std::unique_ptr<struct archive_entry, void (*)(struct archive_entry*)>;
-
-std::string archive_message(struct archive* a) {
-  const char* m = archive_error_string(a);
-  return m && *m ? m : "libarchive error";
-}
 
 class DirTar {
  public:
@@ -36,7 +27,7 @@ class DirTar {
       std::string rel = prefix + name;
       struct stat st;
       if (::lstat(path.c_str(), &st) < 0) return fail_errno(fmt::format("stat {}", path));
-      EntryPtr e(archive_entry_new(), archive_entry_free);
+      EntryPtr e = new_archive_entry();
       archive_entry_set_uid(e.get(), 0);
       archive_entry_set_gid(e.get(), 0);
       archive_entry_set_mtime(e.get(), mtime_, 0);
@@ -67,22 +58,13 @@ class DirTar {
 
   Status data(const std::string& path, int64_t size) {
     UniqueFd fd = SLW_TRY(fs::open_file(path, O_RDONLY));
-    std::unique_ptr<char[]> buf(new char[1 << 20]);
-    for (int64_t left = size; left > 0;) {
-      ssize_t n =
-          ::read(fd.get(), buf.get(), static_cast<size_t>(std::min<int64_t>(left, 1 << 20)));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return fail_errno(fmt::format("read {}", path));
-      if (n == 0) return fail("{} shrank while it was archived", path);
-      if (archive_write_data(a_, buf.get(), static_cast<size_t>(n)) < 0)
-        return fail("write {} into the archive: {}", path, archive_message(a_));
-      left -= n;
-    }
-    return {};
+    if (!buf_) buf_ = std::make_unique<char[]>(kArchiveBlock);
+    return write_entry_data(a_, fd.get(), size, path, buf_.get());
   }
 
   struct archive* a_;
   int64_t mtime_;
+  std::unique_ptr<char[]> buf_;
 };
 
 std::string blob_path(std::string_view digest) {
@@ -114,7 +96,7 @@ Status write_dir_tar(const std::string& dir, const std::string& file, int64_t mt
   std::string tmp = fmt::format("{}.tmp-{}", file, ::getpid());
   UniqueFd fd = SLW_TRY(fs::open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644));
   ScopeExit drop([&] { ::unlink(tmp.c_str()); });
-  ArchivePtr a(archive_write_new(), archive_write_free);
+  ArchivePtr a = new_archive_writer();
   if (!a) return fail("write {}: libarchive could not allocate a writer", file);
   archive_write_set_format_pax_restricted(a.get());
   archive_write_set_bytes_in_last_block(a.get(), 1);

@@ -15,6 +15,7 @@
 
 #include "base/log.h"
 #include "oci/layer/path.h"
+#include "oci/libarchive.h"
 
 namespace slipway::oci {
 
@@ -99,11 +100,6 @@ Status write_all_at(int fd, const char* data, size_t size, int64_t offset) {
     offset += n;
   }
   return {};
-}
-
-std::string read_error(struct archive* a) {
-  const char* msg = archive_error_string(a);
-  return msg && *msg ? msg : "unreadable tar data";
 }
 
 bool is_overlay_xattr(std::string_view name) {
@@ -272,7 +268,7 @@ Status LayerExtractor::make_regular(struct archive* a, struct archive_entry* e, 
     la_int64_t offset = 0;
     int r = archive_read_data_block(a, &buf, &size, &offset);
     if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return fail("read data: {}", read_error(a));
+    if (r < ARCHIVE_WARN) return fail("read data: {}", archive_message(a, "unreadable tar data"));
     SLW_TRY(write_all_at(fd.get(), static_cast<const char*>(buf), size, offset));
     end = std::max<int64_t>(end, offset + static_cast<int64_t>(size));
   }

@@ -1,22 +1,12 @@
 #include "oci/layer/stream.h"
 
-#include <archive.h>
 #include <fcntl.h>
 
 #include <algorithm>
 
+#include "oci/libarchive.h"
+
 namespace slipway::oci {
-
-namespace {
-
-constexpr size_t kReadBlock = 1 << 20;
-
-std::string archive_message(struct archive* a, std::string_view fallback) {
-  const char* msg = archive_error_string(a);
-  return msg && *msg ? std::string(msg) : std::string(fallback);
-}
-
-}  // namespace
 
 Result<std::unique_ptr<LayerStream>> LayerStream::open(int fd) {
   std::unique_ptr<LayerStream> s(new LayerStream());
@@ -30,7 +20,7 @@ Result<std::unique_ptr<LayerStream>> LayerStream::open(int fd) {
   archive_read_support_filter_xz(s->archive_);
   archive_read_support_filter_bzip2(s->archive_);
   archive_read_support_format_raw(s->archive_);
-  if (archive_read_open_fd(s->archive_, s->fd_.get(), kReadBlock) != ARCHIVE_OK)
+  if (archive_read_open_fd(s->archive_, s->fd_.get(), kArchiveBlock) != ARCHIVE_OK)
     return fail("decompress layer: {}",
                 archive_message(s->archive_, "unrecognized or truncated compressed stream"));
   struct archive_entry* entry = nullptr;

@@ -1,30 +1,19 @@
 // The write side shared by the layer writers (import, build diffs): a tar stream hashed for its
-// diff_id, gzipped, and the gzip bytes hashed and written to a staged blob file.
+// diff_id, gzipped, and the gzip bytes hashed and written to a staged blob file. Handles, error
+// text and the file copy come from oci/libarchive.h.
 #pragma once
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <memory>
-#include <string>
 
 #include "oci/digest.h"
+#include "oci/libarchive.h"
 
 namespace slipway::oci::layer_tar {
 
-inline constexpr size_t kReadBlock = 1 << 20;
 // The only xattr Docker carries into layers: file capabilities (ping, newuidmap, ...).
 inline constexpr const char* kCapabilityXattr = "security.capability";
-
-using ArchivePtr = std::unique_ptr<struct archive, int (*)(struct archive*)>;
-using EntryPtr = std::unique_ptr<struct archive_entry, void (*)(struct archive_entry*)>;
-
-inline std::string archive_message(struct archive* a) {
-  const char* m = archive_error_string(a);
-  return m && *m ? m : "libarchive error";
-}
 
 // Compressed side: hashes the gzip bytes and writes them to the staged file.
 struct BlobSink {

@@ -13,6 +13,7 @@
 #include "oci/layer/extractor.h"
 #include "oci/layer/path.h"
 #include "oci/layer/stream.h"
+#include "oci/libarchive.h"
 
 namespace slipway::oci {
 
@@ -55,8 +56,7 @@ class TarReader {
 
   std::unexpected<Error> error(std::string_view what) {
     if (stream_error_) return std::unexpected(*stream_error_);
-    const char* msg = archive_error_string(archive_);
-    std::string m = msg && *msg ? msg : "unreadable data";
+    std::string m = archive_message(archive_, "unreadable data");
     if (m.find("Unrecognized archive format") != std::string::npos)
       m = "not a tar archive (nor gzip, zstd, xz or bzip2 compressed tar)";
     return fail("{}: {}", what, m);

@@ -53,7 +53,7 @@ class TreeWriter {
     if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
       return fail_errno(fmt::format("stat {}", path));
     if (S_ISSOCK(st.st_mode)) return {};
-    EntryPtr e(archive_entry_new(), archive_entry_free);
+    EntryPtr e = new_archive_entry();
     archive_entry_set_pathname(e.get(), S_ISDIR(st.st_mode) ? (path + "/").c_str() : path.c_str());
     archive_entry_set_mode(e.get(), st.st_mode);
     archive_entry_set_uid(e.get(), st.st_uid);
@@ -115,18 +115,8 @@ class TreeWriter {
   }
 
   Status copy_data(int fd, int64_t size, const std::string& path) {
-    if (!buf_) buf_ = std::make_unique<char[]>(kReadBlock);
-    int64_t left = size;
-    while (left > 0) {
-      ssize_t n = ::read(fd, buf_.get(), static_cast<size_t>(std::min<int64_t>(left, kReadBlock)));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return fail_errno(fmt::format("read {}", path));
-      if (n == 0) return fail("{} shrank while it was being packed", path);
-      if (archive_write_data(tar_, buf_.get(), static_cast<size_t>(n)) < 0)
-        return fail("write {} into the layer: {}", path, archive_message(tar_));
-      left -= n;
-    }
-    return {};
+    if (!buf_) buf_ = std::make_unique<char[]>(kArchiveBlock);
+    return write_entry_data(tar_, fd, size, path, buf_.get());
   }
 
   struct archive* tar_;
@@ -147,7 +137,7 @@ Result<WrittenLayer> write_layer(const std::string& dir, const std::string& tmp_
   ScopeExit cleanup([&] { ::unlink(out.blob.path.c_str()); });
 
   BlobSink blob{blob_fd.get(), {}, 0};
-  ArchivePtr gzip(archive_write_new(), archive_write_free);
+  ArchivePtr gzip = new_archive_writer();
   if (!gzip) return fail("pack layer: libarchive could not allocate a writer");
   archive_write_set_format_raw(gzip.get());
   archive_write_add_filter_gzip(gzip.get());
@@ -157,14 +147,14 @@ Result<WrittenLayer> write_layer(const std::string& dir, const std::string& tmp_
   archive_write_set_bytes_in_last_block(gzip.get(), 1);
   if (archive_write_open(gzip.get(), &blob, nullptr, &BlobSink::write, nullptr) != ARCHIVE_OK)
     return fail("pack layer: {}", archive_message(gzip.get()));
-  EntryPtr raw_entry(archive_entry_new(), archive_entry_free);
+  EntryPtr raw_entry = new_archive_entry();
   archive_entry_set_pathname(raw_entry.get(), "layer.tar");
   archive_entry_set_filetype(raw_entry.get(), AE_IFREG);
   if (archive_write_header(gzip.get(), raw_entry.get()) < ARCHIVE_WARN)
     return fail("pack layer: {}", archive_message(gzip.get()));
 
   TarSink tar_sink{gzip.get(), {}};
-  ArchivePtr tar(archive_write_new(), archive_write_free);
+  ArchivePtr tar = new_archive_writer();
   if (!tar) return fail("pack layer: libarchive could not allocate a writer");
   archive_write_set_format_pax_restricted(tar.get());
   archive_write_set_bytes_in_last_block(tar.get(), 1);

@@ -1,7 +1,5 @@
 #include "oci/store/source.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,16 +7,15 @@
 #include <memory>
 
 #include "base/fs.h"
-#include "base/scope_exit.h"
 #include "oci/digest.h"
 #include "oci/image_spec.h"
 #include "oci/layer/path.h"
+#include "oci/libarchive.h"
 
 namespace slipway::oci {
 
 namespace {
 
-constexpr size_t kReadBlock = 1 << 20;
 constexpr int kMaxAliasHops = 16;
 
 // rel as given by a manifest or index: relative, and never climbing out of the source.
@@ -93,9 +90,8 @@ class ArchiveSource : public ImageSource {
   int counter_ = 0;
 };
 
-std::string archive_message(struct archive* a) {
-  const char* msg = archive_error_string(a);
-  std::string m = msg && *msg ? msg : "unreadable archive";
+std::string source_error(struct archive* a) {
+  std::string m = archive_message(a, "unreadable archive");
   if (m.find("Unrecognized archive format") != std::string::npos)
     m = "not a tar archive, OCI layout or docker-archive";
   return m;
@@ -115,7 +111,7 @@ Result<StagedFile> ArchiveSource::stage_entry(struct archive* a, const std::stri
     la_int64_t offset;
     int r = archive_read_data_block(a, &buf, &size, &offset);
     if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return fail("{}: {}: {}", location(), name, archive_message(a));
+    if (r < ARCHIVE_WARN) return fail("{}: {}: {}", location(), name, source_error(a));
     // Holes of sparse entries read as zeros.
     while (pos < offset) {
       size_t n = static_cast<size_t>(std::min<int64_t>(offset - pos, sizeof kZeros));
@@ -133,21 +129,21 @@ Result<StagedFile> ArchiveSource::stage_entry(struct archive* a, const std::stri
 }
 
 Status ArchiveSource::read(int fd) {
-  struct archive* a = archive_read_new();
-  if (!a) return fail("{}: libarchive could not allocate a reader", location());
-  ScopeExit free_archive([&] { archive_read_free(a); });
+  ArchivePtr reader = new_archive_reader();
+  if (!reader) return fail("{}: libarchive could not allocate a reader", location());
+  struct archive* a = reader.get();
   archive_read_support_filter_gzip(a);
   archive_read_support_filter_zstd(a);
   archive_read_support_filter_xz(a);
   archive_read_support_filter_bzip2(a);
   archive_read_support_format_tar(a);
-  if (archive_read_open_fd(a, fd, kReadBlock) != ARCHIVE_OK)
-    return fail("{}: {}", location(), archive_message(a));
+  if (archive_read_open_fd(a, fd, kArchiveBlock) != ARCHIVE_OK)
+    return fail("{}: {}", location(), source_error(a));
   for (;;) {
     struct archive_entry* e;
     int r = archive_read_next_header(a, &e);
     if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return fail("{}: {}", location(), archive_message(a));
+    if (r < ARCHIVE_WARN) return fail("{}: {}", location(), source_error(a));
     const char* raw = archive_entry_pathname(e);
     if (!raw) raw = archive_entry_pathname_utf8(e);
     if (!raw) continue;
