@@ -9,7 +9,7 @@
 #include "oci/build/cache.h"
 #include "oci/build/copy.h"
 #include "oci/digest.h"
-#include "oci/layer/diff.h"
+#include "oci/layer/writer.h"
 
 namespace slipway::oci {
 
@@ -147,20 +147,21 @@ class Engine {
   // Packs a layer directory, stores the blob and keeps the directory as the unpacked layer.
   Result<std::optional<CachedLayer>> make_layer(const std::string& dir, StageState& st) {
     if (SLW_TRY(fs::list_dir(dir)).empty()) return std::optional<CachedLayer>();
-    LayerDiffOptions o;
+    LayerWriteOptions o;
+    o.overlay = true;
     o.clamp_mtime = plan_.source_date_epoch;
     o.normalize_dir = true;
-    LayerDiff diff = SLW_TRY(write_layer_diff(dir, store_.blobs().tmp_dir(), o));
-    ScopeExit drop([&] { ::unlink(diff.layer.blob.path.c_str()); });
+    WrittenLayer diff = SLW_TRY(write_layer(dir, store_.blobs().tmp_dir(), o));
+    ScopeExit drop([&] { ::unlink(diff.blob.path.c_str()); });
     if (diff.entries == 0) return std::optional<CachedLayer>();
-    const StagedFile& blob = diff.layer.blob;
+    const StagedFile& blob = diff.blob;
     SLW_TRY(store_.blobs().adopt(blob, blob.digest, blob.size, false));
     CachedLayer layer;
     layer.blob.media_type = std::string(kMediaTypeOciLayerGzip);
     layer.blob.digest = blob.digest;
     layer.blob.size = blob.size;
-    layer.diff_id = diff.layer.diff_id;
-    layer.tar_size = diff.layer.tar_size;
+    layer.diff_id = diff.diff_id;
+    layer.tar_size = diff.tar_size;
     std::string chain = next_chain(st, layer.diff_id);
     bool dirs_known = st.dirs.size() == st.layers.size();
     SLW_TRY(store_.adopt_layer_dir(chain, dir));

@@ -1,6 +1,6 @@
 // Applies a BuildPlan: stage by stage, each layer step is taken from the layer cache or run (RUN
 // through a RunStepExecutor, COPY/ADD/WORKDIR by writing a layer directory), its directory packed
-// with write_layer_diff, the blob stored and the directory kept as the layer's unpacked form;
+// with write_layer in overlay form, the blob stored and the directory kept as the layer's unpacked form;
 // then the target stage becomes an image in the store under the requested names. Nothing is
 // named until every step has succeeded, and the build's temp directory goes in every case.
 #pragma once

@@ -1,6 +1,6 @@
-// write_layer_diff: upper dir -> OCI layer. Whiteouts and opaque dirs need root (a 0/0 char device
-// and a trusted.* xattr); those tests skip without it, the rest run unprivileged.
-#include "oci/layer/diff.h"
+// write_layer in overlay form: upper dir -> OCI layer. Whiteouts and opaque dirs need root (a 0/0
+// char device and a trusted.* xattr); those tests skip without it, the rest run unprivileged.
+#include "oci/layer/writer.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -70,10 +70,15 @@ void set_mtime(const std::string& path, int64_t t) {
 class LayerDiffTest : public ::testing::Test {
  protected:
   std::string up(const std::string& rel) const { return fs::join(upper_.path(), rel); }
-  LayerDiff diff(const LayerDiffOptions& o = {}) {
-    auto d = write_layer_diff(upper_.path(), tmp_.path(), o);
+  static LayerWriteOptions overlay() {
+    LayerWriteOptions o;
+    o.overlay = true;
+    return o;
+  }
+  WrittenLayer diff(const LayerWriteOptions& o = overlay()) {
+    auto d = write_layer(upper_.path(), tmp_.path(), o);
     EXPECT_TRUE(d) << d.error().message();
-    return d ? *d : LayerDiff{};
+    return d ? *d : WrittenLayer{};
   }
   TempDir upper_{"layer-diff-upper"};
   TempDir tmp_{"layer-diff-tmp"};
@@ -87,10 +92,10 @@ TEST_F(LayerDiffTest, EntriesAreSortedAndMtimesClamped) {
   ASSERT_EQ(::symlink("a.txt", up("link").c_str()), 0);
   set_mtime(up("a.txt"), 100);         // older than the epoch: kept
   set_mtime(up("b.txt"), 2000000000);  // newer: clamped
-  LayerDiffOptions o;
+  LayerWriteOptions o = overlay();
   o.clamp_mtime = 1000;
-  LayerDiff d = diff(o);
-  auto entries = read_layer(d.layer.blob.path);
+  WrittenLayer d = diff(o);
+  auto entries = read_layer(d.blob.path);
   EXPECT_EQ(names(entries),
             (std::vector<std::string>{"a.txt", "b/", "b/sub/", "b/sub/z", "b.txt", "link"}));
   EXPECT_EQ(d.entries, 6u);
@@ -104,31 +109,31 @@ TEST_F(LayerDiffTest, EntriesAreSortedAndMtimesClamped) {
 
 TEST_F(LayerDiffTest, SameTreeGivesSameBytesAndGzipHasNoNameOrTime) {
   ASSERT_TRUE(fs::write_file(up("f"), "content"));
-  LayerDiffOptions o;
+  LayerWriteOptions o = overlay();
   o.clamp_mtime = 0;
-  LayerDiff a = diff(o);
+  WrittenLayer a = diff(o);
   set_mtime(up("f"), 12345);  // a different mtime above the clamp changes nothing
-  LayerDiff b = diff(o);
-  EXPECT_EQ(a.layer.blob.digest, b.layer.blob.digest);
-  EXPECT_EQ(a.layer.diff_id, b.layer.diff_id);
-  auto gz = fs::read_file(a.layer.blob.path);
+  WrittenLayer b = diff(o);
+  EXPECT_EQ(a.blob.digest, b.blob.digest);
+  EXPECT_EQ(a.diff_id, b.diff_id);
+  auto gz = fs::read_file(a.blob.path);
   ASSERT_TRUE(gz);
   ASSERT_GE(gz->size(), 10u);
   EXPECT_EQ(static_cast<unsigned char>((*gz)[0]), 0x1f);
   EXPECT_EQ((*gz)[3] & 0x08, 0) << "no FNAME in the gzip header";
   EXPECT_EQ(gz->substr(4, 4), std::string(4, '\0')) << "no MTIME in the gzip header";
   // The diff_id is the digest of the uncompressed tar.
-  auto entries = read_layer(a.layer.blob.path);
+  auto entries = read_layer(a.blob.path);
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0].mtime, 0);
-  EXPECT_TRUE(is_sha256_digest(a.layer.diff_id));
-  EXPECT_NE(a.layer.diff_id, a.layer.blob.digest);
+  EXPECT_TRUE(is_sha256_digest(a.diff_id));
+  EXPECT_NE(a.diff_id, a.blob.digest);
 }
 
 TEST_F(LayerDiffTest, NormalizeRewritesTheDirectoryToMatchTheTar) {
   ASSERT_TRUE(fs::make_dirs(up("d")));
   ASSERT_TRUE(fs::write_file(up("d/f"), "x"));
-  LayerDiffOptions o;
+  LayerWriteOptions o = overlay();
   o.clamp_mtime = 500;
   o.normalize_dir = true;
   diff(o);
@@ -143,13 +148,13 @@ TEST_F(LayerDiffTest, NormalizeRewritesTheDirectoryToMatchTheTar) {
 TEST_F(LayerDiffTest, HardlinksBecomeTarHardlinksAndEmptyDirsHaveNoEntries) {
   ASSERT_TRUE(fs::write_file(up("one"), "same"));
   ASSERT_EQ(::link(up("one").c_str(), up("two").c_str()), 0);
-  auto entries = read_layer(diff().layer.blob.path);
+  auto entries = read_layer(diff().blob.path);
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_EQ(entries[1].name, "two");
   EXPECT_EQ(entries[1].hardlink, "one");
 
   TempDir empty("layer-diff-empty");
-  auto d = write_layer_diff(empty.path(), tmp_.path());
+  auto d = write_layer(empty.path(), tmp_.path(), overlay());
   ASSERT_TRUE(d) << d.error().message();
   EXPECT_EQ(d->entries, 0u);
 }
@@ -165,10 +170,10 @@ TEST_F(LayerDiffTest, WhiteoutsAndOpaqueDirectoriesBecomeOciMarkers) {
   ASSERT_EQ(::lchown(up("var/cache").c_str(), 7, 8), 0);
   // Overlay bookkeeping xattrs are dropped from the directory when normalizing.
   ASSERT_EQ(::lsetxattr(up("etc").c_str(), "trusted.overlay.origin", "o", 1, 0), 0);
-  LayerDiffOptions o;
+  LayerWriteOptions o = overlay();
   o.clamp_mtime = 0;
   o.normalize_dir = true;
-  auto entries = read_layer(diff(o).layer.blob.path);
+  auto entries = read_layer(diff(o).blob.path);
   EXPECT_EQ(names(entries),
             (std::vector<std::string>{"etc/", "etc/.wh.gone", "var/", "var/cache/",
                                       "var/cache/.wh..wh..opq", "var/cache/!first"}));
@@ -189,7 +194,7 @@ TEST_F(LayerDiffTest, RedirectedDirectoriesAreRefused) {
   if (!testing::is_root()) GTEST_SKIP() << "setting trusted xattrs needs root";
   ASSERT_TRUE(fs::make_dirs(up("moved")));
   ASSERT_EQ(::lsetxattr(up("moved").c_str(), "trusted.overlay.redirect", "/old", 4, 0), 0);
-  auto d = write_layer_diff(upper_.path(), tmp_.path());
+  auto d = write_layer(upper_.path(), tmp_.path(), overlay());
   ASSERT_FALSE(d);
   EXPECT_NE(d.error().message().find("moved: overlayfs redirect xattr"), std::string::npos)
       << d.error().message();
