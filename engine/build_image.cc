@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "base/file_lock.h"
 #include "base/fs.h"
 #include "base/unique_fd.h"
 #include "engine/build_runner.h"
@@ -117,7 +118,7 @@ Result<oci::BuildResult> build_image(const ImageBuild& b) {
   auto store = SLW_TRY(oci::ImageStore::open(b.root));
   // ADD <URL> downloads land next to the blobs (same file system, never /tmp's size limits).
   options.download_dir = store.blobs().tmp_dir();
-  oci::FileLock hold = SLW_TRY(store.hold_for_build());
+  FileLock hold = SLW_TRY(store.hold_for_build());
   oci::Dockerignore ignore = SLW_TRY(oci::load_dockerignore(b.context, dockerfile));
   oci::StorePlanInputs inputs(store, b.context, std::move(ignore));
   inputs.find_image = [&](std::string_view ref) { return find_image(store, ref, b.images); };

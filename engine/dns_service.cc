@@ -10,11 +10,11 @@
 #include <mutex>
 #include <thread>
 
+#include "base/file_lock.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "netns/dns_server.h"
 #include "netns/dns_upstream.h"
-#include "netns/lock_file.h"
 #include "netns/network_store.h"
 
 namespace slipway::engine {
@@ -28,7 +28,7 @@ std::string lowercase(std::string_view s) {
 }
 
 // The files of a DNS process whose network was removed: they go with it (it holds the lock).
-void remove_own_files(const std::string& root, const std::string& name, netns::LockFile& lock) {
+void remove_own_files(const std::string& root, const std::string& name, FileLock& lock) {
   ::unlink(netns::dns_log_file(root, name).c_str());
   (void)lock.remove();
 }
@@ -94,7 +94,7 @@ Status ensure_dns_service(const std::string& root, const netns::Network& network
   std::string lock_path = netns::dns_lock_file(root, network.name);
   {
     // Taken without waiting: a held lock means a DNS process serves the network.
-    auto probe = SLW_TRY(netns::LockFile::try_acquire(lock_path, true));
+    auto probe = SLW_TRY(FileLock::try_acquire(lock_path, FileLock::Mode::kExclusive, true));
     if (!probe) return {};  // already served
   }
   std::string log_path = netns::dns_log_file(root, network.name);
@@ -127,7 +127,7 @@ Status ensure_dns_service(const std::string& root, const netns::Network& network
   char byte;
   if (::read(ready_read.get(), &byte, 1) != 1) {
     // It exited without serving: another DNS process won the race, or it failed (its log says).
-    auto again = SLW_TRY(netns::LockFile::try_acquire(lock_path, true));
+    auto again = SLW_TRY(FileLock::try_acquire(lock_path, FileLock::Mode::kExclusive, true));
     if (!again) return {};
     return fail("DNS of network {}: could not listen on {}:53 (see {})", network.name,
                 network.gateway.to_string(), log_path);
@@ -136,7 +136,8 @@ Status ensure_dns_service(const std::string& root, const netns::Network& network
 }
 
 Result<int> serve_network_dns(const std::string& root, const std::string& network_name, int ready_fd) {
-  auto lock = SLW_TRY(netns::LockFile::try_acquire(netns::dns_lock_file(root, network_name), true));
+  auto lock = SLW_TRY(FileLock::try_acquire(netns::dns_lock_file(root, network_name),
+                                            FileLock::Mode::kExclusive, true));
   if (!lock) return 0;  // another process serves this network
   netns::NetworkStore networks(root);
   auto found = networks.get(network_name);

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/file_lock.h"
 #include "base/fs.h"
-#include "netns/lock_file.h"
 
 namespace slipway::netns {
 
@@ -112,7 +112,7 @@ Result<LeaseTable> Ipam::load() const {
 Status Ipam::modify(std::string_view what, const std::function<Result<bool>(LeaseTable&)>& edit) {
   std::string ctx = fmt::format("{} on network {}", what, network_.name);
   SLW_TRY_CTX(fs::make_dirs(networks_dir(root_)), "{}", ctx);
-  LockFile lock = SLW_TRY_CTX(LockFile::acquire(leases_lock_file(root_, network_.name)), "{}", ctx);
+  FileLock lock = SLW_TRY_CTX(FileLock::acquire(leases_lock_file(root_, network_.name)), "{}", ctx);
   // `network rm` holds this lock while it deletes the network, so checking here is race-free.
   if (!fs::exists(network_file(root_, network_.name))) {
     (void)lock.remove();  // the lock file we recreated while waiting would be left behind

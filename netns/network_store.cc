@@ -6,9 +6,9 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "base/file_lock.h"
 #include "base/fs.h"
 #include "netns/ipam.h"
-#include "netns/lock_file.h"
 
 namespace slipway::netns {
 namespace {
@@ -38,7 +38,7 @@ Status unlink_if_present(const std::string& path) {
 // the lock. Returns whether they are gone.
 Result<bool> remove_dns_files(const std::string& root, const std::string& name) {
   std::string lock_path = dns_lock_file(root, name);
-  auto lock = SLW_TRY(LockFile::try_acquire(lock_path, false));
+  auto lock = SLW_TRY(FileLock::try_acquire(lock_path, FileLock::Mode::kExclusive, false));
   if (!lock && fs::exists(lock_path)) return false;  // it still serves
   SLW_TRY(unlink_if_present(dns_log_file(root, name)));
   if (lock) SLW_TRY(lock->remove());
@@ -109,21 +109,21 @@ Result<Network> NetworkStore::create_locked(const std::string& name,
 Result<Network> NetworkStore::create(const std::string& name, const NetworkOptions& options) {
   SLW_TRY(validate_network_name(name));
   SLW_TRY_CTX(fs::make_dirs(networks_dir(root_)), "create network {}", name);
-  LockFile lock =
-      SLW_TRY_CTX(LockFile::acquire(networks_lock_file(root_)), "create network {}", name);
+  FileLock lock =
+      SLW_TRY_CTX(FileLock::acquire(networks_lock_file(root_)), "create network {}", name);
   return create_locked(name, options);
 }
 
 Status NetworkStore::remove(const std::string& name) {
   SLW_TRY(validate_network_name(name));
   if (!fs::is_dir(networks_dir(root_))) return fail("network {} not found", name);
-  LockFile lock =
-      SLW_TRY_CTX(LockFile::acquire(networks_lock_file(root_)), "remove network {}", name);
+  FileLock lock =
+      SLW_TRY_CTX(FileLock::acquire(networks_lock_file(root_)), "remove network {}", name);
   Network net = SLW_TRY(get(name));
   // Holding the leases lock while deleting makes an allocate that waited on it see the
   // network gone instead of leasing on a removed network.
-  LockFile leases_lock =
-      SLW_TRY_CTX(LockFile::acquire(leases_lock_file(root_, name)), "remove network {}", name);
+  FileLock leases_lock =
+      SLW_TRY_CTX(FileLock::acquire(leases_lock_file(root_, name)), "remove network {}", name);
   std::vector<Lease> leases = SLW_TRY_CTX(Ipam(root_, net).leases(), "remove network {}", name);
   if (!leases.empty())
     return fail("network {} has {} container{} attached", name, leases.size(),
@@ -149,8 +149,8 @@ Result<std::vector<std::string>> NetworkStore::remove_orphan_files() {
   std::string dir = networks_dir(root_);
   if (!fs::is_dir(dir)) return removed;
   // No network is created or removed while this looks: "NAME.json is missing" stays true.
-  LockFile lock =
-      SLW_TRY_CTX(LockFile::acquire(networks_lock_file(root_)), "collect network files");
+  FileLock lock =
+      SLW_TRY_CTX(FileLock::acquire(networks_lock_file(root_)), "collect network files");
   removed = SLW_TRY_CTX(fs::remove_stale_atomic_writes(dir), "collect network files");
   std::vector<std::string> files = SLW_TRY_CTX(fs::list_dir(dir), "collect network files");
   std::vector<std::string> orphans;
@@ -163,7 +163,8 @@ Result<std::vector<std::string>> NetworkStore::remove_orphan_files() {
     std::string what = fmt::format("collect files of removed network {}", name);
     // Ipam refuses to write leases of a missing network, so its leases lock is held only briefly.
     std::string leases_lock_path = leases_lock_file(root_, name);
-    auto leases_lock = SLW_TRY_CTX(LockFile::try_acquire(leases_lock_path, false), "{}", what);
+    auto leases_lock = SLW_TRY_CTX(
+        FileLock::try_acquire(leases_lock_path, FileLock::Mode::kExclusive, false), "{}", what);
     if (leases_lock || !fs::exists(leases_lock_path)) {
       SLW_TRY_CTX(unlink_if_present(leases_file(root_, name)), "{}", what);
       if (leases_lock) SLW_TRY_CTX(leases_lock->remove(), "{}", what);
@@ -190,8 +191,8 @@ Result<Network> NetworkStore::ensure_default() {
   const std::string name(kDefaultNetworkName);
   if (auto n = get(name)) return n;
   SLW_TRY_CTX(fs::make_dirs(networks_dir(root_)), "create default network {}", name);
-  LockFile lock =
-      SLW_TRY_CTX(LockFile::acquire(networks_lock_file(root_)), "create default network {}", name);
+  FileLock lock =
+      SLW_TRY_CTX(FileLock::acquire(networks_lock_file(root_)), "create default network {}", name);
   if (auto n = get(name)) return n;  // made by another process while we waited
   NetworkOptions options;
   options.subnet = SLW_TRY_CTX(default_subnet(), "create default network {}", name);

@@ -11,10 +11,10 @@
 #include <optional>
 #include <string_view>
 
+#include "base/file_lock.h"
 #include "base/fs.h"
 #include "base/scope_exit.h"
 #include "oci/digest.h"
-#include "oci/store/file_lock.h"
 #include "pipeline/git_library.h"
 
 namespace slipway::pipeline {
@@ -247,7 +247,7 @@ Result<RepoPtr> open_repo(const std::string& path, std::string_view what) {
 // A locked, up-to-date mirror. The lock is held while refs are read: a concurrent fetch may
 // prune them. Objects never go away (nothing runs gc on a mirror), so reading them needs no lock.
 struct Mirror {
-  oci::FileLock lock;
+  FileLock lock;
   RepoPtr repo;
   std::string path;
   std::string head_branch;  // remote HEAD's branch as "refs/heads/x"; "" if unknown or not fetched
@@ -301,8 +301,8 @@ Result<Mirror> update_mirror(const RepoLocation& loc, const std::string& repo,
   std::string key = cache_key(loc);
   Mirror mirror;
   mirror.path = fs::join(cache_dir, key + ".git");
-  mirror.lock = SLW_TRY(
-      oci::FileLock::acquire(fs::join(cache_dir, key + ".lock"), oci::FileLock::Mode::kExclusive));
+  mirror.lock =
+      SLW_TRY(FileLock::acquire(fs::join(cache_dir, key + ".lock"), FileLock::Mode::kExclusive));
   if (fs::exists(mirror.path)) {
     // A fetch killed half-way must not fail this one ("failed to lock file ...").
     SLW_TRY_CTX(remove_partial_files_of(mirror.path), "mirror of {}", repo);
@@ -491,8 +491,8 @@ Result<std::vector<std::string>> remove_partial_mirror_files(const std::string& 
     std::string lock_path = fs::join(cache_dir, key + ".lock");
     auto lock_fd = fs::open_file(lock_path, O_RDWR);
     if (!lock_fd) continue;  // not a mirror of ours
-    auto lock = SLW_TRY(oci::FileLock::try_acquire_fd(std::move(*lock_fd),
-                                                      oci::FileLock::Mode::kExclusive, lock_path));
+    auto lock = SLW_TRY(
+        FileLock::try_acquire_fd(std::move(*lock_fd), FileLock::Mode::kExclusive, lock_path));
     if (!lock) continue;  // a fetch or clone is running
     if (clone) {
       SLW_TRY(fs::remove_tree(fs::join(cache_dir, name)));

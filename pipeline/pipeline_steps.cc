@@ -7,8 +7,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include "base/file_lock.h"
 #include "base/fs.h"
-#include "oci/store/file_lock.h"
 #include "pipeline/pipeline_file.h"
 #include "pipeline/pipeline_run.h"
 #include "pipeline/service_sets.h"
@@ -224,8 +224,8 @@ Result<StepOutcome> deploy_step(PipelineRun& run, StepLog& log) {
   const DeployStep& d = run.spec.deploy;
   const std::string& root = run.request().root;
   std::string prefix = fmt::format("{}-{}-", run.spec.app.name, run.environment->name);
-  auto lock = SLW_TRY(oci::FileLock::acquire(fs::join(root, "pipelines/deploy-" + prefix + "lock"),
-                                             oci::FileLock::Mode::kExclusive));
+  auto lock = SLW_TRY(FileLock::acquire(fs::join(root, "pipelines/deploy-" + prefix + "lock"),
+                                        FileLock::Mode::kExclusive));
   SLW_TRY(services_up(run, log, d.services, true));
   const ServiceSetSpec* set = SLW_TRY(service_set(run, d.services));
   ContainerBackend& backend = run.backend();

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "base/file_lock.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "oci/digest.h"
-#include "oci/store/file_lock.h"
 
 namespace slipway::oci {
 

@@ -11,11 +11,11 @@
 #include <vector>
 
 #include "base/error.h"
-#include "oci/store/blob_store.h"
-#include "oci/store/file_lock.h"
-#include "oci/store/loader.h"
+#include "base/file_lock.h"
 #include "oci/image_spec.h"
+#include "oci/store/blob_store.h"
 #include "oci/store/index.h"
+#include "oci/store/loader.h"
 
 namespace slipway::oci {
 

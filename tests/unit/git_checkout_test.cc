@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "base/file_lock.h"
 #include "base/fs.h"
-#include "oci/store/file_lock.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::pipeline {
@@ -191,8 +191,7 @@ TEST_F(GitCheckoutTest, WhatAKilledFetchLeftIsRemoved) {
   ASSERT_TRUE(fs::make_dirs(fs::join(cache_, "aaaa.git.tmp/objects")));
   ASSERT_TRUE(fs::write_file(fs::join(cache_, "aaaa.lock"), ""));
   ASSERT_TRUE(fs::make_dirs(fs::join(cache_, "bbbb.git.tmp/objects")));
-  auto busy =
-      oci::FileLock::acquire(fs::join(cache_, "bbbb.lock"), oci::FileLock::Mode::kExclusive);
+  auto busy = FileLock::acquire(fs::join(cache_, "bbbb.lock"), FileLock::Mode::kExclusive);
   ASSERT_TRUE(busy);
   auto removed = remove_partial_mirror_files(cache_);
   ASSERT_TRUE(removed) << removed.error().message();

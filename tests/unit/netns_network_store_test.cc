@@ -9,9 +9,9 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "base/file_lock.h"
 #include "base/fs.h"
 #include "netns/ipam.h"
-#include "netns/lock_file.h"
 #include "netns/network_store.h"
 #include "tests/support/test_support.h"
 
@@ -191,7 +191,7 @@ TEST_F(NetworkStoreTest, RemoveTakesTheDnsFilesUnlessTheDnsProcessStillServes) {
 
   // A DNS process that still holds its lock removes both itself as it exits.
   ASSERT_TRUE(store().create("busy", subnet("10.50.1.0/24")));
-  auto dns = LockFile::acquire(dns_lock_file(root, "busy"));
+  auto dns = FileLock::acquire(dns_lock_file(root, "busy"));
   ASSERT_TRUE(dns);
   ASSERT_TRUE(fs::write_file(dns_log_file(root, "busy"), ""));
   ASSERT_TRUE(store().remove("busy"));
@@ -200,7 +200,7 @@ TEST_F(NetworkStoreTest, RemoveTakesTheDnsFilesUnlessTheDnsProcessStillServes) {
   ASSERT_TRUE(removed) << removed.error().message();
   EXPECT_TRUE(removed->empty());
   // Killed instead: gc takes them.
-  *dns = LockFile();
+  *dns = FileLock();
   removed = store().remove_orphan_files();
   ASSERT_TRUE(removed) << removed.error().message();
   EXPECT_EQ(*removed, (std::vector<std::string>{"busy.dns.lock", "busy.dns.log"}));
@@ -219,7 +219,7 @@ TEST_F(NetworkStoreTest, OrphanFilesGoButLiveNetworksHeldLocksAndLiveWritersStay
     ASSERT_TRUE(fs::write_file(path, ""));
   // A leases lock some process holds right now.
   ASSERT_TRUE(fs::write_file(leases_lock_file(root, "held"), ""));
-  auto held = LockFile::acquire(leases_lock_file(root, "held"));
+  auto held = FileLock::acquire(leases_lock_file(root, "held"));
   ASSERT_TRUE(held);
   // write_file_atomic's temporary files: of a killed writer, and of this live process.
   pid_t dead = ::fork();
