@@ -1,6 +1,7 @@
-// libgit2 and libssh2, loaded with dlopen on first use rather than linked: only the pipeline's
-// checkout needs them, and linking them would load some 17 shared libraries (mbedTLS, Kerberos,
-// PCRE...) into every `slipway run`, about a millisecond of dynamic loading on each container start.
+// libgit2 and libssh2, loaded with dlopen on first use (base/shared_library.h) rather than linked:
+// only the pipeline's checkout needs them, and linking them would load some 17 shared libraries
+// (mbedTLS, Kerberos, PCRE...) into every `slipway run`, about a millisecond of dynamic loading on
+// each container start.
 // The function table's types come from the libraries' own headers (decltype), so a signature can
 // never drift from what the library exports.
 #pragma once

@@ -1,63 +1,42 @@
 #include "oci/registry/curl_library.h"
 
-#include <dlfcn.h>
-
-#include <mutex>
+#include "base/shared_library.h"
 
 namespace slipway::oci {
 namespace {
 
-CurlLibrary g_lib;
-std::string g_error;
+LibraryTable<CurlLibrary> g_curl;
 
-template <class F>
-bool bind(void* handle, const char* name, F& slot) {
-  void* sym = ::dlsym(handle, name);
-  if (!sym) {
-    g_error = fmt::format("libcurl.so.4 has no symbol {}", name);
-    return false;
-  }
-  slot = reinterpret_cast<F>(sym);
-  return true;
-}
-
-bool load() {
-  void* h = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-  if (!h) {
-    g_error = fmt::format("cannot load libcurl (install Debian's libcurl4): {}", ::dlerror());
-    return false;
-  }
-  bool ok = bind(h, "curl_global_init", g_lib.global_init) &&
-            bind(h, "curl_easy_init", g_lib.easy_init) &&
-            bind(h, "curl_easy_setopt", g_lib.easy_setopt) &&
-            bind(h, "curl_easy_perform", g_lib.easy_perform) &&
-            bind(h, "curl_easy_getinfo", g_lib.easy_getinfo) &&
-            bind(h, "curl_easy_cleanup", g_lib.easy_cleanup) &&
-            bind(h, "curl_easy_reset", g_lib.easy_reset) &&
-            bind(h, "curl_easy_strerror", g_lib.easy_strerror) && bind(h, "curl_free", g_lib.free) &&
-            bind(h, "curl_slist_append", g_lib.slist_append) &&
-            bind(h, "curl_slist_free_all", g_lib.slist_free_all) && bind(h, "curl_url", g_lib.url) &&
-            bind(h, "curl_url_cleanup", g_lib.url_cleanup) &&
-            bind(h, "curl_url_set", g_lib.url_set) && bind(h, "curl_url_get", g_lib.url_get);
-  if (!ok) return false;
-  // The library stays loaded for the life of the process.
-  if (CURLcode code = g_lib.global_init(CURL_GLOBAL_DEFAULT); code != CURLE_OK) {
-    g_error = fmt::format("libcurl init: {}", g_lib.easy_strerror(code));
-    return false;
-  }
-  return true;
+Status fill(CurlLibrary& lib) {
+  SharedLibrary h = SLW_TRY(SharedLibrary::open("libcurl.so.4", "libcurl4"));
+  SLW_TRY(h.bind("curl_global_init", lib.global_init));
+  SLW_TRY(h.bind("curl_easy_init", lib.easy_init));
+  SLW_TRY(h.bind("curl_easy_setopt", lib.easy_setopt));
+  SLW_TRY(h.bind("curl_easy_perform", lib.easy_perform));
+  SLW_TRY(h.bind("curl_easy_getinfo", lib.easy_getinfo));
+  SLW_TRY(h.bind("curl_easy_cleanup", lib.easy_cleanup));
+  SLW_TRY(h.bind("curl_easy_reset", lib.easy_reset));
+  SLW_TRY(h.bind("curl_easy_strerror", lib.easy_strerror));
+  SLW_TRY(h.bind("curl_free", lib.free));
+  SLW_TRY(h.bind("curl_slist_append", lib.slist_append));
+  SLW_TRY(h.bind("curl_slist_free_all", lib.slist_free_all));
+  SLW_TRY(h.bind("curl_url", lib.url));
+  SLW_TRY(h.bind("curl_url_cleanup", lib.url_cleanup));
+  SLW_TRY(h.bind("curl_url_set", lib.url_set));
+  SLW_TRY(h.bind("curl_url_get", lib.url_get));
+  if (CURLcode code = lib.global_init(CURL_GLOBAL_DEFAULT); code != CURLE_OK)
+    return fail("libcurl init: {}", lib.easy_strerror(code));
+  return {};
 }
 
 }  // namespace
 
 Result<const CurlLibrary*> load_curl() {
-  static std::once_flag once;
-  static bool loaded = false;
-  std::call_once(once, [] { loaded = load(); });
-  if (!loaded) return fail("{}", g_error);
-  return &g_lib;
+  return g_curl.load(fill);
 }
 
-const CurlLibrary& curl_lib() { return g_lib; }
+const CurlLibrary& curl_lib() {
+  return g_curl.get();
+}
 
 }  // namespace slipway::oci

@@ -1,6 +1,6 @@
-// libcurl, loaded with dlopen on first use rather than linked: only push and pull talk HTTP, and
-// linking libcurl would load some 40 shared libraries (TLS, Kerberos, LDAP, IDN...) into every
-// `slipway run`, costing milliseconds of start-up on each container.
+// libcurl, loaded with dlopen on first use (base/shared_library.h) rather than linked: only push
+// and pull talk HTTP, and linking libcurl would load some 40 shared libraries (TLS, Kerberos,
+// LDAP, IDN...) into every `slipway run`, costing milliseconds of start-up on each container.
 #pragma once
 
 #include <curl/curl.h>
