@@ -9,13 +9,16 @@
 
 namespace slipway::fuzz {
 
-inline const std::string& scratch_dir() {
-  static const std::string dir = [] {
-    char tmpl[] = "/tmp/slipway-fuzz.XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) std::abort();
-    std::atexit([] { (void)fs::remove_tree(scratch_dir()); });
-    return std::string(tmpl);
+// A char array, not a std::string: the atexit handler that removes the directory runs after
+// static destructors registered later, and a destroyed string would name nothing.
+inline std::string scratch_dir() {
+  static char dir[] = "/tmp/slipway-fuzz.XXXXXX";
+  static const bool made = [] {
+    if (::mkdtemp(dir) == nullptr) std::abort();
+    std::atexit([] { (void)fs::remove_tree(dir); });
+    return true;
   }();
+  (void)made;
   return dir;
 }
 
