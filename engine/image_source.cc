@@ -12,18 +12,10 @@ Result<PullPolicy> parse_pull_policy(std::string_view text) {
   return fail("invalid pull policy \"{}\": missing, always or never", text);
 }
 
-std::string_view to_string(PullPolicy policy) {
-  switch (policy) {
-    case PullPolicy::kMissing: return "missing";
-    case PullPolicy::kAlways: return "always";
-    case PullPolicy::kNever: return "never";
-  }
-  return "missing";
-}
+namespace {
 
-Result<oci::PullResult> pull_through_mirrors(oci::ImageStore& store, const oci::RegistryReference& ref,
-                                             oci::TransferProgress* progress) {
-  oci::RegistryConfig config = SLW_TRY(oci::load_registry_config(store.root()));
+Result<oci::PullResult> pull_with_config(oci::ImageStore& store, const oci::RegistryReference& ref,
+                                         const oci::RegistryConfig& config, oci::TransferProgress* progress) {
   Error last_error;
   for (const auto& from : oci::pull_sources(ref, config)) {
     oci::PullOptions options;
@@ -39,6 +31,14 @@ Result<oci::PullResult> pull_through_mirrors(oci::ImageStore& store, const oci::
   return std::unexpected(std::move(last_error));
 }
 
+}  // namespace
+
+Result<oci::PullResult> pull_through_mirrors(oci::ImageStore& store, const oci::RegistryReference& ref,
+                                             oci::TransferProgress* progress) {
+  oci::RegistryConfig config = SLW_TRY(oci::load_registry_config(store.root()));
+  return pull_with_config(store, ref, config, progress);
+}
+
 Result<oci::Image> find_image(oci::ImageStore& store, std::string_view ref, const ImageSource& source) {
   bool pullable = !oci::is_sha256_digest(ref);
   if (source.policy != PullPolicy::kAlways || !pullable) {
@@ -47,9 +47,10 @@ Result<oci::Image> find_image(oci::ImageStore& store, std::string_view ref, cons
   }
   auto parsed = oci::parse_registry_reference(ref);
   if (!parsed) return std::unexpected(std::move(parsed.error()).context(fmt::format("image {}", ref)));
-  SLW_TRY(oci::load_registry_config(store.root()));  // a broken file is named as such, not as a failed pull
+  // Loaded before the pull: a broken file is named as such, not as a failed pull.
+  oci::RegistryConfig config = SLW_TRY(oci::load_registry_config(store.root()));
   if (source.note) source.note(fmt::format("pulling {} from {}", parsed->str(), parsed->registry));
-  auto pulled = pull_through_mirrors(store, *parsed, source.progress);
+  auto pulled = pull_with_config(store, *parsed, config, source.progress);
   if (!pulled) {
     std::string why = source.policy == PullPolicy::kAlways ? "pull" : "not in the store, and its pull";
     return fail("image {}: {} from {} failed: {}", ref, why, parsed->registry, pulled.error().message());

@@ -18,7 +18,6 @@ namespace slipway::engine {
 // it is used (a moved tag is followed), never only looks in the store.
 enum class PullPolicy { kMissing, kAlways, kNever };
 Result<PullPolicy> parse_pull_policy(std::string_view text);
-std::string_view to_string(PullPolicy policy);
 
 struct ImageSource {
   PullPolicy policy = PullPolicy::kMissing;

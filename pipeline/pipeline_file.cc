@@ -13,6 +13,7 @@
 #include <optional>
 #include <vector>
 
+#include "engine/image_source.h"
 #include "base/fs.h"
 #include "netns/cidr.h"
 #include "netns/network.h"
@@ -107,7 +108,7 @@ class Parser : private YamlReader {
   // Docker's pull policies: missing, always, never.
   Result<std::string> pull_policy(const Value& v) const {
     std::string p = SLW_TRY(nonempty_string(v));
-    if (p != "missing" && p != "always" && p != "never") return want(v, "missing, always or never");
+    if (!engine::parse_pull_policy(p)) return want(v, "missing, always or never");
     return p;
   }
 

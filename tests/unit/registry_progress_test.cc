@@ -27,22 +27,28 @@ TEST(Progress, HumanBytes) {
   EXPECT_EQ(human_bytes(int64_t{3} << 40), "3.3TB");
 }
 
-TEST(Progress, TerminalReporterRedrawsInPlaceAndEndsEachBlobWithANewline) {
+// What `report` writes through a reporter that make_reporter puts on a pipe.
+template <class Make, class Report>
+std::string reporter_output(Make make_reporter, Report report) {
   int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  {
-    auto p = terminal_progress(fds[1]);
-    p->begin("aaaaaaaaaaaa", "Pushing", 100);
-    for (int i = 1; i <= 100; ++i) p->update(i);  // throttled: not 100 redraws
-    p->end("Pushed");
-    p->begin("bbbbbbbbbbbb", "Pulling", 50);
-    p->end("Failed");
-  }
+  EXPECT_EQ(::pipe(fds), 0);
+  report(*make_reporter(fds[1]));  // the reporter is gone before the pipe is read
   ::close(fds[1]);
   std::string out;
   char buf[4096];
   for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, n);
   ::close(fds[0]);
+  return out;
+}
+
+TEST(Progress, TerminalReporterRedrawsInPlaceAndEndsEachBlobWithANewline) {
+  std::string out = reporter_output(terminal_progress, [](TransferProgress& p) {
+    p.begin("aaaaaaaaaaaa", "Pushing", 100);
+    for (int i = 1; i <= 100; ++i) p.update(i);  // throttled: not 100 redraws
+    p.end("Pushed");
+    p.begin("bbbbbbbbbbbb", "Pulling", 50);
+    p.end("Failed");
+  });
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
   EXPECT_LT(std::count(out.begin(), out.end(), '\r'), 10) << "redraws are throttled";
   EXPECT_NE(out.find("aaaaaaaaaaaa: Pushed   [==="), std::string::npos) << out;
@@ -50,21 +56,13 @@ TEST(Progress, TerminalReporterRedrawsInPlaceAndEndsEachBlobWithANewline) {
 }
 
 TEST(Progress, LineReporterWritesOnePlainLinePerFinishedBlob) {
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  {
-    auto p = line_progress(fds[1]);
-    p->begin("aaaaaaaaaaaa", "Pulling", 47'185'920);
-    for (int i = 1; i <= 100; ++i) p->update(i);
-    p->end("Pulled");
-    p->begin("bbbbbbbbbbbb", "Exists", 527);
-    p->end("Exists");
-  }
-  ::close(fds[1]);
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, n);
-  ::close(fds[0]);
+  std::string out = reporter_output(line_progress, [](TransferProgress& p) {
+    p.begin("aaaaaaaaaaaa", "Pulling", 47'185'920);
+    for (int i = 1; i <= 100; ++i) p.update(i);
+    p.end("Pulled");
+    p.begin("bbbbbbbbbbbb", "Exists", 527);
+    p.end("Exists");
+  });
   EXPECT_EQ(out, "aaaaaaaaaaaa: Pulled 47.2MB\nbbbbbbbbbbbb: Exists 527B\n");
 }
 
