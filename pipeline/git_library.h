@@ -28,6 +28,7 @@ namespace slipway::pipeline {
   X(git_error_set_str) \
   X(git_libgit2_init) \
   X(git_libgit2_opts) \
+  X(git_libgit2_version) \
   X(git_object_free) \
   X(git_object_peel) \
   X(git_odb_exists) \
@@ -74,8 +75,13 @@ struct GitLibrary {
 #undef SLIPWAY_GIT_SLOT
 };
 
-// Loads libgit2.so.1.5 and libssh2.so.1 once (thread-safe) and runs git_libgit2_init; the error
-// names the library that is missing.
+// The libgit2 this build was compiled against ("libgit2.so.1.5") and the Debian package that
+// ships it ("libgit2-1.5").
+extern const char* const kLibgit2Soname;
+extern const char* const kLibgit2Package;
+
+// Loads kLibgit2Soname and libssh2.so.1 once (thread-safe) and runs git_libgit2_init; the error
+// names the library that is missing and the package to install.
 Result<const GitLibrary*> load_git();
 
 // The loaded libraries; only valid after load_git() succeeded.
