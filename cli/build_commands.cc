@@ -21,7 +21,7 @@ struct BuildArgs {
   std::vector<std::string> build_args;
   std::string target;
   bool no_cache = false;
-  std::string network = "none";
+  std::string network = "default";
   std::vector<std::string> outputs;
   bool quiet = false;
   std::string pull = "missing";
@@ -144,7 +144,7 @@ void register_build_commands(CLI::App& app, const GlobalOptions& g, Outcome& out
       ->allow_extra_args(false);
   build->add_option("--target", args->target, "build this stage instead of the last");
   build->add_flag("--no-cache", args->no_cache, "run every step, ignoring the layer cache");
-  build->add_option("--network", args->network, "RUN steps' network: none or host")
+  build->add_option("--network", args->network, "RUN steps' network: default (a bridge with egress), none or host")
       ->capture_default_str();
   build
       ->add_option("--output,-o", args->outputs,

@@ -302,6 +302,7 @@ Result<int> do_gc(const GlobalOptions& g) {
   for (const auto& p : runs.partial) fmt::print("removed partial file {}\n", p);
   for (const auto& id : report.data_dirs) fmt::print("removed data of vanished container {}\n", short_id(id));
   for (const auto& f : report.network_files) fmt::print("removed network file {}\n", f);
+  for (const auto& b : report.nftables_rules) fmt::print("removed nftables rules of bridge {}\n", b);
   return 0;
 }
 

@@ -11,6 +11,7 @@ namespace {
 
 struct CreateArgs {
   std::string name, subnet, gateway, domain;
+  bool internal = false;
 };
 
 Result<int> do_create(const GlobalOptions& g, const CreateArgs& a) {
@@ -18,6 +19,7 @@ Result<int> do_create(const GlobalOptions& g, const CreateArgs& a) {
   if (!a.subnet.empty()) options.subnet = SLW_TRY(netns::parse_cidr(a.subnet));
   if (!a.gateway.empty()) options.gateway = SLW_TRY(netns::parse_ipv4(a.gateway));
   if (!a.domain.empty()) options.domain = a.domain;
+  options.internal = a.internal;
   netns::NetworkStore store(g.root);
   netns::Network n = SLW_TRY(store.create(a.name, options));
   fmt::print("{}\n", n.name);
@@ -27,12 +29,12 @@ Result<int> do_create(const GlobalOptions& g, const CreateArgs& a) {
 Result<int> do_ls(const GlobalOptions& g) {
   netns::NetworkStore store(g.root);
   SLW_TRY(store.ensure_default());
-  fmt::print("{:<20}  {:<18}  {:<15}  {:<20}  {:<15}  {}\n", "NAME", "SUBNET", "GATEWAY", "DOMAIN", "BRIDGE",
-             "CONTAINERS");
+  fmt::print("{:<20}  {:<18}  {:<15}  {:<20}  {:<15}  {:<8}  {}\n", "NAME", "SUBNET", "GATEWAY", "DOMAIN",
+             "BRIDGE", "INTERNAL", "CONTAINERS");
   for (const auto& n : SLW_TRY(store.list())) {
     auto leases = netns::Ipam(g.root, n).leases();
-    fmt::print("{:<20}  {:<18}  {:<15}  {:<20}  {:<15}  {}\n", n.name, n.subnet.to_string(),
-               n.gateway.to_string(), n.domain, n.bridge, leases ? leases->size() : 0);
+    fmt::print("{:<20}  {:<18}  {:<15}  {:<20}  {:<15}  {:<8}  {}\n", n.name, n.subnet.to_string(),
+               n.gateway.to_string(), n.domain, n.bridge, n.internal ? "yes" : "no", leases ? leases->size() : 0);
   }
   return 0;
 }
@@ -63,6 +65,8 @@ void register_network_commands(CLI::App& app, const GlobalOptions& g, Outcome& o
   create->add_option("--subnet", args->subnet, "CIDR, e.g. 172.20.0.0/16 (default: a free one)");
   create->add_option("--gateway", args->gateway, "the bridge's address (default: first host)");
   create->add_option("--domain", args->domain, "DNS search domain (default: the network name)");
+  create->add_flag("--internal", args->internal,
+                   "no egress: containers reach only each other and the gateway, not other hosts");
   create->callback([&g, &outcome, args] { run_command(outcome, [&] { return do_create(g, *args); }); });
 
   auto ls = network->add_subcommand("ls", "list networks");

@@ -91,8 +91,8 @@ Result<int64_t> source_date_epoch(const oci::VarMap& build_args, const std::stri
 }
 
 Result<oci::BuildResult> build_image(const ImageBuild& b) {
-  if (b.network != "none" && b.network != "host")
-    return fail("invalid --network {}: builds use none or host", b.network);
+  if (b.network != "none" && b.network != "host" && b.network != "default")
+    return fail("invalid --network {}: builds use default, none or host", b.network);
   for (const auto& t : b.tags) {
     oci::Reference ref = SLW_TRY(with_context(oci::parse_reference(t), fmt::format("-t {}", t)));
     if (!ref.digest.empty()) return fail("-t {}: a tag cannot pin a digest", t);

@@ -22,7 +22,8 @@ struct ImageBuild {
   std::vector<std::string> tags;
   oci::VarMap build_args;
   std::string target;  // stage; empty: the last
-  std::string network = "none";  // RUN steps': none or host
+  // RUN steps': default (the default bridge network, with egress, as Docker's), none or host.
+  std::string network = "default";
   bool no_cache = false;
   std::vector<std::string> outputs;  // TYPE:PATH
   int cancel_fd = -1;  // turns readable when the build is cancelled: kills the running RUN step

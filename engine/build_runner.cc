@@ -11,6 +11,7 @@
 #include "base/scope_exit.h"
 #include "oci/build/rootfs.h"
 #include "engine/container_config.h"
+#include "engine/container_network.h"
 #include "engine/user_lookup.h"
 #include "runtime/launcher.h"
 
@@ -82,7 +83,8 @@ Result<int> BuildRunner::run(const oci::RunStepSpec& step) {
   o.env = step.env;
   o.workdir = step.cwd;
   o.user = step.user;
-  o.net = step.network;
+  // "default" is Docker's build network: the default bridge network, leased like a `run`.
+  o.net = step.network == "default" ? std::string(kDefaultNetwork) : step.network;
   ContainerInputs in;
   in.id = random_hex_id();
   in.state_dir = containers.dir(in.id);
@@ -101,6 +103,9 @@ Result<int> BuildRunner::run(const oci::RunStepSpec& step) {
   record.name = "build-" + in.id.substr(0, 12);
   record.image = "(build step)";
   record.auto_remove = true;
+  // The lease is given back by its destructor, when this step's container has ended.
+  auto network = SLW_TRY(ContainerNetwork::prepare(store_root_, containers, o, record.name, record.spec));
+  runtime::ContainerHooks hooks = ContainerNetwork::hooks(network);
   record = SLW_TRY(containers.create(std::move(record)));
   ScopeExit forget([&] { (void)containers.remove(record); });
   // In the container's own dir (on the run root's tmpfs by default): it goes with the record.
@@ -112,6 +117,7 @@ Result<int> BuildRunner::run(const oci::RunStepSpec& step) {
 
   runtime::LaunchOptions launch;
   launch.stdio.in = -1;  // RUN steps read an empty stdin, as with BuildKit
+  launch.before_exec = hooks.before_exec;
   runtime::StartedContainer started = SLW_TRY(runtime::start_container(record.spec, launch));
   runtime::ContainerState state;
   state.status = runtime::ContainerStatus::kRunning;
@@ -128,6 +134,7 @@ Result<int> BuildRunner::run(const oci::RunStepSpec& step) {
   wait.holder_pidfd = cancel_fd_;
   wait.holder_grace = std::chrono::milliseconds(0);
   runtime::ExitStatus exit = SLW_TRY(runtime::wait_container(started, wait));
+  if (hooks.finished) hooks.finished();
   if (exit.holder_exited) return fail("interrupted");
   return exit.exit_code;
 }

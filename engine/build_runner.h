@@ -1,5 +1,6 @@
 // Runs the builder's RUN steps in containers of the runtime: an overlay of the stage's layers with
-// the step's upper dir on top, the stage's ENV, WORKDIR and USER, network none or host, no stdin,
+// the step's upper dir on top, the stage's ENV, WORKDIR and USER, the default network (a lease and
+// a veth, as `run --net slipway` gets), none or host, no stdin,
 // the build's stdout and stderr. While a step runs its container has a record in the run root, so
 // `slipway gc` can clean up after a killed build; the record goes when the step ends. Mount
 // points the runtime would have to create in the rootfs (/etc/hosts on an image without one) get

@@ -1,7 +1,9 @@
 #include "engine/garbage.h"
 
 #include "base/fs.h"
+#include "base/log.h"
 #include "engine/container_config.h"
+#include "netns/egress.h"
 #include "netns/ipam.h"
 #include "netns/netlink.h"
 #include "netns/network_store.h"
@@ -43,6 +45,13 @@ Result<GarbageReport> collect_garbage(const std::string& root, const runtime::Co
 
   netns::NetworkStore networks(root);
   report.network_files = SLW_TRY(networks.remove_orphan_files());
+  // Rules of bridges that are gone (a killed `network rm`), whichever root made them: a bridge
+  // that does not exist has no containers to lose.
+  if (auto pruned = netns::prune_egress()) {
+    report.nftables_rules = std::move(*pruned);
+  } else {
+    log::warn("gc: {}", pruned.error().message());
+  }
   auto all = networks.list();
   if (!all) return report;  // no network was ever created under this root
   for (const auto& network : *all) {

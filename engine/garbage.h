@@ -17,6 +17,7 @@ struct GarbageReport {
   std::vector<std::string> partial;     // half-written blobs, build dirs and records of killed processes
   std::vector<std::string> data_dirs;   // containers' data on disk whose record is gone (reboot)
   std::vector<std::string> network_files;  // files of removed networks, half-written network files
+  std::vector<std::string> nftables_rules; // bridges whose nftables rules outlived them
 };
 
 // Only this root's containers and leases are touched: parallel roots never clean up each other.

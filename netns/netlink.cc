@@ -163,6 +163,8 @@ LinkInfo to_link_info(struct rtnl_link* l) {
   info.master = rtnl_link_get_master(l);
   info.mtu = static_cast<int>(rtnl_link_get_mtu(l));
   info.up = (rtnl_link_get_flags(l) & IFF_UP) != 0;
+  const char* alias = rtnl_link_get_ifalias(l);
+  info.alias = alias ? alias : "";
   return info;
 }
 
@@ -240,6 +242,15 @@ Status Netlink::set_link(const std::string& name, bool up, int mtu) {
 
 Status Netlink::link_up(const std::string& name) {
   return set_link(name, true, 0);
+}
+
+Status Netlink::set_alias(const std::string& name, const std::string& alias) {
+  SLW_TRY(check_ifname(name));
+  LinkPtr changes(rtnl_link_alloc());
+  if (!changes) return fail("change link {}: out of memory", name);
+  rtnl_link_set_name(changes.get(), name.c_str());
+  rtnl_link_set_ifalias(changes.get(), alias.c_str());
+  return add_link(changes.get(), 0, fmt::format("set alias of link {}", name));
 }
 
 Result<LinkInfo> Netlink::link(const std::string& name) {

@@ -23,6 +23,7 @@ struct LinkInfo {
   int master = 0;  // ifindex of the bridge this link is enslaved to, 0 if none
   int mtu = 0;
   bool up = false;  // administratively up (IFF_UP)
+  std::string alias;  // IFLA_IFALIAS, "" if none
 };
 
 // One IPv4 route of the main table.
@@ -47,6 +48,8 @@ class Netlink {
   // processes racing to create it both succeed; an existing link of another kind is an error.
   Status create_bridge(const std::string& name, int mtu);
   Status link_up(const std::string& name);
+  // Sets IFLA_IFALIAS, the free-form description `ip link` shows as "alias".
+  Status set_alias(const std::string& name, const std::string& alias);
   // Sets IFF_UP and, when mtu > 0, the MTU in one request.
   Status set_link(const std::string& name, bool up, int mtu);
   // Adds ip/prefix (with its broadcast address) to ifname; the same address already there is

@@ -174,6 +174,7 @@ Result<Network> plan_network(const std::string& name, const NetworkOptions& opti
       return fail("network {}: bridge {} is already used by network {}", name, net.bridge, n.name);
 
   net.mtu = options.mtu.value_or(kDefaultMtu);
+  net.internal = options.internal;
   if (net.mtu < 68 || net.mtu > 65535)
     return fail("network {}: invalid mtu {} (68-65535)", name, net.mtu);
 
@@ -214,6 +215,7 @@ std::string network_to_json(const Network& n) {
                            {"domain", n.domain},
                            {"bridge", n.bridge},
                            {"mtu", n.mtu}};
+  if (n.internal) j["internal"] = true;
   return j.dump(2) + "\n";
 }
 
@@ -228,6 +230,7 @@ Result<Network> network_from_json(std::string_view text, std::string_view what) 
     n.domain = j.at("domain").get<std::string>();
     n.bridge = j.at("bridge").get<std::string>();
     n.mtu = j.value("mtu", kDefaultMtu);
+    n.internal = j.value("internal", false);
   } catch (const nlohmann::json::exception& e) {
     return fail("{}: {}", what, e.what());
   }

@@ -27,6 +27,7 @@ struct Network {
   std::string domain;  // DNS search domain of the containers on it
   std::string bridge;
   int mtu = kDefaultMtu;
+  bool internal = false;  // no egress: containers reach only their bridge and its gateway
   bool operator==(const Network&) const = default;
 };
 
@@ -37,6 +38,7 @@ struct NetworkOptions {
   std::optional<std::string> domain;  // default: the name, lowercased, '_' as '-'
   std::optional<std::string> bridge;  // default: bridge_name_for(name)
   std::optional<int> mtu;             // default: 1500
+  bool internal = false;              // `network create --internal`
 };
 
 // Docker's rule ([a-zA-Z0-9][a-zA-Z0-9_.-]*), at most 64 characters, not one of Docker's

@@ -8,6 +8,7 @@
 
 #include "base/file_lock.h"
 #include "base/fs.h"
+#include "netns/egress.h"
 #include "netns/ipam.h"
 
 namespace slipway::netns {
@@ -133,6 +134,7 @@ Status NetworkStore::remove(const std::string& name) {
   // Asking first keeps `network rm` of a never-used network free of CAP_NET_ADMIN.
   if (SLW_TRY_CTX(nl.link_exists(net.bridge), "remove network {}", name))
     SLW_TRY_CTX(nl.delete_link(net.bridge), "remove network {}", name);
+  SLW_TRY_CTX(remove_egress(net.bridge), "remove network {}", name);
 
   for (const std::string& path : {leases_file(root_, name), network_file(root_, name)}) {
     if (::unlink(path.c_str()) < 0 && errno != ENOENT)
@@ -197,6 +199,12 @@ Result<Network> NetworkStore::ensure_default() {
   NetworkOptions options;
   options.subnet = SLW_TRY_CTX(default_subnet(), "create default network {}", name);
   auto made = create_locked(name, options);
+  const char* env = std::getenv(std::string(kDefaultSubnetEnv).c_str());
+  if (!made && !(env && *env)) {
+    // The seed's subnet is taken (another root's default network, a host route): a free one, as
+    // `network create` picks, rather than no builds and no default network under this root.
+    if (auto free = create_locked(name, NetworkOptions{})) return free;
+  }
   if (!made)
     return std::unexpected(std::move(made).error().context(
         fmt::format("create default network (set ${} to use another subnet)", kDefaultSubnetEnv)));
@@ -205,16 +213,21 @@ Result<Network> NetworkStore::ensure_default() {
 
 Status ensure_bridge(const Network& network) {
   std::string what = fmt::format("set up bridge {} of network {}", network.bridge, network.name);
+  // Marks a bridge whose nftables rules are in place (netns/egress.h), so that every container
+  // after the first skips nftables, and a bridge made before slipway had egress gets its rules.
+  std::string marker = network.internal ? "slipway:internal" : "slipway:egress";
   Netlink nl = SLW_TRY_CTX(Netlink::open(), "{}", what);
   // Fast path for every container after the first. The address is checked too: a bridge left
   // up by an earlier network of the same name may carry another subnet.
-  if (auto l = nl.link(network.bridge); l && l->kind == "bridge" && l->up) {
+  if (auto l = nl.link(network.bridge); l && l->kind == "bridge" && l->up && l->alias == marker) {
     auto addrs = SLW_TRY_CTX(nl.addresses(network.bridge), "{}", what);
     std::pair<Ipv4, int> want{network.gateway, network.subnet.prefix};
     if (std::find(addrs.begin(), addrs.end(), want) != addrs.end()) return {};
   }
   SLW_TRY_CTX(nl.create_bridge(network.bridge, network.mtu), "{}", what);
   SLW_TRY_CTX(nl.add_address(network.bridge, network.gateway, network.subnet.prefix), "{}", what);
+  SLW_TRY(install_egress(network));
+  SLW_TRY_CTX(nl.set_alias(network.bridge, marker), "{}", what);
   SLW_TRY_CTX(nl.link_up(network.bridge), "{}", what);
   return {};
 }

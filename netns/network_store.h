@@ -30,15 +30,15 @@ class NetworkStore {
   // All networks, sorted by name.
   Result<std::vector<Network>> list() const;
   // Refused while leases exist ("network X has N containers attached"); deletes the bridge if
-  // it exists, the leases, the network file and the DNS process's files (unless it still runs:
+  // it exists, its nftables rules, the leases, the network file and the DNS process's files (unless it still runs:
   // then it removes them itself as it exits).
   Status remove(const std::string& name);
   // For gc: the files of networks that no longer exist (what a killed `network rm` or DNS
   // process left) and the half-written files of killed writers. A file that a live process
   // holds or writes stays. Returns the names of the removed files.
   Result<std::vector<std::string>> remove_orphan_files();
-  // The default network "slipway" (subnet from $SLIPWAY_DEFAULT_SUBNET, else 172.18.0.0/16),
-  // created on first use.
+  // The default network "slipway" (subnet from $SLIPWAY_DEFAULT_SUBNET, else 172.18.0.0/16, else
+  // when that is taken the first free subnet), created on first use.
   Result<Network> ensure_default();
 
   const std::string& root() const { return root_; }
@@ -51,8 +51,9 @@ class NetworkStore {
   RouteSource routes_;
 };
 
-// Creates the network's bridge with the gateway address and brings it up, unless it is already
-// up. Idempotent and safe when several processes race: all of them succeed.
+// Creates the network's bridge with the gateway address, installs its nftables rules (egress, or
+// isolation for an internal network: netns/egress.h) and brings it up, unless it is already up
+// with its rules. Idempotent and safe when several processes race: all of them succeed.
 Status ensure_bridge(const Network& network);
 
 }  // namespace slipway::netns

@@ -135,9 +135,8 @@ class Planner {
     step.run.user = c.user;
     std::string net =
         run.network.empty() || run.network == "default" ? options_.network : run.network;
-    if (net != "none" && net != "host")
-      return fail("{}: RUN --network={}: only none and host are supported", at(ins.start_line),
-                  net);
+    if (net != "none" && net != "host" && net != "default")
+      return fail("{}: RUN --network={}: use default, none or host", at(ins.start_line), net);
     step.run.network = net;
     step.run.executable = rp.executable;
     step.run.executable_path = rp.executable_path;

@@ -27,7 +27,7 @@ namespace slipway::oci {
 struct BuildOptions {
   VarMap build_args;              // --build-arg
   std::string target;             // --target
-  std::string network = "none";   // none | host: RUN's network unless RUN --network says
+  std::string network = "default";  // default | none | host: RUN's network unless RUN --network says
   int64_t source_date_epoch = 0;  // clamps every time in the image
   Platform platform = host_platform();
   // Where ADD <URL> downloads go while planning (unlinked temp files); "" means $TMPDIR or
@@ -61,7 +61,7 @@ struct RunStep {
   std::vector<std::string> env;  // K=V: ENV, then ARGs, then proxy build args
   std::string cwd = "/";
   std::string user;
-  std::string network;                   // none | host
+  std::string network;                   // default | none | host
   std::optional<InlineFile> executable;  // RUN <<EOF with a #! script, run from...
   std::string executable_path;           // ...this path
 };

@@ -17,7 +17,7 @@ struct RunStepSpec {
   std::vector<std::string> env;  // K=V
   std::string cwd = "/";
   std::string user;              // USER as the Dockerfile has it: uid[:gid] or name[:group]
-  std::string network = "none";  // none | host
+  std::string network = "none";  // default (the default bridge network) | none | host
   struct File {
     std::string path;  // inside the container
     std::string data;

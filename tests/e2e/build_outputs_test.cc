@@ -131,10 +131,12 @@ TEST_F(BuildOutputsTest, SameInputsGiveTheSameDigestsInAnotherRoot) {
   ASSERT_EQ(::utimensat(AT_FDCWD, (ctx2.path() + "/src/one.txt").c_str(), times, 0), 0);
   std::vector<std::string> s2 = {slipway_binary(), "--root", root2.path(), "--run-root",
                                  run2.path()};
+  // Its default network (for RUN) must not take the first root's subnet: unset, it picks a free one.
+  std::vector<std::string> env2 = {"SOURCE_DATE_EPOCH=1700000000", "SLIPWAY_DEFAULT_SUBNET="};
   auto with = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = s2;
     argv.insert(argv.end(), args.begin(), args.end());
-    return run_command(argv, "", env);
+    return run_command(argv, "", env2);
   };
   ASSERT_EQ(with({"image", "load", busybox_layout()}).exit_code, 0);
   auto b = with({"build", "-q", "--no-cache", "-t", "repro:1", ctx2.path()});
@@ -144,6 +146,7 @@ TEST_F(BuildOutputsTest, SameInputsGiveTheSameDigestsInAnotherRoot) {
   EXPECT_EQ(second["ManifestDigest"], first["ManifestDigest"]);
   EXPECT_EQ(second["RootFS"], first["RootFS"]);
   EXPECT_EQ(with({"run", "--rm", "repro:1"}).out, "one\ntwo\n");
+  EXPECT_EQ(with({"network", "rm", "slipway"}).exit_code, 0);
   EXPECT_EQ(with({"gc"}).exit_code, 0);
   EXPECT_EQ(mounts_containing(root2.path()), std::vector<std::string>{});
 

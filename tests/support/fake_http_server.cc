@@ -24,11 +24,11 @@ bool send_all(int fd, std::string_view data) {
 
 }  // namespace
 
-FakeHttpServer::FakeHttpServer(Handler handler) : handler_(std::move(handler)) {
+FakeHttpServer::FakeHttpServer(Handler handler, uint32_t address) : handler_(std::move(handler)) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_addr.s_addr = htonl(address);
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) abort();
   socklen_t len = sizeof addr;
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -72,19 +72,23 @@ int FakeHttpServer::connections() {
 
 void FakeHttpServer::accept_loop() {
   for (;;) {
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    sockaddr_in from{};
+    socklen_t from_len = sizeof from;
+    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&from), &from_len, SOCK_CLOEXEC);
     if (fd < 0) return;
+    char peer[INET_ADDRSTRLEN] = "";
+    ::inet_ntop(AF_INET, &from.sin_addr, peer, sizeof peer);
     std::lock_guard lock(mu_);
     if (stopping_) {
       ::close(fd);
       return;
     }
     conn_fds_.push_back(fd);
-    workers_.emplace_back([this, fd] { serve(fd); });
+    workers_.emplace_back([this, fd, p = std::string(peer)] { serve(fd, p); });
   }
 }
 
-void FakeHttpServer::serve(int fd) {
+void FakeHttpServer::serve(int fd, std::string peer) {
   std::string buf;
   char chunk[65536];
   auto fill = [&]() {
@@ -98,6 +102,7 @@ void FakeHttpServer::serve(int fd) {
     while ((end = buf.find("\r\n\r\n")) == std::string::npos)
       if (!fill()) return;
     FakeRequest req;
+    req.peer = peer;
     std::string head = buf.substr(0, end);
     buf.erase(0, end + 4);
     size_t line_end = head.find("\r\n");

@@ -1,6 +1,9 @@
-// A scripted HTTP/1.1 server on 127.0.0.1 for unit tests of HTTP clients (the registry client):
-// a handler answers each request, and every request is recorded for the test to check.
+// A scripted HTTP/1.1 server for tests of HTTP clients (the registry client, egress from containers):
+// a handler answers each request, and every request is recorded for the test to check. It listens
+// on 127.0.0.1 unless told otherwise, in the network namespace of the thread that makes it.
 #pragma once
+
+#include <netinet/in.h>
 
 #include <atomic>
 #include <functional>
@@ -17,6 +20,7 @@ struct FakeRequest {
   std::string method, target;
   std::map<std::string, std::string> headers;  // lowercase names
   std::string body;
+  std::string peer;  // the client's address, "198.51.100.1"
   std::string header(const std::string& name) const {
     auto it = headers.find(name);
     return it == headers.end() ? "" : it->second;
@@ -36,7 +40,8 @@ class FakeHttpServer {
  public:
   using Handler = std::function<FakeResponse(const FakeRequest&)>;
 
-  explicit FakeHttpServer(Handler handler);
+  // address: IPv4 in host byte order to listen on (INADDR_ANY for every interface).
+  explicit FakeHttpServer(Handler handler, uint32_t address = INADDR_LOOPBACK);
   ~FakeHttpServer();
   FakeHttpServer(const FakeHttpServer&) = delete;
   FakeHttpServer& operator=(const FakeHttpServer&) = delete;
@@ -54,7 +59,7 @@ class FakeHttpServer {
 
  private:
   void accept_loop();
-  void serve(int fd);
+  void serve(int fd, std::string peer);
 
   Handler handler_;
   int listen_fd_ = -1;

@@ -178,6 +178,11 @@ void RootTest::SetUp() {
   if (!is_root()) GTEST_SKIP() << "needs root (namespaces, mounts, cgroups); run as root";
   root_ = std::make_unique<TempDir>("slipway-root");
   run_root_ = std::make_unique<TempDir>("slipway-run", "/dev/shm");
+  // Each test root's default network (builds use it) gets a subnet of its own: test processes run
+  // in parallel, and two bridges with one subnet would break both. Pids of concurrent tests are
+  // close together, so (pid % 100, pid / 100 % 256) differ.
+  int pid = ::getpid();
+  ::setenv("SLIPWAY_DEFAULT_SUBNET", fmt::format("10.{}.{}.0/24", 100 + pid % 100, pid / 100 % 256).c_str(), 1);
   // Every record is renamed into <run root>/containers/<id>, so a watch made before the first
   // command names every container of this test. The store is made here as slipway makes it.
   std::string store = run_root_->path() + "/containers";
@@ -210,6 +215,16 @@ std::set<std::string> RootTest::containers_seen() {
 
 void RootTest::TearDown() {
   if (!root_) return;
+  // Networks go first (bridges and nftables rules are host-wide; builds make the default network),
+  // and their DNS processes notice within a quarter second and end.
+  bool removed_networks = false;
+  for (const auto& file : fs::list_dir(fs::join(root_->path(), "networks")).value_or(std::vector<std::string>{})) {
+    if (!file.ends_with(".json") || file.ends_with(".leases.json")) continue;
+    auto rm = slipway({"network", "rm", file.substr(0, file.size() - 5)});
+    EXPECT_EQ(rm.exit_code, 0) << rm.err;
+    removed_networks = true;
+  }
+  for (int i = 0; removed_networks && i < 100 && !processes_containing(root_->path()).empty(); ++i) usleep(20000);
   // The root dir name is unique per test, so anything carrying it was made by this test.
   EXPECT_EQ(mounts_containing(root_->path()), std::vector<std::string>{}) << "mounts left behind";
   EXPECT_EQ(mounts_containing(run_root_->path()), std::vector<std::string>{}) << "mounts left behind";

@@ -152,7 +152,7 @@ RUN ["true"]
   EXPECT_EQ(run.network, "host");
   EXPECT_EQ(steps[5].created_by, "RUN |1 V=2 /bin/sh -ec echo \"$V\"");
   EXPECT_EQ(steps[6].run.argv, std::vector<std::string>{"true"});
-  EXPECT_EQ(steps[6].run.network, "none");
+  EXPECT_EQ(steps[6].run.network, "default");  // the build's --network, Docker's default bridge
   EXPECT_EQ(p.stages[0].config.image.config.working_dir, "/w");
 }
 

@@ -133,7 +133,7 @@ TEST(DnsMessageTest, RejectsTruncatedAndOversizedNames) {
   EXPECT_FALSE(parse_dns_message(unterminated));
 
   Bytes no_type = query_for({"web"});
-  no_type.resize(no_type.size() - 3);
+  no_type.erase(no_type.end() - 3, no_type.end());
   EXPECT_FALSE(parse_dns_message(no_type));
 
   Bytes long_name = header(1);

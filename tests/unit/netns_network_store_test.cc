@@ -138,12 +138,21 @@ TEST_F(NetworkStoreTest, DefaultNetworkIsMadeOnceAndHonoursTheEnvironment) {
   EXPECT_EQ(*again, *d);
 }
 
-TEST_F(NetworkStoreTest, DefaultNetworkOverlapSaysHowToMoveIt) {
-  routes_.push_back({cidr("172.18.0.0/16"), "br-1234", std::nullopt});
+TEST_F(NetworkStoreTest, DefaultNetworkTakesAFreeSubnetWhenTheSeedsIsTaken) {
+  routes_.push_back({cidr("172.18.0.0/16"), "br-1234", std::nullopt});  // another root's bridge
   auto d = store().ensure_default();
-  ASSERT_FALSE(d);
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_FALSE(d->subnet.overlaps(cidr("172.18.0.0/16")));
+  EXPECT_EQ(d->subnet.to_string(), "172.19.0.0/16");  // what `network create` would pick
+}
+
+TEST_F(NetworkStoreTest, DefaultNetworkOverlapOfTheChosenSubnetSaysHowToMoveIt) {
+  routes_.push_back({cidr("10.47.0.0/16"), "br-1234", std::nullopt});
+  ::setenv(std::string(kDefaultSubnetEnv).c_str(), "10.47.0.0/20", 1);
+  auto d = store().ensure_default();
+  ASSERT_FALSE(d);  // asked for explicitly: no other subnet instead
   EXPECT_NE(d.error().message().find("SLIPWAY_DEFAULT_SUBNET"), std::string::npos);
-  EXPECT_NE(d.error().message().find("172.18.0.0/16 dev br-1234"), std::string::npos)
+  EXPECT_NE(d.error().message().find("10.47.0.0/16 dev br-1234"), std::string::npos)
       << d.error().message();
   ::setenv(std::string(kDefaultSubnetEnv).c_str(), "not-a-subnet", 1);
   d = store().ensure_default();
