@@ -90,6 +90,25 @@ RegistryClient::RegistryClient(HttpSession http, std::string registry, std::stri
   repo_url_ = fmt::format("{}://{}/v2/{}", plain ? "http" : "https", ref.api_host(), repository_);
 }
 
+Result<RegistryClient> RegistryClient::fork() const {
+  HttpSession http = SLW_TRY(HttpSession::create(options_.timeouts));
+  RegistryClient copy(std::move(http), registry_, repository_, actions_, options_);
+  copy.scheme_ = scheme_;
+  copy.bearer_ = bearer_;
+  copy.tokens_ = tokens_;
+  copy.min_chunk_ = min_chunk_;
+  return copy;
+}
+
+void RegistryClient::add_stats(const Stats& other) {
+  stats_.requests += other.requests;
+  stats_.blob_heads += other.blob_heads;
+  stats_.blob_uploads += other.blob_uploads;
+  stats_.mounts += other.mounts;
+  stats_.retries += other.retries;
+  stats_.token_fetches += other.token_fetches;
+}
+
 Result<RegistryClient> RegistryClient::create(std::string registry, std::string repository,
                                               std::string actions, RegistryOptions options) {
   if (!options.credentials) {

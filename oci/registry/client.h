@@ -50,6 +50,12 @@ class RegistryClient {
   static Result<RegistryClient> create(std::string registry, std::string repository,
                                        std::string actions, RegistryOptions options);
 
+  // A client of the same repository with this one's credentials and tokens (so it answers no
+  // challenge this one already did) and a connection of its own, for use from another thread.
+  Result<RegistryClient> fork() const;
+  // Adds another client's counts to this one's.
+  void add_stats(const Stats& other);
+
   // "http://127.0.0.1:5000/v2/<repository>".
   const std::string& repository_url() const { return repo_url_; }
   const Stats& stats() const { return stats_; }

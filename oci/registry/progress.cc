@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
+#include <utility>
+#include <vector>
 
 namespace slipway::oci {
 
@@ -17,40 +20,49 @@ class TerminalProgress : public TransferProgress {
  public:
   explicit TerminalProgress(int fd) : fd_(fd) {}
 
-  void begin(std::string_view label, std::string_view action, int64_t total) override {
-    label_ = std::string(label);
-    action_ = std::string(action);
-    total_ = total;
-    done_ = 0;
-    last_draw_ = {};
-    draw(false);
+  int begin(std::string_view label, std::string_view action, int64_t total) override {
+    std::lock_guard lock(mu_);
+    rows_.push_back({std::string(label), std::string(action), total, 0});
+    draw();
+    return static_cast<int>(rows_.size() - 1);
   }
 
-  void update(int64_t done) override {
-    done_ = done;
-    auto now = SteadyClock::now();
-    if (now - last_draw_ < kRedrawInterval) return;
-    last_draw_ = now;
-    draw(false);
+  void update(int id, int64_t done) override {
+    std::lock_guard lock(mu_);
+    rows_.at(static_cast<size_t>(id)).done = done;
+    if (SteadyClock::now() - last_draw_ < kRedrawInterval) return;
+    draw();
   }
 
-  void end(std::string_view outcome) override {
-    action_ = std::string(outcome);
-    if (outcome != "Failed") done_ = total_;
-    draw(true);
+  void end(int id, std::string_view outcome) override {
+    std::lock_guard lock(mu_);
+    Row& row = rows_.at(static_cast<size_t>(id));
+    row.action = std::string(outcome);
+    if (outcome != "Failed") row.done = row.total;
+    draw();
   }
 
  private:
-  void draw(bool final) {
-    // \r and "erase line" redraw in place; the final state keeps its line.
-    std::string line = "\r\x1b[2K" + render_progress(label_, action_, done_, total_);
-    if (final) line += '\n';
-    (void)!::write(fd_, line.data(), line.size());
+  struct Row {
+    std::string label, action;
+    int64_t total = 0, done = 0;
+  };
+
+  // Every row, one line each: the cursor goes back up over what the last draw wrote, and each line
+  // is erased and written again, so the rows stay in the order their transfers began.
+  void draw() {
+    std::string out;
+    if (drawn_ > 0) out += fmt::format("\x1b[{}A", drawn_);
+    for (const Row& r : rows_) out += "\r\x1b[2K" + render_progress(r.label, r.action, r.done, r.total) + "\n";
+    drawn_ = rows_.size();
+    last_draw_ = SteadyClock::now();
+    (void)!::write(fd_, out.data(), out.size());
   }
 
   int fd_;
-  std::string label_, action_;
-  int64_t total_ = 0, done_ = 0;
+  std::mutex mu_;
+  std::vector<Row> rows_;
+  size_t drawn_ = 0;
   SteadyClock::time_point last_draw_{};
 };
 
@@ -58,20 +70,23 @@ class TerminalProgress : public TransferProgress {
 class LineProgress : public TransferProgress {
  public:
   explicit LineProgress(int fd) : fd_(fd) {}
-  void begin(std::string_view label, std::string_view, int64_t total) override {
-    label_ = std::string(label);
-    total_ = total;
+  int begin(std::string_view label, std::string_view, int64_t total) override {
+    std::lock_guard lock(mu_);
+    rows_.push_back({std::string(label), total});
+    return static_cast<int>(rows_.size() - 1);
   }
-  void update(int64_t) override {}
-  void end(std::string_view outcome) override {
-    std::string line = fmt::format("{}: {} {}\n", label_, outcome, human_bytes(total_));
+  void update(int, int64_t) override {}
+  void end(int id, std::string_view outcome) override {
+    std::lock_guard lock(mu_);
+    const auto& [label, total] = rows_.at(static_cast<size_t>(id));
+    std::string line = fmt::format("{}: {} {}\n", label, outcome, human_bytes(total));
     (void)!::write(fd_, line.data(), line.size());
   }
 
  private:
   int fd_;
-  std::string label_;
-  int64_t total_ = 0;
+  std::mutex mu_;
+  std::vector<std::pair<std::string, int64_t>> rows_;
 };
 
 }  // namespace

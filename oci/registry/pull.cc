@@ -5,10 +5,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <vector>
 #include <nlohmann/json.hpp>
 
+#include "base/file_lock.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/scope_exit.h"
@@ -21,6 +28,7 @@ namespace slipway::oci {
 namespace {
 
 constexpr int kMaxIndexDepth = 4;
+constexpr size_t kConcurrentDownloads = 3;
 constexpr std::string_view kLayoutFile = R"({"imageLayoutVersion":"1.0.0"})";
 
 std::string short_digest(std::string_view digest) {
@@ -52,20 +60,20 @@ Result<StagedFile> download_blob(RegistryClient& client, const Descriptor& d,
     got = 0;
     return {};
   };
-  if (progress) progress->begin(short_digest(d.digest), "Pulling", d.size);
+  int row = progress ? progress->begin(short_digest(d.digest), "Pulling", d.size) : -1;
   auto s = client.get_blob(d.digest, sink, restart, [&](int64_t n) {
-    if (progress) progress->update(n);
+    if (progress) progress->update(row, n);
   });
   if (!s) {
-    if (progress) progress->end("Failed");
+    if (progress) progress->end(row, "Failed");
     return std::unexpected(std::move(s.error()));
   }
   StagedFile staged{path, hash.finish(), got};
   if (auto ok = check_blob(d.digest, d.size, staged.digest, staged.size); !ok) {
-    if (progress) progress->end("Failed");
+    if (progress) progress->end(row, "Failed");
     return std::unexpected(std::move(ok.error()));
   }
-  if (progress) progress->end("Pulled");
+  if (progress) progress->end(row, "Pulled");
   remove.release();
   return staged;
 }
@@ -120,6 +128,63 @@ class StagingDir {
   std::string path_;
 };
 
+// What the download workers found, shared between them.
+struct LayerTally {
+  std::mutex mu;
+  int downloaded = 0, present = 0;
+  int64_t bytes = 0;
+  std::optional<Error> error;  // the first failure; the workers stop taking layers after it
+};
+
+void report_present(TransferProgress* progress, const Descriptor& layer) {
+  if (!progress) return;
+  progress->end(progress->begin(short_digest(layer.digest), "Exists", layer.size), "Exists");
+}
+
+// Held while one process downloads a blob: a lock per blob, beside the staging files, makes
+// concurrent pulls of one image (in any processes) download each blob once; the others wait, then
+// find it in the store. The file goes with the download.
+class BlobDownloadLock {
+ public:
+  static Result<BlobDownloadLock> acquire(const BlobStore& blobs, std::string_view digest) {
+    std::string hex(SLW_TRY(digest_hex(digest)));
+    return BlobDownloadLock(
+        SLW_TRY(FileLock::acquire(fs::join(blobs.tmp_dir(), fmt::format("pulling-{}.lock", hex)))));
+  }
+  BlobDownloadLock(BlobDownloadLock&&) = default;
+  ~BlobDownloadLock() {
+    if (lock_.held()) (void)lock_.remove();
+  }
+
+ private:
+  explicit BlobDownloadLock(FileLock lock) : lock_(std::move(lock)) {}
+  FileLock lock_;
+};
+
+// The config, from the store when a pull (maybe a concurrent one) already put it there.
+Result<std::string> fetch_config(RegistryClient& client, const BlobStore& blobs, const Descriptor& config) {
+  if (blobs.contains(config.digest)) return blobs.read(config.digest);
+  BlobDownloadLock lock = SLW_TRY(BlobDownloadLock::acquire(blobs, config.digest));
+  if (blobs.contains(config.digest)) return blobs.read(config.digest);
+  std::string data = SLW_TRY(fetch_json_blob(client, config));
+  SLW_TRY(blobs.put(data));
+  return data;
+}
+
+// One layer into the store, unless it is there already; true when this process downloaded it.
+Result<bool> fetch_layer(RegistryClient& client, BlobStore& blobs, const StagingDir& staging,
+                         const Descriptor& layer, TransferProgress* progress, int64_t& bytes) {
+  if (blobs.contains(layer.digest)) return false;
+  BlobDownloadLock lock = SLW_TRY(BlobDownloadLock::acquire(blobs, layer.digest));
+  if (blobs.contains(layer.digest)) return false;  // pulled by another process while we waited
+  StagedFile staged = SLW_TRY(download_blob(client, layer, staging.blob_path(layer.digest), progress));
+  // Linked into the store now, so the load finds it there and does not copy it; the staging copy
+  // stays for the load should a concurrent prune collect it first.
+  SLW_TRY(blobs.adopt(staged, layer.digest, layer.size, /*keep_source=*/true));
+  bytes = staged.size;
+  return true;
+}
+
 }  // namespace
 
 Result<PullResult> pull_image(ImageStore& store, const RegistryReference& source,
@@ -160,30 +225,57 @@ Result<PullResult> pull_image(ImageStore& store, const RegistryReference& source
   BlobStore blobs(store.root());
   StagingDir staging = SLW_TRY(StagingDir::create(blobs.tmp_dir()));
   SLW_TRY(fs::write_file(staging.blob_path(fetched.digest), fetched.body));
-  std::string config = SLW_TRY(fetch_json_blob(client, manifest.config));
+  std::string config = SLW_TRY(fetch_config(client, blobs, manifest.config));
   SLW_TRY(fs::write_file(staging.blob_path(manifest.config.digest), config));
 
   BlobLocationIndex seen;
   int64_t now = ::time(nullptr);
   record_blob_location(seen, manifest.config.digest, source.registry, source.repository, now);
+  std::vector<Descriptor> wanted;  // each digest once: a manifest may list a layer twice
+  std::set<std::string> listed;
   for (const auto& layer : manifest.layers) {
     record_blob_location(seen, layer.digest, source.registry, source.repository, now);
-    std::string dest = staging.blob_path(layer.digest);
-    if (blobs.contains(layer.digest) || fs::exists(dest)) {
-      ++result.present;
-      if (progress) {
-        progress->begin(short_digest(layer.digest), "Exists", layer.size);
-        progress->end("Exists");
-      }
-      continue;
-    }
-    StagedFile staged = SLW_TRY(download_blob(client, layer, dest, progress));
-    ++result.downloaded;
-    result.bytes_downloaded += staged.size;
-    // Linked into the store now, so the load below finds it there and does not copy it; the
-    // staging copy stays for the load should a concurrent prune collect it first.
-    SLW_TRY(blobs.adopt(staged, layer.digest, layer.size, /*keep_source=*/true));
+    if (listed.insert(layer.digest).second) wanted.push_back(layer);
   }
+
+  // Up to kConcurrentDownloads layers at once (Docker's max-concurrent-downloads), each worker
+  // with its own connection and the tokens this one already holds.
+  LayerTally tally;
+  std::atomic<size_t> next{0};
+  auto work = [&](RegistryClient& c) {
+    for (size_t i; (i = next++) < wanted.size();) {
+      {
+        std::lock_guard lock(tally.mu);
+        if (tally.error) return;
+      }
+      int64_t bytes = 0;
+      auto fetched = fetch_layer(c, blobs, staging, wanted[i], progress, bytes);
+      std::lock_guard lock(tally.mu);
+      if (!fetched) {
+        if (!tally.error) tally.error = std::move(fetched).error();
+        return;
+      }
+      if (*fetched) {
+        ++tally.downloaded;
+        tally.bytes += bytes;
+      } else {
+        ++tally.present;
+        report_present(progress, wanted[i]);
+      }
+    }
+  };
+  std::vector<RegistryClient> helpers;
+  for (size_t n = 1; n < std::min<size_t>(kConcurrentDownloads, wanted.size()); ++n)
+    helpers.push_back(SLW_TRY(client.fork()));
+  std::vector<std::thread> threads;
+  for (auto& helper : helpers) threads.emplace_back([&] { work(helper); });
+  work(client);
+  for (auto& t : threads) t.join();
+  for (const auto& helper : helpers) client.add_stats(helper.stats());
+  if (tally.error) return std::unexpected(std::move(*tally.error));
+  result.downloaded = tally.downloaded;
+  result.present = tally.present;
+  result.bytes_downloaded = tally.bytes;
 
   Index index;
   index.media_type = std::string(kMediaTypeOciIndex);

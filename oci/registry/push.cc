@@ -90,9 +90,12 @@ Result<PushResult> push_image(const ImageStore& store, std::string_view source,
 
   for (size_t i = 0; i < manifest.blobs.size(); ++i) {
     const Descriptor& blob = manifest.blobs[i];
-    if (progress) progress->begin(short_digest(blob.digest), "Checking", blob.size);
+    // A row appears once the blob's fate is known: the HEAD and mount requests before are quick.
+    int row = -1;
     auto finish = [&](std::string_view outcome) {
-      if (progress) progress->end(outcome);
+      if (!progress) return;
+      if (row < 0) row = progress->begin(short_digest(blob.digest), outcome, blob.size);
+      progress->end(row, outcome);
     };
     auto present = client.blob_size(blob.digest);
     if (!present) {
@@ -119,10 +122,10 @@ Result<PushResult> push_image(const ImageStore& store, std::string_view source,
       ++result.mounted;
       finish("Mounted");
     } else {
-      if (progress) progress->begin(short_digest(blob.digest), "Pushing", blob.size);
+      if (progress) row = progress->begin(short_digest(blob.digest), "Pushing", blob.size);
       auto up = client.upload_blob(blob.digest, fds[i].get(), blob.size, options.chunk_size,
                                    [&](int64_t n) {
-                                     if (progress) progress->update(n);
+                                     if (progress) progress->update(row, n);
                                    });
       if (!up) {
         finish("Failed");

@@ -1,12 +1,17 @@
 // Images pulled on demand from a private Debian docker-registry on 127.0.0.1: `run` and `build`
 // on an empty store pull what they lack, with Docker's policies (--pull missing|always|never,
 // counted in the registry's access log), Docker Hub names served by a mirror from the root's
-// registries.json, and one clear line when a pull fails.
+// registries.json, a multi-arch index resolved to the host's platform, concurrent pulls that
+// download each blob once, and one clear line when a pull fails.
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <future>
+
+#include <nlohmann/json.hpp>
 
 #include "base/fs.h"
+#include "oci/digest.h"
 #include "tests/support/local_registry.h"
 #include "tests/support/test_support.h"
 
@@ -129,6 +134,81 @@ TEST_F(PullOnDemandTest, AMirrorInRegistriesJsonServesDockerHubNames) {
   auto bad = slipway({"run", "--rm", "--pull", "always", "busybox", "true"});
   expect_error(bad, root() + "/registries.json: \"registry-mirrors\" must be a list of strings");
   EXPECT_EQ(bad.err.find("pulling"), std::string::npos) << bad.err;
+}
+
+TEST_F(PullOnDemandTest, RunPullsTheHostPlatformOfAMultiArchIndex) {
+  // busybox's layout with an index listing its manifest as linux/arm64 (first) and linux/amd64.
+  std::string layout = fs::join(scratch_.path(), "multiarch");
+  ASSERT_EQ(testing::run_command({"cp", "-r", testing::busybox_layout(), layout}).exit_code, 0);
+  auto top = nlohmann::json::parse(*fs::read_file(layout + "/index.json"));
+  nlohmann::json entry = top["manifests"][0];
+  entry.erase("annotations");
+  auto for_arch = [&](const char* arch) {
+    nlohmann::json e = entry;
+    e["platform"] = {{"os", "linux"}, {"architecture", arch}};
+    return e;
+  };
+  nlohmann::json index = {{"schemaVersion", 2},
+                          {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                          {"manifests", {for_arch("arm64"), for_arch("amd64")}}};
+  std::string index_text = index.dump();
+  std::string index_digest = oci::sha256_digest(index_text);
+  ASSERT_TRUE(fs::write_file(layout + "/blobs/sha256/" + index_digest.substr(7), index_text));
+  nlohmann::json outer = {{"schemaVersion", 2},
+                          {"manifests",
+                           {{{"mediaType", "application/vnd.oci.image.index.v1+json"},
+                             {"digest", index_digest},
+                             {"size", index_text.size()},
+                             {"annotations", {{"org.opencontainers.image.ref.name", "multi"}}}}}}};
+  ASSERT_TRUE(fs::write_file(layout + "/index.json", outer.dump()));
+  std::string image = registry_->ref("multiarch:1");
+  auto copy = testing::run_command({"skopeo", "copy", "--quiet", "--all", "--dest-tls-verify=false",
+                                    "oci:" + layout + ":multi", "docker://" + image});
+  ASSERT_EQ(copy.exit_code, 0) << copy.err;
+
+  auto run = slipway({"run", "--rm", "--net", "none", image, "echo", "hi"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "hi\n");
+  EXPECT_EQ(manifest_gets("multiarch:1"), 1);  // the index, by tag
+  EXPECT_EQ(registry_->count("GET /v2/multiarch/manifests/" + entry["digest"].get<std::string>()), 1);
+}
+
+TEST_F(PullOnDemandTest, ConcurrentPullsDownloadEachBlobOnce) {
+  // Four layers of 2 MB (three COPYs over busybox), so that the pulls overlap.
+  std::string context = fs::join(scratch_.path(), "layers");
+  ASSERT_TRUE(fs::make_dirs(context));
+  std::string dockerfile = "FROM busybox\n";
+  for (const char* name : {"a", "b", "c"}) {
+    auto random = testing::run_command(
+        {"sh", "-c", fmt::format("head -c 2000000 /dev/urandom > {}/{}", context, name)});
+    ASSERT_EQ(random.exit_code, 0);
+    dockerfile += fmt::format("COPY {0} /{0}\n", name);
+  }
+  ASSERT_TRUE(fs::write_file(context + "/Dockerfile", dockerfile));
+  std::string source = fs::join(scratch_.path(), "source-root");
+  auto built = other_root(source, {"build", "--pull", "never", "-q", "-t", "layers:1", context});
+  ASSERT_EQ(built.exit_code, 0) << built.err;
+  std::string image = registry_->ref("layers:1");
+  auto push = other_root(source, {"push", "layers:1", image});
+  ASSERT_EQ(push.exit_code, 0) << push.err;
+  auto inspect = nlohmann::json::parse(other_root(source, {"image", "inspect", "layers:1"}).out)[0];
+  auto manifest = nlohmann::json::parse(
+      *fs::read_file(source + "/blobs/sha256/" + inspect["ManifestDigest"].get<std::string>().substr(7)));
+  ASSERT_EQ(manifest["layers"].size(), 4u);
+
+  std::vector<std::future<CommandResult>> pulls;
+  for (int i = 0; i < 4; ++i) pulls.push_back(std::async(std::launch::async, [&] { return slipway({"pull", image}); }));
+  for (auto& p : pulls) {
+    CommandResult r = p.get();
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+  std::vector<std::string> blobs = {manifest["config"]["digest"]};
+  for (const auto& l : manifest["layers"]) blobs.push_back(l["digest"]);
+  for (const auto& digest : blobs) EXPECT_EQ(registry_->count("GET /v2/layers/blobs/" + digest), 1) << digest;
+  auto run = slipway({"run", "--rm", "--net", "none", image, "sh", "-c", "cat /a /b /c | wc -c"});
+  EXPECT_EQ(run.out, "6000000\n") << run.err;
+  // Nothing of the downloads is left in the store's staging area.
+  EXPECT_EQ(fs::list_dir(root() + "/tmp").value_or(std::vector<std::string>{"?"}), std::vector<std::string>{});
 }
 
 }  // namespace
