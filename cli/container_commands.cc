@@ -14,7 +14,9 @@
 
 #include "base/fs.h"
 #include "cli/cli.h"
+#include "cli/format_output.h"
 #include "engine/container_config.h"
+#include "engine/container_view.h"
 #include "engine/garbage.h"
 #include "engine/run_container.h"
 #include "pipeline/garbage.h"
@@ -60,15 +62,6 @@ Result<int> parse_signal(std::string_view name) {
 
 std::string short_id(const std::string& id) { return id.substr(0, 12); }
 
-std::string join_args(const std::vector<std::string>& args) {
-  std::string out;
-  for (const auto& a : args) {
-    if (!out.empty()) out += ' ';
-    out += a;
-  }
-  return out;
-}
-
 // Docker's exit codes when the container did not run: 127 command not found, 126 not
 // executable, 125 anything else.
 int exit_code_for_failed_start(const Error& e) {
@@ -106,30 +99,37 @@ Result<int> do_run(const GlobalOptions& g, engine::RunOptions o, std::vector<std
   return exit.exit_code;
 }
 
-Result<int> do_ps(const GlobalOptions& g, bool all, bool quiet) {
+struct PsArgs {
+  bool all = false, quiet = false;
+  std::vector<std::string> filters;
+  std::string format;
+};
+
+// Column titles of `ps --format "table ..."`, as Docker's.
+const nlohmann::json kPsHeader = {{"ID", "CONTAINER ID"}, {"Image", "IMAGE"},       {"Command", "COMMAND"},
+                                  {"CreatedAt", "CREATED AT"}, {"RunningFor", "CREATED"}, {"Status", "STATUS"},
+                                  {"State", "STATE"},     {"Names", "NAMES"},       {"Networks", "NETWORKS"}};
+
+Result<int> do_ps(const GlobalOptions& g, const PsArgs& a) {
+  engine::PsFilter filter = SLW_TRY(engine::PsFilter::parse(a.filters));
   ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
   auto records = SLW_TRY(store.list());
   std::sort(records.begin(), records.end(),
             [](const auto& a, const auto& b) { return a.created > b.created; });
-  if (!quiet)
-    fmt::print("{:<12}  {:<20}  {:<28}  {:<20}  {}\n", "CONTAINER ID", "IMAGE", "COMMAND", "STATUS", "NAMES");
+  std::vector<nlohmann::json> rows;
+  std::time_t now = std::time(nullptr);
   for (const auto& r : records) {
     ContainerState s = store.effective_state(SLW_TRY(store.load_state(r.id)));
     bool running = s.status == runtime::ContainerStatus::kRunning;
-    if (!all && !running) continue;
-    if (quiet) {
-      fmt::print("{}\n", short_id(r.id));
-      continue;
-    }
-    std::string status = running ? "running"
-                         : s.status == runtime::ContainerStatus::kExited
-                             ? fmt::format("exited ({})", s.exit_code)
-                             : "created";
-    std::string cmd = join_args(r.spec.process.args);
-    if (cmd.size() > 28) cmd = cmd.substr(0, 25) + "...";
-    std::string image = r.image.empty() ? r.spec.rootfs.plain_dir : r.image;
-    fmt::print("{:<12}  {:<20}  {:<28}  {:<20}  {}\n", short_id(r.id), image, cmd, status, r.name);
+    if (!a.all && !running && !filter.has_status()) continue;
+    auto addresses = engine::container_addresses(g.root, r.id);
+    if (!filter.matches(r, s, addresses)) continue;
+    rows.push_back(engine::docker_ps_fields(r, s, addresses, now));
   }
+  std::string format = a.format;
+  if (a.quiet) format = "{{.ID}}";
+  if (format.empty()) format = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Status}}\t{{.Names}}";
+  fmt::print("{}", SLW_TRY(format_items(rows, format, kPsHeader)));
   return 0;
 }
 
@@ -253,15 +253,23 @@ Result<int> do_exec(const GlobalOptions& g, const std::string& name, std::vector
   return *rc;
 }
 
-Result<int> do_inspect(const GlobalOptions& g, const std::vector<std::string>& names) {
+// Docker's fields (Id, State.ExitCode, NetworkSettings...) beside slipway's own record and state.
+Result<int> do_inspect(const GlobalOptions& g, const std::vector<std::string>& names, const std::string& format) {
   ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
-  nlohmann::json out = nlohmann::json::array();
+  std::vector<nlohmann::json> items;
   for (const auto& n : names) {
     ContainerRecord r = SLW_TRY(store.find(n));
+    ContainerState s = store.effective_state(SLW_TRY(store.load_state(r.id)));
     nlohmann::json j = r;
-    j["state"] = store.effective_state(SLW_TRY(store.load_state(r.id)));
-    out.push_back(std::move(j));
+    j["state"] = s;
+    j.update(engine::docker_inspect_fields(r, s, engine::container_addresses(g.root, r.id)));
+    items.push_back(std::move(j));
   }
+  if (!format.empty()) {
+    fmt::print("{}", SLW_TRY(format_items(items, format)));
+    return 0;
+  }
+  nlohmann::json out(items);
   fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   return 0;
 }
@@ -361,13 +369,16 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
   });
 
   auto ps = app.add_subcommand("ps", "list containers");
-  auto ps_all = std::make_shared<bool>(false);
-  auto ps_quiet = std::make_shared<bool>(false);
-  ps->add_flag("-a,--all", *ps_all, "include stopped containers");
-  ps->add_flag("-q,--quiet", *ps_quiet, "print ids only");
-  ps->callback([&g, &outcome, ps_all, ps_quiet] {
-    run_command(outcome, [&] { return do_ps(g, *ps_all, *ps_quiet); });
-  });
+  auto ps_args = std::make_shared<PsArgs>();
+  ps->add_flag("-a,--all", ps_args->all, "include stopped containers");
+  ps->add_flag("-q,--quiet", ps_args->quiet, "print ids only");
+  ps->add_option("-f,--filter", ps_args->filters,
+                 "KEY=VALUE: name, id, status (created|running|exited), network, ancestor")
+      ->allow_extra_args(false);
+  ps->add_option("--format", ps_args->format,
+                 "a Go template ({{.ID}} {{.Image}} {{.Command}} {{.CreatedAt}} {{.RunningFor}} {{.Status}} "
+                 "{{.State}} {{.Names}} {{.Networks}}), \"table TEMPLATE\" or json");
+  ps->callback([&g, &outcome, ps_args] { run_command(outcome, [&] { return do_ps(g, *ps_args); }); });
 
   auto logs = app.add_subcommand("logs", "print a detached container's output");
   auto logs_name = std::make_shared<std::string>();
@@ -443,9 +454,12 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
 
   auto inspect = app.add_subcommand("inspect", "print containers' configuration and state as JSON");
   auto inspect_names = std::make_shared<std::vector<std::string>>();
+  auto inspect_format = std::make_shared<std::string>();
+  inspect->add_option("-f,--format", *inspect_format,
+                      "a Go template over Docker's fields, e.g. '{{.State.ExitCode}}', or json");
   inspect->add_option("CONTAINER", *inspect_names)->required();
-  inspect->callback([&g, &outcome, inspect_names] {
-    run_command(outcome, [&] { return do_inspect(g, *inspect_names); });
+  inspect->callback([&g, &outcome, inspect_names, inspect_format] {
+    run_command(outcome, [&] { return do_inspect(g, *inspect_names, *inspect_format); });
   });
 
   auto wait = app.add_subcommand("wait", "wait until containers stop, then print their exit codes");

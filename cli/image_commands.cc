@@ -6,7 +6,10 @@
 #include <cmath>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/cli.h"
+#include "cli/format_output.h"
 #include "oci/digest.h"
 #include "oci/store/image_store.h"
 
@@ -149,11 +152,19 @@ void register_image_commands(CLI::App& app, const GlobalOptions& g, Outcome& out
 
   auto inspect = image->add_subcommand("inspect", "print images as JSON");
   auto inspect_refs = std::make_shared<std::vector<std::string>>();
+  auto inspect_format = std::make_shared<std::string>();
+  inspect->add_option("-f,--format", *inspect_format, "a Go template, e.g. '{{.Id}}' or '{{json .Config.Env}}'");
   inspect->add_option("IMAGE", *inspect_refs, "name[:tag], id or digest")->required();
-  inspect->callback([&g, &outcome, inspect_refs] {
+  inspect->callback([&g, &outcome, inspect_refs, inspect_format] {
     run_command(outcome, [&]() -> Result<int> {
       auto store = SLW_TRY(oci::ImageStore::open(g.root));
-      fmt::print("{}", SLW_TRY(store.inspect(*inspect_refs)));
+      std::string text = SLW_TRY(store.inspect(*inspect_refs));
+      if (inspect_format->empty()) {
+        fmt::print("{}", text);
+        return 0;
+      }
+      auto images = nlohmann::json::parse(text);
+      fmt::print("{}", SLW_TRY(format_items(std::vector<nlohmann::json>(images.begin(), images.end()), *inspect_format)));
       return 0;
     });
   });

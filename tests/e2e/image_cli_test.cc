@@ -68,6 +68,11 @@ TEST_F(ImageCliTest, LoadListInspectSaveAndPeersAcceptTheLayout) {
   EXPECT_EQ(j[0]["RepoTags"], nlohmann::json::array({"busybox:latest"}));
   EXPECT_EQ(j[0]["Config"]["Cmd"], nlohmann::json::array({"sh"}));
   std::string id = j[0]["Id"];
+  EXPECT_EQ(slipway({"image", "inspect", "-f", "{{.Id}} {{json .Config.Cmd}}", "busybox"}).out,
+            id + " [\"sh\"]\n");
+  auto bad_format = slipway({"image", "inspect", "-f", "{{.Nope}}", "busybox"});
+  EXPECT_EQ(bad_format.exit_code, 125);
+  EXPECT_NE(bad_format.err.find("can't evaluate field Nope"), std::string::npos) << bad_format.err;
   EXPECT_NE(ls.out.find(id.substr(7, 12)), std::string::npos) << "ls shows 12 hex of the id";
   auto quiet = slipway({"images", "-q"});
   EXPECT_EQ(quiet.out, id.substr(7, 12) + "\n");

@@ -87,6 +87,13 @@ TEST_F(NetworkTest, ContainersOnANetworkReachEachOther) {
                      "while true; do echo pong | nc -l -p 7000; done"}).exit_code, 0);
   std::string ip = ip_of("srv");
   ASSERT_FALSE(ip.empty());
+  // Docker's views of the same lease.
+  EXPECT_EQ(slipway({"inspect", "-f", "{{.NetworkSettings.IPAddress}}", "srv"}).out, ip + "\n");
+  EXPECT_EQ(slipway({"inspect", "-f", "{{(index .NetworkSettings.Networks \"" + net + "\").IPAddress}}", "srv"}).out,
+            ip + "\n");
+  EXPECT_EQ(slipway({"ps", "--filter", "network=" + net, "--format", "{{.Names}} {{.Networks}}"}).out,
+            "srv " + net + "\n");
+  EXPECT_EQ(slipway({"ps", "--filter", "network=elsewhere", "-q"}).out, "");
   auto r = slipway({"run", "--rm", "--net", net, "busybox", "sh", "-c",
                     "for i in $(seq 50); do nc " + ip + " 7000 </dev/null && break; sleep 0.05; done"});
   EXPECT_EQ(r.out, "pong\n") << r.err;

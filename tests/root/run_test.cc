@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -284,14 +285,58 @@ TEST_F(RunTest, MknodOfTheHostDiskCannotBeOpened) {
   EXPECT_NE(r.out.find("Operation not permitted"), std::string::npos) << r.out;
 }
 
+TEST_F(RunTest, PsFiltersAndFormatsAndInspectFormatsAsDockers) {
+  ASSERT_EQ(slipway({"run", "-d", "--name", "api", "--rootfs", rootfs_, "sleep", "30"}).exit_code, 0);
+  ASSERT_EQ(slipway({"run", "--name", "job", "--rootfs", rootfs_, "sh", "-c", "exit 3"}).exit_code, 3);
+  std::string api = slipway({"inspect", "-f", "{{.Id}}", "api"}).out;
+  ASSERT_EQ(api.size(), 65u) << api;
+
+  EXPECT_EQ(slipway({"ps", "-q", "--filter", "name=ap"}).out, api.substr(0, 12) + "\n");
+  EXPECT_EQ(slipway({"ps", "-q", "--filter", "name=job"}).out, "") << "stopped: only with -a or a status filter";
+  EXPECT_EQ(slipway({"ps", "--filter", "status=exited", "--format", "{{.Names}} {{.State}} {{.Status}}"}).out.substr(0, 22),
+            "job exited Exited (3) ");
+  EXPECT_EQ(slipway({"ps", "-a", "--filter", "name=api", "--filter", "name=job", "--format", "{{.Names}}"}).out,
+            "job\napi\n");  // newest first
+  EXPECT_EQ(slipway({"ps", "-a", "--filter", "name=api", "--filter", "status=exited", "-q"}).out, "");
+  EXPECT_EQ(slipway({"ps", "--format", "table {{.Names}}\t{{.State}}"}).out, "NAMES   STATE\napi     running\n");
+  auto json_line = nlohmann::json::parse(slipway({"ps", "--format", "json"}).out);
+  EXPECT_EQ(json_line["Names"], "api");
+  EXPECT_EQ(json_line["Command"], "\"sleep 30\"");
+
+  EXPECT_EQ(slipway({"inspect", "-f", "{{.State.Running}} {{.State.Status}} {{.Name}}", "api", "job"}).out,
+            "true running /api\nfalse exited /job\n");
+  EXPECT_EQ(slipway({"inspect", "--format", "{{.State.ExitCode}}", "job"}).out, "3\n");
+  EXPECT_EQ(slipway({"inspect", "-f", "{{json .Config.Cmd}}", "job"}).out, "[\"sh\",\"-c\",\"exit 3\"]\n");
+  // slipway's own record is still there beside Docker's fields.
+  auto doc = nlohmann::json::parse(slipway({"inspect", "job"}).out)[0];
+  EXPECT_EQ(doc["state"]["exit_code"], 3);
+  EXPECT_EQ(doc["State"]["ExitCode"], 3);
+
+  for (const auto& bad : std::vector<std::vector<std::string>>{
+           {"inspect", "-f", "{{.State.Nope}}", "job"},
+           {"inspect", "-f", "{{.State", "job"},
+           {"ps", "--filter", "color=red"},
+           {"ps", "--filter", "status=sleeping"},
+           {"ps", "--format", "{{.Nope}}"}}) {
+    auto r = slipway(bad);
+    EXPECT_EQ(r.exit_code, 125) << bad[1];
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(r.err.starts_with("slipway: error: ")) << r.err;
+  }
+  EXPECT_NE(slipway({"inspect", "-f", "{{.State.Nope}}", "job"}).err.find("Nope"), std::string::npos);
+  EXPECT_NE(slipway({"ps", "--filter", "color=red"}).err.find("unknown filter color"), std::string::npos);
+  EXPECT_EQ(slipway({"rm", "-f", "api", "job"}).exit_code, 0);
+}
+
 TEST_F(RunTest, DetachedLifecycle) {
   auto start = slipway({"run", "-d", "--name", "web", "--rootfs", rootfs_, "sh", "-c",
                         "echo started; trap 'echo bye; exit 0' TERM; while true; do sleep 0.05; done"});
   ASSERT_EQ(start.exit_code, 0) << start.err;
   std::string id = start.out.substr(0, 64);
   auto ps = slipway({"ps"});
+  EXPECT_TRUE(ps.out.starts_with("CONTAINER ID   IMAGE")) << ps.out;
   EXPECT_NE(ps.out.find("web"), std::string::npos) << ps.out;
-  EXPECT_NE(ps.out.find("running"), std::string::npos);
+  EXPECT_NE(ps.out.find("   Up "), std::string::npos) << ps.out;
   auto ex = slipway({"exec", "web", "sh", "-c", "echo in-$HOSTNAME; exit 4"});
   EXPECT_EQ(ex.exit_code, 4) << ex.err;
   EXPECT_EQ(ex.out, "in-" + id.substr(0, 12) + "\n");
@@ -308,7 +353,7 @@ TEST_F(RunTest, DetachedLifecycle) {
   auto logs = slipway({"logs", "web"});
   EXPECT_EQ(logs.out, "started\nbye\n");
   auto ps_all = slipway({"ps", "-a"});
-  EXPECT_NE(ps_all.out.find("exited (0)"), std::string::npos) << ps_all.out;
+  EXPECT_NE(ps_all.out.find("Exited (0) "), std::string::npos) << ps_all.out;
   EXPECT_EQ(slipway({"rm", "web"}).exit_code, 0);
   EXPECT_EQ(slipway({"ps", "-a", "-q"}).out, "");
   EXPECT_EQ(cgroups_containing(id), std::vector<std::string>{});
