@@ -8,6 +8,7 @@
 #include "engine/garbage.h"
 #include "netns/ipam.h"
 #include "netns/netns_fd.h"
+#include "engine/container_view.h"
 #include "netns/network_store.h"
 #include "oci/store/image_store.h"
 #include "pipeline/readiness.h"
@@ -22,20 +23,11 @@ using namespace std::chrono_literals;
 
 // The bridge network address of container `id`, if it has one.
 void add_network_lease(const std::string& root, ContainerInfo& info) {
-  netns::NetworkStore networks(root);
-  auto all = networks.list();
-  if (!all) return;
-  for (const auto& network : *all) {
-    auto leases = netns::Ipam(root, network).leases();
-    if (!leases) continue;
-    for (const auto& l : *leases) {
-      if (l.owner != info.id) continue;
-      info.network = network.name;
-      info.ip = l.ip.to_string();
-      info.dns_names = l.names;
-      return;
-    }
-  }
+  auto addresses = engine::container_addresses(root, info.id);
+  if (addresses.empty()) return;
+  info.network = addresses.front().network.name;
+  info.ip = addresses.front().lease.ip.to_string();
+  info.dns_names = addresses.front().lease.names;
 }
 
 ContainerInfo describe(const runtime::ContainerStore& store, const runtime::ContainerRecord& r,
