@@ -63,5 +63,6 @@ void register_network_commands(CLI::App& app, const GlobalOptions& global, Outco
 void register_registry_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void register_build_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void register_pipeline_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
+void register_prune_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 
 }  // namespace slipway::cli

@@ -99,7 +99,7 @@ void add_list_options(CLI::App* cmd, ListOptions& o) {
 }  // namespace
 
 void register_image_commands(CLI::App& app, const GlobalOptions& g, Outcome& outcome) {
-  auto image = app.add_subcommand("image", "manage images: load, import, ls, inspect, rm, save");
+  auto image = app.add_subcommand("image", "manage images: load, import, ls, inspect, tag, rm, save, prune");
   image->require_subcommand(1);
 
   auto load = image->add_subcommand(

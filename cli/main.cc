@@ -103,6 +103,7 @@ int main(int argc, char** argv) {
   register_registry_commands(app, global, outcome);
   register_build_commands(app, global, outcome);
   register_pipeline_commands(app, global, outcome);
+  register_prune_commands(app, global, outcome);  // after image: adds `image prune`
   try {
     std::vector<std::string> args = split_container_command(app, argc, argv, global.command);
     std::reverse(args.begin(), args.end());  // CLI11 takes them back to front

@@ -2,9 +2,11 @@
 // upper layer, the runtime binary stays out of reach.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "base/fs.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::testing {
@@ -69,6 +71,57 @@ TEST_F(RunImageTest, ManyContainersShareOneUnpackedLayer) {
   }
   EXPECT_EQ(lowers.size(), 1u);
   EXPECT_EQ(slipway({"rm", "-f", "s0", "s1", "s2"}).exit_code, 0);
+}
+
+TEST_F(RunImageTest, PruneCommandsRemoveWhatNothingUsesAsDockers) {
+  TempDir rootfs("slipway-prune-rootfs");
+  ASSERT_TRUE(fs::write_file(rootfs.path() + "/one", std::string(100000, 'x')));
+  ASSERT_EQ(slipway({"image", "import", rootfs.path(), "junk:1"}).exit_code, 0);
+  ASSERT_TRUE(fs::write_file(rootfs.path() + "/two", "2"));
+  ASSERT_EQ(slipway({"image", "import", rootfs.path(), "junk:1"}).exit_code, 0);  // the first loses its name
+  ASSERT_TRUE(fs::write_file(rootfs.path() + "/three", "3"));
+  ASSERT_EQ(slipway({"image", "import", rootfs.path(), "spare:1"}).exit_code, 0);
+  ASSERT_EQ(slipway({"run", "--name", "stopped", "--net", "none", "busybox", "true"}).exit_code, 0);
+  ASSERT_EQ(slipway({"network", "create", "unused", "--subnet", "10.251.7.0/24"}).exit_code, 0);
+  auto images = [&] { return slipway({"image", "ls", "-q"}).out; };
+  auto count_lines = [](const std::string& s) { return std::count(s.begin(), s.end(), '\n'); };
+  ASSERT_EQ(count_lines(images()), 4) << images();
+
+  // Asked first: anything but y keeps everything.
+  auto declined = slipway({"image", "prune"}, "n\n");
+  EXPECT_EQ(declined.exit_code, 0);
+  EXPECT_NE(declined.err.find("Are you sure you want to continue? [y/N]"), std::string::npos) << declined.err;
+  EXPECT_EQ(count_lines(images()), 4);
+
+  auto dangling = slipway({"image", "prune"}, "y\n");
+  ASSERT_EQ(dangling.exit_code, 0) << dangling.err;
+  EXPECT_TRUE(dangling.out.starts_with("Deleted Images:\ndeleted: sha256:")) << dangling.out;
+  EXPECT_NE(dangling.out.find("Total reclaimed space: "), std::string::npos) << dangling.out;
+  EXPECT_EQ(count_lines(images()), 3);
+
+  // -a: every image no container was made from; busybox has the stopped container.
+  auto all = slipway({"image", "prune", "-a", "-f"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_NE(all.out.find("untagged: junk:1"), std::string::npos) << all.out;
+  EXPECT_NE(all.out.find("untagged: spare:1"), std::string::npos) << all.out;
+  EXPECT_NE(slipway({"image", "ls"}).out.find("busybox"), std::string::npos);
+  EXPECT_EQ(count_lines(images()), 1);
+
+  // A build leaves cache entries; builder prune -a takes them, system prune the rest.
+  TempDir context("slipway-prune-context");
+  ASSERT_TRUE(fs::write_file(context.path() + "/Dockerfile", "FROM busybox\nRUN echo built > /built\n"));
+  ASSERT_EQ(slipway({"build", "--network", "none", "-q", "-t", "built:1", context.path()}).exit_code, 0);
+  auto cache = slipway({"builder", "prune", "-a", "-f"});
+  ASSERT_EQ(cache.exit_code, 0) << cache.err;
+  EXPECT_NE(cache.out.find("Deleted build cache objects:\nsha256:"), std::string::npos) << cache.out;
+
+  auto system = slipway({"system", "prune", "-a", "-f"});
+  ASSERT_EQ(system.exit_code, 0) << system.err;
+  EXPECT_NE(system.out.find("Deleted Containers:\n"), std::string::npos) << system.out;
+  EXPECT_NE(system.out.find("Deleted Networks:\nunused\n"), std::string::npos) << system.out;
+  EXPECT_EQ(slipway({"ps", "-aq"}).out, "");
+  EXPECT_EQ(images(), "");
+  EXPECT_EQ(fs::list_dir(root() + "/layers").value_or(std::vector<std::string>{"?"}), std::vector<std::string>{});
 }
 
 }  // namespace
