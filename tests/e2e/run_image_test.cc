@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "base/fs.h"
 #include "tests/support/test_support.h"
@@ -122,6 +123,44 @@ TEST_F(RunImageTest, PruneCommandsRemoveWhatNothingUsesAsDockers) {
   EXPECT_EQ(slipway({"ps", "-aq"}).out, "");
   EXPECT_EQ(images(), "");
   EXPECT_EQ(fs::list_dir(root() + "/layers").value_or(std::vector<std::string>{"?"}), std::vector<std::string>{});
+}
+
+// What bash offers after sourcing completion/slipway.bash, for a line ending in `words`.
+std::vector<std::string> complete_line(const std::vector<std::string>& words) {
+  std::string array;
+  for (const auto& w : words) array += " '" + w + "'";
+  auto r = run_command({"bash", "-c",
+                        "source " + source_dir() + "/completion/slipway.bash; COMP_WORDS=(" + array +
+                            "); COMP_CWORD=" + std::to_string(words.size() - 1) +
+                            "; _slipway; printf '%s\\n' \"${COMPREPLY[@]}\""});
+  std::vector<std::string> out;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(line);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_F(RunImageTest, BashCompletionOffersCommandsFlagsAndNames) {
+  ASSERT_EQ(slipway({"run", "--name", "finished-job", "--net", "none", "busybox", "true"}).exit_code, 0);
+  std::vector<std::string> base = {slipway_binary(), "--root", root(), "--run-root", run_root()};
+  auto line = [&](std::vector<std::string> words) {
+    std::vector<std::string> all = base;
+    all.insert(all.end(), words.begin(), words.end());
+    return complete_line(all);
+  };
+  EXPECT_EQ(line({"im"}), (std::vector<std::string>{"image", "images"}));
+  EXPECT_EQ(line({"image", "pr"}), std::vector<std::string>{"prune"});
+  EXPECT_EQ(line({"ps", "--fil"}), std::vector<std::string>{"--filter"});
+  EXPECT_EQ(line({"rm", "fin"}), std::vector<std::string>{"finished-job"});
+  EXPECT_EQ(line({"run", "--rm", "busy"}), std::vector<std::string>{"busybox:latest"});
+  EXPECT_EQ(line({"run", "--net", "ho"}), std::vector<std::string>{"host"});
+  EXPECT_EQ(line({"build", "--pull", "n"}), std::vector<std::string>{"never"});
+  // Every sub-command of the binary is offered: the lists come from its own help.
+  auto top = line({""});
+  for (const char* sub : {"run", "ps", "build", "pipeline", "network", "system", "builder", "login"})
+    EXPECT_NE(std::find(top.begin(), top.end(), sub), top.end()) << sub;
+  EXPECT_EQ(slipway({"rm", "finished-job"}).exit_code, 0);
 }
 
 }  // namespace
