@@ -1,5 +1,7 @@
 #include "engine/image_source.h"
 
+#include <cerrno>
+
 #include "oci/digest.h"
 #include "oci/registry/config.h"
 
@@ -43,7 +45,9 @@ Result<oci::Image> find_image(oci::ImageStore& store, std::string_view ref, cons
   bool pullable = !oci::is_sha256_digest(ref);
   if (source.policy != PullPolicy::kAlways || !pullable) {
     auto local = store.resolve(ref);
-    if (local || source.policy == PullPolicy::kNever || !pullable) return local;
+    // Only a missing image is pulled: an ambiguous id prefix or an unreadable store is an error.
+    if (local || source.policy == PullPolicy::kNever || !pullable || local.error().code() != ENOENT)
+      return local;
   }
   auto parsed = oci::parse_registry_reference(ref);
   if (!parsed) return std::unexpected(std::move(parsed.error()).context(fmt::format("image {}", ref)));

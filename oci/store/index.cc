@@ -1,6 +1,7 @@
 #include "oci/store/index.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <nlohmann/json.hpp>
 
 #include "oci/digest.h"
@@ -76,13 +77,18 @@ std::string to_json(const StoreIndex& index) {
   return doc.dump(1) + "\n";
 }
 
+// ENOENT, so that a caller may pull what is missing without pulling on every other failure.
+std::unexpected<Error> no_such_image(std::string_view ref) {
+  return std::unexpected(Error(ENOENT, fmt::format("no such image: {}", ref)));
+}
+
 Result<Match> find_image(const StoreIndex& index, std::string_view ref) {
   if (ref.empty()) return fail("empty image reference");
   // A full digest: the image id or the manifest digest.
   if (is_sha256_digest(ref)) {
     for (const auto& r : index.images)
       if (r.id == ref || r.manifest_digest == ref) return Match{&r, MatchKind::kDigest, {}};
-    return fail("no such image: {}", ref);
+    return no_such_image(ref);
   }
   auto parsed = parse_reference(ref);
   if (parsed && !parsed->digest.empty()) {
@@ -93,7 +99,7 @@ Result<Match> find_image(const StoreIndex& index, std::string_view ref) {
       });
       if (named || r.names.empty()) return Match{&r, MatchKind::kDigest, {}};
     }
-    return fail("no such image: {}", ref);
+    return no_such_image(ref);
   }
   if (parsed) {
     std::string want = parsed->name_tag();
@@ -113,7 +119,7 @@ Result<Match> find_image(const StoreIndex& index, std::string_view ref) {
     if (found) return Match{found, MatchKind::kIdPrefix, {}};
   }
   if (!parsed && !is_hex(hex)) return std::unexpected(parsed.error());
-  return fail("no such image: {}", parsed ? parsed->str() : std::string(ref));
+  return no_such_image(parsed ? parsed->str() : std::string(ref));
 }
 
 std::vector<std::string> upsert_image(StoreIndex& index, ImageRecord record) {

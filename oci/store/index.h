@@ -43,7 +43,8 @@ std::string to_json(const StoreIndex& index);
 
 // Finds an image by "name[:tag]" (tag defaults to latest; Docker Hub prefixes ignored),
 // "name@sha256:...", a full "sha256:..." id or manifest digest, or an unambiguous id prefix with or
-// without "sha256:". Names win over id prefixes, as in Docker.
+// without "sha256:". Names win over id prefixes, as in Docker. A missing image is an error with
+// code ENOENT (an ambiguous prefix or a bad reference is not).
 Result<Match> find_image(const StoreIndex& index, std::string_view ref);
 
 // Adds the image or merges it with the record of the same id; each name moves to it from whichever

@@ -1,6 +1,8 @@
 // images.json records: serialization, reference lookup and name moves.
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include "oci/store/index.h"
 
 namespace slipway::oci {
@@ -50,6 +52,7 @@ TEST(StoreIndex, FindsByNameDefaultTagAndHubPrefix) {
   auto missing = find_image(idx, "busybox:2");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().message(), "no such image: busybox:2");
+  EXPECT_EQ(missing.error().code(), ENOENT);  // what `run --pull missing` pulls on, and only that
 }
 
 TEST(StoreIndex, FindsByDigestAndIdPrefix) {
@@ -67,6 +70,9 @@ TEST(StoreIndex, FindsByDigestAndIdPrefix) {
   auto ambiguous = find_image(idx, "abc");
   ASSERT_FALSE(ambiguous);
   EXPECT_NE(ambiguous.error().message().find("ambiguous"), std::string::npos);
+  EXPECT_NE(ambiguous.error().code(), ENOENT);  // not pulled as if it were missing
+  EXPECT_EQ(find_image(idx, "busybox@" + digest('2')).error().code(), ENOENT);
+  EXPECT_EQ(find_image(idx, digest('9')).error().code(), ENOENT);
 }
 
 TEST(StoreIndex, NamesWinOverIdPrefixes) {
