@@ -132,9 +132,12 @@ Status NetworkStore::remove(const std::string& name) {
 
   Netlink nl = SLW_TRY_CTX(Netlink::open(), "remove network {}", name);
   // Asking first keeps `network rm` of a never-used network free of CAP_NET_ADMIN.
-  if (SLW_TRY_CTX(nl.link_exists(net.bridge), "remove network {}", name))
+  // Rules come with the bridge (ensure_bridge), so a network without one has none either; the
+  // rules of a bridge whose removal was killed half way are gc's (prune_egress).
+  if (SLW_TRY_CTX(nl.link_exists(net.bridge), "remove network {}", name)) {
     SLW_TRY_CTX(nl.delete_link(net.bridge), "remove network {}", name);
-  SLW_TRY_CTX(remove_egress(net.bridge), "remove network {}", name);
+    SLW_TRY_CTX(remove_egress(net.bridge), "remove network {}", name);
+  }
 
   for (const std::string& path : {leases_file(root_, name), network_file(root_, name)}) {
     if (::unlink(path.c_str()) < 0 && errno != ENOENT)
