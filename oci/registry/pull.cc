@@ -161,22 +161,24 @@ class BlobDownloadLock {
   FileLock lock_;
 };
 
-// The config, from the store when a pull (maybe a concurrent one) already put it there.
-Result<std::string> fetch_config(RegistryClient& client, const BlobStore& blobs, const Descriptor& config) {
-  if (blobs.contains(config.digest)) return blobs.read(config.digest);
-  BlobDownloadLock lock = SLW_TRY(BlobDownloadLock::acquire(blobs, config.digest));
-  if (blobs.contains(config.digest)) return blobs.read(config.digest);
-  std::string data = SLW_TRY(fetch_json_blob(client, config));
-  SLW_TRY(blobs.put(data));
-  return data;
+// A blob the store already has, hard-linked into the staging layout: should a prune collect it
+// before the load (nothing names it until then), the load still finds it there.
+void keep_in_staging(const BlobStore& blobs, const StagingDir& staging, std::string_view digest) {
+  (void)::link(blobs.path(digest).c_str(), staging.blob_path(digest).c_str());
 }
 
 // One layer into the store, unless it is there already; true when this process downloaded it.
 Result<bool> fetch_layer(RegistryClient& client, BlobStore& blobs, const StagingDir& staging,
                          const Descriptor& layer, TransferProgress* progress, int64_t& bytes) {
-  if (blobs.contains(layer.digest)) return false;
+  if (blobs.contains(layer.digest)) {
+    keep_in_staging(blobs, staging, layer.digest);
+    return false;
+  }
   BlobDownloadLock lock = SLW_TRY(BlobDownloadLock::acquire(blobs, layer.digest));
-  if (blobs.contains(layer.digest)) return false;  // pulled by another process while we waited
+  if (blobs.contains(layer.digest)) {  // pulled by another process while we waited
+    keep_in_staging(blobs, staging, layer.digest);
+    return false;
+  }
   StagedFile staged = SLW_TRY(download_blob(client, layer, staging.blob_path(layer.digest), progress));
   // Linked into the store now, so the load finds it there and does not copy it; the staging copy
   // stays for the load should a concurrent prune collect it first.
@@ -225,7 +227,9 @@ Result<PullResult> pull_image(ImageStore& store, const RegistryReference& source
   BlobStore blobs(store.root());
   StagingDir staging = SLW_TRY(StagingDir::create(blobs.tmp_dir()));
   SLW_TRY(fs::write_file(staging.blob_path(fetched.digest), fetched.body));
-  std::string config = SLW_TRY(fetch_config(client, blobs, manifest.config));
+  // The config is small and stays out of the store until the load, so a failed pull leaves
+  // nothing of it there; concurrent pulls each fetch it.
+  std::string config = SLW_TRY(fetch_json_blob(client, manifest.config));
   SLW_TRY(fs::write_file(staging.blob_path(manifest.config.digest), config));
 
   BlobLocationIndex seen;

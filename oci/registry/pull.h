@@ -1,8 +1,8 @@
 // `slipway pull`: an image from a registry into the store. The manifest is fetched with every
 // manifest and index type accepted (an index yields the host platform's entry); each blob the
 // store lacks streams into a staging OCI layout, three at a time on connections of their own,
-// hashed on the way and checked against its descriptor before anything keeps it. A lock per blob
-// makes concurrent pulls (of any processes) download each blob once. The store then loads the
+// hashed on the way and checked against its descriptor before anything keeps it. A lock per layer
+// blob makes concurrent pulls (of any processes) download each layer once. The store then loads the
 // layout, which checks every layer against its diff_id, and tags the image under the reference.
 #pragma once
 

@@ -402,7 +402,7 @@ TEST_F(RunTest, GcCleansUpAfterKilledRuntime) {
     usleep(20000);
   }
   auto all = slipway({"ps", "-a"});
-  EXPECT_NE(all.out.find("exited"), std::string::npos) << all.out;
+  EXPECT_NE(all.out.find("Exited ("), std::string::npos) << all.out;
   EXPECT_EQ(cgroups_containing(id), std::vector<std::string>{});
   EXPECT_EQ(slipway({"rm", "victim"}).exit_code, 0);
 }
