@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/format_output.h"
+#include "engine/container_view.h"
 #include "oci/digest.h"
 #include "oci/store/image_store.h"
 
@@ -30,23 +31,9 @@ std::string human_size(int64_t bytes) {
 
 // "3 days ago" from an RFC 3339 time, as `docker images` shows it; "N/A" when unknown.
 std::string human_age(const std::string& created) {
-  struct tm tm {};
-  const char* end = ::strptime(created.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!end) return "N/A";
-  time_t then = ::timegm(&tm);
-  double secs = std::difftime(::time(nullptr), then);
-  if (secs < 1) return "Less than a second ago";
-  auto ago = [](int64_t n, const char* unit) {
-    return fmt::format("{} {}{} ago", n, unit, n == 1 ? "" : "s");
-  };
-  int64_t s = static_cast<int64_t>(secs);
-  if (s < 60) return ago(s, "second");
-  if (s < 3600) return ago(s / 60, "minute");
-  if (s < 48 * 3600) return ago(s / 3600, "hour");
-  if (s < 14 * 86400) return ago(s / 86400, "day");
-  if (s < 60 * 86400) return ago(s / (7 * 86400), "week");
-  if (s < 2 * 365 * 86400) return ago(s / (30 * 86400), "month");
-  return ago(s / (365 * 86400), "year");
+  std::time_t then = engine::parse_rfc3339(created);
+  if (then < 0) return "N/A";
+  return engine::human_duration(::time(nullptr) - then) + " ago";
 }
 
 std::string short_id(const std::string& id) {

@@ -11,13 +11,6 @@ using json = nlohmann::json;
 
 namespace {
 
-// "2026-12-04T14:00:00.123456789Z" -> seconds since the epoch; -1 when empty or unreadable.
-std::time_t parse_rfc3339(const std::string& text) {
-  std::tm t{};
-  if (text.size() < 19 || !::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &t)) return -1;
-  return ::timegm(&t);
-}
-
 std::string docker_status(const runtime::ContainerState& s) {
   return std::string(runtime::to_string(s.status));
 }
@@ -41,6 +34,12 @@ std::vector<ContainerAddress> container_addresses(const std::string& root, std::
       if (l.owner == container_id) out.push_back({network, l});
   }
   return out;
+}
+
+std::time_t parse_rfc3339(const std::string& text) {
+  std::tm t{};
+  if (text.size() < 19 || !::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &t)) return -1;
+  return ::timegm(&t);
 }
 
 std::string human_duration(int64_t seconds) {

@@ -40,6 +40,8 @@ nlohmann::json docker_ps_fields(const runtime::ContainerRecord& record, const ru
 
 // Docker's units.HumanDuration: "Less than a second", "3 seconds", "About a minute", "5 hours"...
 std::string human_duration(int64_t seconds);
+// "2026-12-04T14:00:00.123456789Z" -> seconds since the epoch; -1 when empty or unreadable.
+std::time_t parse_rfc3339(const std::string& text);
 
 // `ps --filter KEY=VALUE`, as Docker's: name (a substring of the name), id (a prefix), status
 // (created, running, exited), network (a network name), ancestor (the image as given to run).

@@ -76,25 +76,29 @@ Status remove_cache_entries(const std::string& root, oci::ImageStore& store, boo
   return {};
 }
 
+// Runs `remove` on the store, then collects what nothing refers to any more, counting the blob
+// bytes that went.
+template <class Remove>
+Status prune_store(const std::string& root, PruneReport& report, Remove remove) {
+  oci::ImageStore store = SLW_TRY(oci::ImageStore::open(root));
+  int64_t before = stored_blob_bytes(store.blobs());
+  SLW_TRY(remove(store));
+  SLW_TRY(store.prune());
+  report.reclaimed_bytes = std::max<int64_t>(0, before - stored_blob_bytes(store.blobs()));
+  return {};
+}
+
 }  // namespace
 
 Result<PruneReport> prune_images(const std::string& root, const runtime::ContainerStore& containers, bool all) {
   PruneReport report;
-  oci::ImageStore store = SLW_TRY(oci::ImageStore::open(root));
-  int64_t before = stored_blob_bytes(store.blobs());
-  SLW_TRY(remove_images(store, containers, all, report));
-  SLW_TRY(store.prune());
-  report.reclaimed_bytes = std::max<int64_t>(0, before - stored_blob_bytes(store.blobs()));
+  SLW_TRY(prune_store(root, report, [&](oci::ImageStore& store) { return remove_images(store, containers, all, report); }));
   return report;
 }
 
 Result<PruneReport> prune_build_cache(const std::string& root, bool all) {
   PruneReport report;
-  oci::ImageStore store = SLW_TRY(oci::ImageStore::open(root));
-  int64_t before = stored_blob_bytes(store.blobs());
-  SLW_TRY(remove_cache_entries(root, store, all, report));
-  SLW_TRY(store.prune());
-  report.reclaimed_bytes = std::max<int64_t>(0, before - stored_blob_bytes(store.blobs()));
+  SLW_TRY(prune_store(root, report, [&](oci::ImageStore& store) { return remove_cache_entries(root, store, all, report); }));
   return report;
 }
 
@@ -117,12 +121,10 @@ Result<PruneReport> prune_system(const std::string& root, const runtime::Contain
     }
     report.networks.push_back(n.name);
   }
-  oci::ImageStore store = SLW_TRY(oci::ImageStore::open(root));
-  int64_t before = stored_blob_bytes(store.blobs());
-  SLW_TRY(remove_images(store, containers, all, report));
-  SLW_TRY(remove_cache_entries(root, store, all, report));
-  SLW_TRY(store.prune());
-  report.reclaimed_bytes = std::max<int64_t>(0, before - stored_blob_bytes(store.blobs()));
+  SLW_TRY(prune_store(root, report, [&](oci::ImageStore& store) -> Status {
+    SLW_TRY(remove_images(store, containers, all, report));
+    return remove_cache_entries(root, store, all, report);
+  }));
   return report;
 }
 
