@@ -252,27 +252,8 @@ TEST_F(RegistryTest, PullChoosesTheHostPlatformFromAnIndex) {
   // A layout whose index lists busybox twice: as linux/arm64 (first) and as linux/amd64.
   std::string multi = path("multi");
   ASSERT_EQ(testing::run_command({"cp", "-r", layout_, multi}).exit_code, 0);
-  auto manifest_size =
-      static_cast<int64_t>(fs::read_file(blob_path(layout_, manifest_digest_)).value_or("").size());
-  auto entry = [&](const char* arch) {
-    return json{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-                {"digest", manifest_digest_},
-                {"size", manifest_size},
-                {"platform", {{"os", "linux"}, {"architecture", arch}}}};
-  };
-  json inner = {{"schemaVersion", 2},
-                {"mediaType", "application/vnd.oci.image.index.v1+json"},
-                {"manifests", {entry("arm64"), entry("amd64")}}};
-  std::string inner_text = inner.dump();
-  std::string inner_digest = oci::sha256_digest(inner_text);
-  ASSERT_TRUE(fs::write_file(blob_path(multi, inner_digest), inner_text));
-  json outer = {{"schemaVersion", 2},
-                {"manifests",
-                 {{{"mediaType", "application/vnd.oci.image.index.v1+json"},
-                   {"digest", inner_digest},
-                   {"size", inner_text.size()},
-                   {"annotations", {{"org.opencontainers.image.ref.name", "multi"}}}}}}};
-  ASSERT_TRUE(fs::write_file(multi + "/index.json", outer.dump()));
+  std::string inner_digest = testing::make_platform_index(multi, {"arm64", "amd64"}, "multi");
+  ASSERT_NE(inner_digest, "");
   auto sk = testing::run_command({"skopeo", "copy", "--quiet", "--all", "--dest-tls-verify=false",
                                   "oci:" + multi + ":multi", "docker://" + reg->ref("multi:1")});
   ASSERT_EQ(sk.exit_code, 0) << sk.err;

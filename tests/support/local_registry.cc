@@ -15,7 +15,10 @@
 #include <cstdlib>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "base/fs.h"
+#include "oci/digest.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::testing {
@@ -120,6 +123,33 @@ std::string LocalRegistry::blob_data(const std::string& digest) const {
   std::string hex = digest.substr(7);
   return fmt::format("{}/storage/docker/registry/v2/blobs/sha256/{}/{}/data", dir_,
                      hex.substr(0, 2), hex);
+}
+
+std::string make_platform_index(const std::string& layout, const std::vector<std::string>& architectures,
+                                const std::string& ref_name) {
+  auto top = nlohmann::json::parse(fs::read_file(layout + "/index.json").value_or(""), nullptr, false);
+  if (top.is_discarded() || !top.contains("manifests") || top["manifests"].empty()) return "";
+  nlohmann::json entry = top["manifests"][0];
+  entry.erase("annotations");
+  nlohmann::json manifests = nlohmann::json::array();
+  for (const auto& arch : architectures) {
+    entry["platform"] = {{"os", "linux"}, {"architecture", arch}};
+    manifests.push_back(entry);
+  }
+  nlohmann::json inner = {{"schemaVersion", 2},
+                          {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                          {"manifests", manifests}};
+  std::string text = inner.dump();
+  std::string digest = oci::sha256_digest(text);
+  if (!fs::write_file(layout + "/blobs/sha256/" + digest.substr(7), text)) return "";
+  nlohmann::json outer = {{"schemaVersion", 2},
+                          {"manifests",
+                           {{{"mediaType", "application/vnd.oci.image.index.v1+json"},
+                             {"digest", digest},
+                             {"size", text.size()},
+                             {"annotations", {{"org.opencontainers.image.ref.name", ref_name}}}}}}};
+  if (!fs::write_file(layout + "/index.json", outer.dump())) return "";
+  return digest;
 }
 
 }  // namespace slipway::testing

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace slipway::testing {
 
@@ -12,6 +13,12 @@ namespace slipway::testing {
 int free_port();
 // Whether something accepts TCP connections on 127.0.0.1:port.
 bool port_open(int port);
+
+// Turns the one-image OCI layout at `layout` into a multi-platform one: index.json then names
+// (as ref_name) an inner image index listing the layout's manifest once per architecture, as
+// linux/ARCH, in the order given. Returns the inner index's digest; "" when the layout is unreadable.
+std::string make_platform_index(const std::string& layout, const std::vector<std::string>& architectures,
+                                const std::string& ref_name);
 
 // docker-registry on 127.0.0.1 with its own config, storage and access log under dir; killed
 // (and reaped) when the object goes, and with the test process if that dies first.
