@@ -119,7 +119,7 @@ Result<int> do_ps(const GlobalOptions& g, const PsArgs& a) {
   std::vector<nlohmann::json> rows;
   std::time_t now = std::time(nullptr);
   for (const auto& r : records) {
-    ContainerState s = store.effective_state(SLW_TRY(store.load_state(r.id)));
+    ContainerState s = SLW_TRY(store.current_state(r.id));
     bool running = s.status == runtime::ContainerStatus::kRunning;
     if (!a.all && !running && !filter.has_status()) continue;
     auto addresses = engine::container_addresses(g.root, r.id);
@@ -201,8 +201,8 @@ Result<int> do_logs(const GlobalOptions& g, const std::string& name, bool follow
   out_tail.pump();
   err_tail.pump();
   while (follow) {
-    auto s = store.load_state(r.id);
-    bool running = s && store.effective_state(*s).status == runtime::ContainerStatus::kRunning;
+    auto s = store.current_state(r.id);
+    bool running = s && s->status == runtime::ContainerStatus::kRunning;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     out_tail.pump();
     err_tail.pump();
@@ -259,7 +259,7 @@ Result<int> do_inspect(const GlobalOptions& g, const std::vector<std::string>& n
   std::vector<nlohmann::json> items;
   for (const auto& n : names) {
     ContainerRecord r = SLW_TRY(store.find(n));
-    ContainerState s = store.effective_state(SLW_TRY(store.load_state(r.id)));
+    ContainerState s = SLW_TRY(store.current_state(r.id));
     nlohmann::json j = r;
     j["state"] = s;
     j.update(engine::docker_inspect_fields(r, s, engine::container_addresses(g.root, r.id)));
@@ -281,13 +281,13 @@ Result<int> do_wait(const GlobalOptions& g, const std::vector<std::string>& name
   for (const auto& n : names) records.push_back(SLW_TRY(store.find(n)));
   for (const auto& r : records) {
     for (;;) {
-      auto s = store.load_state(r.id);
+      auto s = store.current_state(r.id);
       // An --rm container's record goes when it ends: its code went with it, as Docker's does.
       if (!s) {
         if (!store.find(r.id)) return fail("container {} was removed before its exit code was read", r.name);
         return std::unexpected(s.error());
       }
-      ContainerState st = store.effective_state(*s);
+      const ContainerState& st = *s;
       if (st.status != runtime::ContainerStatus::kRunning) {
         fmt::print("{}\n", st.exit_code);
         break;

@@ -105,8 +105,8 @@ Result<PruneReport> prune_build_cache(const std::string& root, bool all) {
 Result<PruneReport> prune_system(const std::string& root, const runtime::ContainerStore& containers, bool all) {
   PruneReport report;
   for (const auto& r : SLW_TRY(containers.list())) {
-    auto state = containers.load_state(r.id);
-    if (!state || runtime::container_running(containers.effective_state(*state))) continue;
+    auto state = containers.current_state(r.id);
+    if (!state || runtime::container_running(*state)) continue;
     SLW_TRY(runtime::remove_container(containers, r, /*force=*/false));
     report.containers.push_back(r.id);
   }

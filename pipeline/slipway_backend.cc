@@ -36,10 +36,9 @@ ContainerInfo describe(const runtime::ContainerStore& store, const runtime::Cont
   info.id = r.id;
   info.name = r.name;
   info.image = r.image;
-  if (auto s = store.load_state(r.id)) {
-    runtime::ContainerState st = store.effective_state(*s);
-    info.running = runtime::container_running(st);
-    if (info.running) info.pid = st.pid;
+  if (auto st = store.current_state(r.id)) {
+    info.running = runtime::container_running(*st);
+    if (info.running) info.pid = st->pid;
   }
   add_network_lease(root, info);
   return info;

@@ -144,7 +144,7 @@ Result<GcReport> collect_garbage(const ContainerStore& store) {
       dead.error = "the runtime that was starting it was killed";
       SLW_TRY(store.save_state(r.id, dead));
     } else if (s.status == ContainerStatus::kRunning) {
-      SLW_TRY(store.save_state(r.id, store.effective_state(s)));
+      SLW_TRY(store.save_state(r.id, SLW_TRY(store.current_state(r.id))));
     }
     report.containers.push_back(r.id);
   }

@@ -186,16 +186,19 @@ Result<ContainerState> ContainerStore::load_state(const std::string& id) const {
   }
 }
 
-ContainerState ContainerStore::effective_state(const ContainerState& s) const {
-  if (s.status != ContainerStatus::kRunning) return s;
-  if (process_alive(s.pid, s.pid_start_time) ||
-      process_alive(s.supervisor_pid, s.supervisor_start_time))
-    return s;
-  ContainerState dead = s;
-  dead.status = ContainerStatus::kExited;
-  dead.exit_code = 137;
-  dead.error = "the runtime that supervised it was killed";
-  return dead;
+Result<ContainerState> ContainerStore::current_state(const std::string& id) const {
+  auto gone = [](const ContainerState& s) {
+    return s.status == ContainerStatus::kRunning && !process_alive(s.pid, s.pid_start_time) &&
+           !process_alive(s.supervisor_pid, s.supervisor_start_time);
+  };
+  ContainerState s = SLW_TRY(load_state(id));
+  if (!gone(s)) return s;
+  s = SLW_TRY(load_state(id));
+  if (!gone(s)) return s;
+  s.status = ContainerStatus::kExited;
+  s.exit_code = 137;
+  s.error = "the runtime that supervised it was killed";
+  return s;
 }
 
 Status ContainerStore::remove(const ContainerRecord& record) const {

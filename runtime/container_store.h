@@ -78,8 +78,10 @@ class ContainerStore {
   Result<ContainerState> load_state(const std::string& id) const;
   // Removes the record, its name, its dir and its data dir (upper layer, logs).
   Status remove(const ContainerRecord& record) const;
-  // A running state whose processes are gone becomes exited (killed runtime, reboot).
-  ContainerState effective_state(const ContainerState& s) const;
+  // The state as it is now: a running state whose container and supervisor are both gone becomes
+  // exited with 137 (killed runtime, reboot). Read twice before deciding so, because a supervisor
+  // records the exit and then exits: a reader of the older file must not outlive that.
+  Result<ContainerState> current_state(const std::string& id) const;
   // For gc: the hidden dirs of creates and removes that were killed half-way (their pid is gone).
   // Returns their names.
   Result<std::vector<std::string>> remove_partial_records() const;
