@@ -8,6 +8,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include "base/fs.h"
 #include "cli/cli.h"
 #include "cli/format_output.h"
+#include "cli/terminal_mode.h"
 #include "engine/container_config.h"
 #include "engine/container_view.h"
 #include "engine/garbage.h"
@@ -80,11 +82,15 @@ Result<int> do_run(const GlobalOptions& g, engine::RunOptions o, std::vector<std
     rest.erase(rest.begin());
   }
   o.command = std::move(rest);
+  if (!o.detach) SLW_TRY(check_interactive_terminal(o.interactive, o.tty));
   bool detach = o.detach;
+  std::optional<RawTerminalMode> raw;
+  if (o.tty && o.interactive && !o.detach) raw.emplace(STDIN_FILENO);
   auto progress = pull_progress();
   engine::RunContext context{g.root, SLW_TRY(run_root(g)), g.argv, host_environment(),
                              {.policy = engine::PullPolicy::kMissing, .progress = progress.get(), .note = print_note}};
   auto run = engine::run_container(context, std::move(o));
+  raw.reset();
   if (!run) {
     print_error(run.error());
     return exit_code_for_failed_start(run.error());
@@ -228,15 +234,24 @@ Result<int> for_each_container(const GlobalOptions& g, const std::vector<std::st
   return rc;
 }
 
+struct ExecArgs {
+  std::vector<std::string> env;
+  std::string workdir, user;
+  bool interactive = false, tty = false;
+};
+
 Result<int> do_exec(const GlobalOptions& g, const std::string& name, std::vector<std::string> args,
-                    std::vector<std::string> env, std::string workdir, std::string user) {
+                    const ExecArgs& a) {
+  SLW_TRY(check_interactive_terminal(a.interactive, a.tty));
   ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
   ContainerRecord r = SLW_TRY(store.find(name));
   if (runtime::can_reach_runtime_binary(r.spec)) SLW_TRY(runtime::reexec_from_readonly_binary(g.argv));
   runtime::ExecOptions opts;
   opts.args = std::move(args);
-  opts.env = std::move(env);
-  opts.cwd = std::move(workdir);
+  opts.env = a.env;
+  opts.cwd = a.workdir;
+  opts.stdio = engine::foreground_stdio(a.interactive, a.tty);
+  const std::string& user = a.user;
   if (!user.empty()) {
     std::vector<std::string> layers = r.spec.rootfs.lower_dirs;
     if (!r.spec.rootfs.plain_dir.empty()) layers = {r.spec.rootfs.plain_dir};
@@ -244,7 +259,10 @@ Result<int> do_exec(const GlobalOptions& g, const std::string& name, std::vector
     auto u = SLW_TRY(engine::resolve_user(user, engine::layered_rootfs_reader(layers)));
     opts.user = std::make_pair(u.uid, u.gid);
   }
+  std::optional<RawTerminalMode> raw;
+  if (a.tty && a.interactive) raw.emplace(STDIN_FILENO);
   auto rc = runtime::exec_in_container(store, r, opts);
+  raw.reset();
   if (!rc) {
     print_error(rc.error());
     // Docker's exec: 127 command not found, 126 for every other failure to start it.
@@ -322,6 +340,8 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
   auto& o = *run_opts;
   run->add_flag("--rm", o.remove, "remove the container when it exits");
   run->add_flag("-d,--detach", o.detach, "run in the background and print the container id");
+  run->add_flag("-i,--interactive", o.interactive, "pass stdin on to the container (else it reads EOF)");
+  run->add_flag("-t,--tty", o.tty, "give the container a terminal");
   run->add_option("--name", o.name, "container name")->check([](const std::string& v) {
     return v.empty() ? std::string("--name must not be empty") : std::string();
   });
@@ -431,11 +451,9 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
   });
 
   auto exec = app.add_subcommand("exec", "run a command in a running container");
-  struct ExecArgs {
-    std::vector<std::string> env;
-    std::string workdir, user;
-  };
   auto ex = std::make_shared<ExecArgs>();
+  exec->add_flag("-i,--interactive", ex->interactive, "pass stdin on to the command");
+  exec->add_flag("-t,--tty", ex->tty, "give the command a terminal");
   exec->add_option("-e,--env", ex->env, "set an environment variable K=V")->allow_extra_args(false);
   exec->add_option("-w,--workdir", ex->workdir, "working directory");
   exec->add_option("-u,--user", ex->user, "UID[:GID] or NAME[:GROUP]");
@@ -448,7 +466,7 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
       if (rest.size() < 2) return fail("exec: usage: slipway exec [OPTIONS] CONTAINER CMD [ARG...]");
       std::string name = rest.front();
       rest.erase(rest.begin());
-      return do_exec(g, name, rest, ex->env, ex->workdir, ex->user);
+      return do_exec(g, name, rest, *ex);
     });
   });
 

@@ -252,6 +252,8 @@ Result<runtime::ContainerSpec> build_container_spec(const RunOptions& o, const C
   s.process.env = merge_env(in.image.env, o.env, in.host_env);
   if (!has_env(s.process.env, "PATH")) s.process.env.insert(s.process.env.begin(), std::string(kDefaultPath));
   if (!has_env(s.process.env, "HOSTNAME")) s.process.env.push_back("HOSTNAME=" + s.hostname);
+  s.process.terminal = o.tty;
+  if (o.tty && !has_env(s.process.env, "TERM")) s.process.env.push_back("TERM=xterm");  // as Docker
 
   std::string user = o.user.empty() ? in.image.user : o.user;
   ResolvedUser u = SLW_TRY(resolve_user(user, rootfs));

@@ -1,5 +1,7 @@
 #include "engine/run_container.h"
 
+#include <unistd.h>
+
 #include <cmath>
 #include <filesystem>
 
@@ -13,6 +15,14 @@
 #include "runtime/supervisor.h"
 
 namespace slipway::engine {
+
+runtime::StdioTargets foreground_stdio(bool interactive, bool tty) {
+  runtime::StdioTargets stdio;
+  stdio.in = interactive ? STDIN_FILENO : -1;
+  stdio.terminal = tty;
+  stdio.size_from = ::isatty(STDIN_FILENO) ? STDIN_FILENO : ::isatty(STDOUT_FILENO) ? STDOUT_FILENO : -1;
+  return stdio;
+}
 
 Result<RunResult> run_container(const RunContext& context, RunOptions o) {
   if (o.image.empty() && o.rootfs.empty()) return fail("run: an IMAGE or --rootfs DIR is required");
@@ -67,6 +77,7 @@ Result<RunResult> run_container(const RunContext& context, RunOptions o) {
   record.id = in.id;
   record.name = o.name.empty() ? in.id.substr(0, 12) : o.name;
   record.auto_remove = o.remove;
+  record.open_stdin = o.interactive;
   record.data_dir = in.data_dir;
   record.logs = SLW_TRY(parse_log_opts(o.log_opts));
   if (o.timeout_seconds) record.timeout_ms = static_cast<int64_t>(std::llround(*o.timeout_seconds * 1000));
@@ -93,7 +104,7 @@ Result<RunResult> run_container(const RunContext& context, RunOptions o) {
     network->hand_over();  // the supervisor owns the lease now
     return result;
   }
-  auto exit = runtime::run_foreground(store, record, hooks);
+  auto exit = runtime::run_foreground(store, record, hooks, foreground_stdio(o.interactive, o.tty));
   if (!exit) {
     if (!o.remove) (void)store.remove(record);  // never started: nothing worth keeping
     return std::unexpected(exit.error());

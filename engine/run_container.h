@@ -30,6 +30,10 @@ struct RunResult {
   std::optional<runtime::ExitStatus> exit;  // how it ended; nullopt when detached
 };
 
+// The stdio of a container run or exec'd in the foreground: this process's stdin with -i (else
+// an empty one), its stdout and stderr, and with -t a terminal whose size follows this one's.
+runtime::StdioTargets foreground_stdio(bool interactive, bool tty);
+
 // An error of kind kCommandNotFound or kCommandNotExecutable means the command could not start.
 Result<RunResult> run_container(const RunContext& context, RunOptions options);
 

@@ -22,6 +22,8 @@ struct RunOptions {
   std::string workdir;
   std::string user;                  // UID[:GID] or NAME[:GROUP]
   std::vector<std::string> volumes;  // SRC:DST[:ro|rw]
+  bool interactive = false;  // -i: stdin is passed on (else the container reads EOF)
+  bool tty = false;          // -t: stdio is a pseudo-terminal
   bool read_only = false;
   bool remove = false;
   bool detach = false;

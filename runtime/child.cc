@@ -387,9 +387,9 @@ void reset_signal_handling() noexcept {
     pid_t workload = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
     if (workload < 0) report_and_exit(plan, ChildStep::kInitFork, errno);
     if (workload > 0) {
-      // PID 1 keeps no fds of the runtime; stdio stays for nothing but is harmless.
-      ::close(plan.report_fd);
-      ::syscall(SYS_close_range, 3U, ~0U, 0U);
+      // PID 1 keeps no fds at all: stdio is the workload's (with a terminal, the runtime's own
+      // until the workload attaches it).
+      ::syscall(SYS_close_range, 0U, ~0U, 0U);
       ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
       CapabilityPlan none{0, plan.last_cap};
       (void)apply_capabilities(none);
@@ -398,6 +398,10 @@ void reset_signal_handling() noexcept {
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   }
+  // The workload (not --init's PID 1) leads the terminal's session, so ^C reaches it.
+  if (plan.console_socket >= 0)
+    if (int e = attach_console(plan.console_socket, plan.console_size, plan.uid))
+      report_and_exit(plan, ChildStep::kConsole, e);
 
   if (make_dirs_in_container(plan.cwd) != 0 || ::chdir(plan.cwd) < 0)
     report_and_exit(plan, ChildStep::kWorkingDir, errno);

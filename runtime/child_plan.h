@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "runtime/console.h"
 #include "runtime/mount_plan.h"
 #include "runtime/seccomp_filter.h"
 
@@ -39,6 +40,7 @@ enum class ChildStep : int32_t {
   kSeccomp,
   kExec,
   kStdio,
+  kConsole,
 };
 
 // Written by the child to the report pipe when a step fails; EOF on the pipe means exec succeeded.
@@ -68,7 +70,9 @@ struct ChildPlan {
   size_t cgroup_task_fd_count = 0;
   int netns_fd = -1;       // join this network namespace when >= 0
   bool loopback_up = false;  // bring up "lo" of the container's own new network namespace
-  int stdio_fds[3] = {-1, -1, -1};  // dup'ed onto 0,1,2 when >= 0 (detached containers)
+  int stdio_fds[3] = {-1, -1, -1};  // dup'ed onto 0,1,2 when >= 0 (the relay's pipes)
+  int console_socket = -1;  // a terminal instead (console.h): the pty master goes back over this
+  ConsoleSize console_size;
   int sync_fd = -1;        // read end: parent says "go" once the cgroup (and network) are set
   int report_fd = -1;      // write end: ChildReport on failure, closed by exec on success
 };

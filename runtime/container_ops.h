@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "runtime/container_store.h"
+#include "runtime/stdio_relay.h"
 
 namespace slipway::runtime {
 
@@ -29,6 +30,8 @@ struct ExecOptions {
   std::vector<std::string> env;  // K=V added to the container's env
   std::string cwd;               // default: the container's working dir
   std::optional<std::pair<uid_t, gid_t>> user;  // default: the container's user
+  // Where its stdio goes: pipes (or a terminal, with stdio.terminal) copied to and from these.
+  StdioTargets stdio;
 };
 
 // Runs a process inside a running container's namespaces and cgroup with the container's

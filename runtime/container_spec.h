@@ -64,6 +64,7 @@ struct ProcessSpec {
   uid_t uid = 0;
   gid_t gid = 0;
   std::vector<gid_t> additional_gids;
+  bool terminal = false;  // stdio is a pseudo-terminal (console.h), as the OCI spec's process.terminal
 };
 
 enum class SeccompMode { kDefault, kUnconfined, kFile };

@@ -28,6 +28,8 @@ struct ContainerRecord {
   std::string image_id;  // config digest
   std::string created;   // RFC 3339 UTC
   bool auto_remove = false;
+  // -i: a detached container's stdin stays open (with nothing ever written to it), as Docker's.
+  bool open_stdin = false;
   std::optional<int64_t> timeout_ms;
   LogLimits logs;
   // The process that created the record: a record that never started and whose creator is gone

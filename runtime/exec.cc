@@ -19,6 +19,7 @@
 #include "base/scope_exit.h"
 #include "runtime/capabilities.h"
 #include "runtime/child_plan.h"
+#include "runtime/console.h"
 #include "runtime/cgroups.h"
 #include "runtime/container_ops.h"
 #include "runtime/launcher.h"
@@ -35,13 +36,14 @@ struct ExecReport {
   int32_t error;
 };
 
-enum ExecStep : int32_t { kWait = 1, kJoin, kStdio, kChdir, kIds, kCaps, kNnp, kFds, kSeccomp, kExecve };
+enum ExecStep : int32_t { kWait = 1, kJoin, kStdio, kConsole, kChdir, kIds, kCaps, kNnp, kFds, kSeccomp, kExecve };
 
 const char* step_name(int32_t step) {
   switch (step) {
     case kWait: return "wait for runtime";
     case kJoin: return "join container namespaces";
     case kStdio: return "set up stdio";
+    case kConsole: return "set up terminal";
     case kChdir: return "change to working directory";
     case kIds: return "set user";
     case kCaps: return "set capabilities";
@@ -103,9 +105,11 @@ Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord
   Cgroup cgroup = SLW_TRY(Cgroup::open_existing(layout, container_cgroup_name(record.id)));
   cgroup.release();  // the container owns it, not this exec
 
-  // The exec'd process gets pipes, never this process's own stdio (see stdio_relay.h).
-  std::unique_ptr<StdioRelay> stdio = SLW_TRY(StdioRelay::create(StdioTargets{}));
+  // The exec'd process gets pipes or a terminal, never this process's own stdio (stdio_relay.h).
+  std::unique_ptr<StdioRelay> stdio = SLW_TRY(StdioRelay::create(options.stdio));
   const std::array<int, 3> stdio_fds = stdio->container_fds();
+  const int console_socket = stdio->console_socket();
+  const ConsoleSize console_size = stdio->console_size();
   // Threads cannot be made once this process has entered another pid namespace for its children.
   SLW_TRY(stdio->start());
   // Children of this process are born in the container's pid namespace from here on.
@@ -125,8 +129,12 @@ Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord
     if (::read(sync[0], &go, 1) != 1) report(rep[1], kWait, EPIPE);
     int ns = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
     if (::setns(pidfd.get(), ns) < 0) report(rep[1], kJoin, errno);
-    for (int i = 0; i < 3; ++i)
-      if (::dup2(stdio_fds[i], i) < 0) report(rep[1], kStdio, errno);
+    if (console_socket >= 0) {
+      if (int e = attach_console(console_socket, console_size, uid)) report(rep[1], kConsole, e);
+    } else {
+      for (int i = 0; i < 3; ++i)
+        if (::dup2(stdio_fds[i], i) < 0) report(rep[1], kStdio, errno);
+    }
     if (::chdir(cwd.c_str()) < 0) report(rep[1], kChdir, errno);
     if (int e = prepare_keep_caps()) report(rep[1], kCaps, e);
     if (::setgroups(groups.size(), groups.data()) < 0 || ::setresgid(gid, gid, gid) < 0 ||

@@ -83,6 +83,7 @@ std::string describe_step(const ChildReport& r, const ChildPlan& plan, const Con
     case ChildStep::kSeccomp: return "load seccomp filter";
     case ChildStep::kExec: return fmt::format("exec {}", spec.process.args.front());
     case ChildStep::kStdio: return "set up stdio";
+    case ChildStep::kConsole: return "set up terminal";
   }
   return "container setup";
 }
@@ -214,6 +215,8 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   plan.loopback_up = spec.network.mode == NetworkMode::kNone;
   std::unique_ptr<StdioRelay> stdio = SLW_TRY(StdioRelay::create(options.stdio));
   for (int i = 0; i < 3; ++i) plan.stdio_fds[i] = stdio->container_fds()[i];
+  plan.console_socket = stdio->console_socket();
+  plan.console_size = stdio->console_size();
 
   UniqueFd netns;
   if (spec.network.mode == NetworkMode::kJoin) {

@@ -34,7 +34,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BindMount, source, target, read_
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NetworkSpec, mode, join_path, resolv_conf,
                                                 extra_hosts)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProcessSpec, args, env, cwd, uid, gid,
-                                                additional_gids)
+                                                additional_gids, terminal)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SecuritySpec, capabilities, seccomp, seccomp_file,
                                                 no_new_privileges)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourceSpec, memory_bytes, cpus, pids, pids_is_default)
@@ -64,7 +64,7 @@ void from_json(const nlohmann::json& j, ContainerSpec& s) {
 void to_json(nlohmann::json& j, const ContainerRecord& r) {
   j = {{"id", r.id},           {"name", r.name},       {"image", r.image},
        {"image_id", r.image_id}, {"created", r.created}, {"auto_remove", r.auto_remove},
-       {"timeout_ms", r.timeout_ms}, {"logs", {{"max_bytes", r.logs.max_bytes}, {"max_files", r.logs.max_files}}},
+       {"open_stdin", r.open_stdin}, {"timeout_ms", r.timeout_ms}, {"logs", {{"max_bytes", r.logs.max_bytes}, {"max_files", r.logs.max_files}}},
        {"creator_pid", r.creator_pid}, {"creator_start_time", r.creator_start_time}, {"data_dir", r.data_dir}, {"spec", r.spec}};
 }
 
@@ -75,6 +75,7 @@ void from_json(const nlohmann::json& j, ContainerRecord& r) {
   r.image_id = j.value("image_id", "");
   r.created = j.value("created", "");
   r.auto_remove = j.value("auto_remove", false);
+  r.open_stdin = j.value("open_stdin", false);
   r.timeout_ms = j.value("timeout_ms", std::optional<int64_t>{});
   r.data_dir = j.value("data_dir", "");
   if (auto logs = j.find("logs"); logs != j.end() && logs->is_object()) {

@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -126,9 +128,21 @@ Result<std::unique_ptr<StdioRelay>> StdioRelay::create(StdioTargets targets) {
   if (!targets.out) targets.out = std::make_shared<FdSink>(STDOUT_FILENO);
   if (!targets.err) targets.err = std::make_shared<FdSink>(STDERR_FILENO);
   std::unique_ptr<StdioRelay> r(new StdioRelay(std::move(targets)));
+  int stop = ::eventfd(0, EFD_CLOEXEC);
+  if (stop < 0) return fail_errno("create eventfd");
+  r->stop_.reset(stop);
+  if (r->targets_.terminal) {
+    int sp[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+      return fail_errno("create terminal socket");
+    r->console_ours_.reset(sp[0]);
+    r->console_child_.reset(sp[1]);
+    r->console_size_ = terminal_size(r->targets_.size_from).value_or(ConsoleSize{});
+    return r;
+  }
   if (is_anonymous_pipe(r->targets_.in)) {
     // Nothing to reopen or chmod behind an anonymous pipe: the container reads it itself, and
-    // takes no more of it than it wants (`while read h; do slipway exec c ...; done` keeps working).
+    // takes no more of it than it wants (`while read h; do slipway exec -i c ...; done` works).
     int fd = ::fcntl(r->targets_.in, F_DUPFD_CLOEXEC, 3);
     if (fd < 0) return fail_errno("duplicate stdin");
     r->child_in_.reset(fd);
@@ -140,10 +154,7 @@ Result<std::unique_ptr<StdioRelay>> StdioRelay::create(StdioTargets targets) {
   // Only our end: pipe2 gives each end its own open file, so the container's stays blocking.
   if (r->in_write_ && ::fcntl(r->in_write_.get(), F_SETFL, O_NONBLOCK) < 0)
     return fail_errno("set stdin pipe non-blocking");
-  int stop = ::eventfd(0, EFD_CLOEXEC);
-  if (stop < 0) return fail_errno("create eventfd");
-  r->stop_.reset(stop);
-  if (r->targets_.in < 0) r->in_write_.reset();  // empty stdin: EOF at the first read
+  if (r->targets_.in == -1) r->in_write_.reset();  // empty stdin: EOF at the first read
   return r;
 }
 
@@ -157,17 +168,31 @@ void StdioRelay::close_container_fds() {
   child_in_.reset();
   child_out_.reset();
   child_err_.reset();
+  console_child_.reset();
 }
 
 Status StdioRelay::start() {
   // Signals are for the thread that waits for the container (it forwards them through a
   // signalfd, which needs them blocked everywhere): the relay is born with all of them blocked.
   sigset_t all, old;
+  if (targets_.terminal && ::isatty(targets_.size_from)) {
+    // Window changes reach the relay through a signalfd: blocked in the calling thread as well,
+    // or the default action (ignore) would drop them there.
+    sigset_t winch;
+    ::sigemptyset(&winch);
+    ::sigaddset(&winch, SIGWINCH);
+    sigset_t before;
+    ::pthread_sigmask(SIG_BLOCK, &winch, &before);
+    unblock_winch_ = !::sigismember(&before, SIGWINCH);
+    int fd = ::signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd < 0) return fail_errno("create signalfd for SIGWINCH");
+    winch_.reset(fd);
+  }
   ::sigfillset(&all);
   ::pthread_sigmask(SIG_BLOCK, &all, &old);
   Status started;
   try {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] { targets_.terminal ? run_terminal() : run(); });
   } catch (const std::system_error& e) {
     started = fail("start stdio relay: {}", e.what());
   }
@@ -176,6 +201,13 @@ Status StdioRelay::start() {
 }
 
 void StdioRelay::finish(std::optional<std::chrono::milliseconds> grace) {
+  if (unblock_winch_) {
+    sigset_t winch;
+    ::sigemptyset(&winch);
+    ::sigaddset(&winch, SIGWINCH);
+    ::pthread_sigmask(SIG_UNBLOCK, &winch, nullptr);
+    unblock_winch_ = false;
+  }
   if (!thread_.joinable()) return;
   if (grace) {
     deadline_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -187,11 +219,19 @@ void StdioRelay::finish(std::optional<std::chrono::milliseconds> grace) {
   thread_.join();
 }
 
+std::optional<int> StdioRelay::poll_timeout() const {
+  int64_t deadline = deadline_ns_.load();
+  if (deadline == kNoDeadline) return -1;
+  int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+  if (now >= deadline) return std::nullopt;
+  return static_cast<int>((deadline - now) / 1000000 + 1);
+}
+
 void StdioRelay::drain_now(std::vector<char>& buf) {
   // What is already in the pipes was written before the deadline: it is not lost.
-  for (UniqueFd* fd : {&out_read_, &err_read_}) {
+  for (UniqueFd* fd : {&out_read_, &err_read_, &master_}) {
     if (!*fd || ::fcntl(fd->get(), F_SETFL, O_NONBLOCK) < 0) continue;
-    OutputSink& sink = fd == &out_read_ ? *targets_.out : *targets_.err;
+    OutputSink& sink = fd == &err_read_ ? *targets_.err : *targets_.out;
     while (pump(fd->get(), sink, buf.data(), buf.size())) {
       pollfd p{fd->get(), POLLIN, 0};
       if (::poll(&p, 1, 0) <= 0) break;
@@ -205,20 +245,16 @@ void StdioRelay::run() {
   int source = targets_.in;
   bool source_open = in_write_.valid();
   while (out_read_ || err_read_) {
-    int timeout = -1;
-    if (int64_t deadline = deadline_ns_.load(); deadline != kNoDeadline) {
-      int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-      if (now >= deadline) {
-        drain_now(buf);
-        return;
-      }
-      timeout = static_cast<int>((deadline - now) / 1000000 + 1);
+    std::optional<int> timeout = poll_timeout();
+    if (!timeout) {
+      drain_now(buf);
+      return;
     }
     pollfd fds[5] = {{stop_.get(), POLLIN, 0}, {out_read_.get(), POLLIN, 0}, {err_read_.get(), POLLIN, 0},
                      {-1, POLLIN, 0}, {-1, POLLOUT, 0}};
-    if (in_write_ && pending.empty() && source_open) fds[3].fd = source;
+    if (in_write_ && pending.empty() && source_open && source >= 0) fds[3].fd = source;
     if (in_write_ && !pending.empty()) fds[4].fd = in_write_.get();
-    if (::poll(fds, 5, timeout) < 0) {
+    if (::poll(fds, 5, *timeout) < 0) {
       if (errno == EINTR) continue;
       log::warn("stdio relay: poll: {}", std::strerror(errno));
       return;
@@ -244,6 +280,61 @@ void StdioRelay::run() {
       }
     }
     if (in_write_ && !source_open && pending.empty()) in_write_.reset();
+  }
+}
+
+// The same for a terminal: the master arrives over the console socket once the container's
+// command has its slave; reading it ends with EIO when every process holding the slave is gone.
+void StdioRelay::run_terminal() {
+  std::vector<char> buf(64 * 1024);
+  std::string pending;  // read from the stdin source, not yet taken by the terminal
+  int source = targets_.in;
+  bool source_open = source >= 0;
+  while (console_ours_ || master_) {
+    std::optional<int> timeout = poll_timeout();
+    if (!timeout) {
+      drain_now(buf);
+      return;
+    }
+    pollfd fds[5] = {{stop_.get(), POLLIN, 0}, {console_ours_.get(), POLLIN, 0},
+                     {master_.get(), POLLIN, 0}, {-1, POLLIN, 0}, {winch_.get(), POLLIN, 0}};
+    if (master_ && !pending.empty()) fds[2].events |= POLLOUT;
+    if (master_ && pending.empty() && source_open) fds[3].fd = source;
+    if (::poll(fds, 5, *timeout) < 0) {
+      if (errno == EINTR) continue;
+      log::warn("stdio relay: poll: {}", std::strerror(errno));
+      return;
+    }
+    if (fds[0].revents) {
+      uint64_t v;
+      (void)!::read(stop_.get(), &v, sizeof v);
+      continue;
+    }
+    if (fds[1].revents) {
+      auto master = receive_console(console_ours_.get());
+      console_ours_.reset();
+      if (master && ::fcntl(master->get(), F_SETFL, O_NONBLOCK) == 0) master_ = std::move(*master);
+    }
+    if (fds[4].revents) {
+      signalfd_siginfo si;
+      while (::read(winch_.get(), &si, sizeof si) == sizeof si) {
+      }
+      if (auto size = terminal_size(targets_.size_from); size && master_) set_console_size(master_.get(), *size);
+    }
+    if (fds[2].revents & POLLOUT) {
+      ssize_t n = ::write(master_.get(), pending.data(), pending.size());
+      if (n > 0) pending.erase(0, static_cast<size_t>(n));
+      else if (n < 0 && errno != EINTR && errno != EAGAIN) pending.clear();
+    }
+    if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+      // EIO: the last holder of the slave closed it.
+      if (!pump(master_.get(), *targets_.out, buf.data(), buf.size())) master_.reset();
+    }
+    if (fds[3].revents) {
+      ssize_t n = ::read(source, buf.data(), buf.size());
+      if (n > 0) pending.assign(buf.data(), static_cast<size_t>(n));
+      else if (n == 0 || (errno != EINTR && errno != EAGAIN)) source_open = false;
+    }
   }
 }
 

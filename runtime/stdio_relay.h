@@ -19,6 +19,7 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "runtime/console.h"
 
 namespace slipway::runtime {
 
@@ -62,12 +63,21 @@ class RotatingLogSink : public OutputSink {
   int max_files_;
 };
 
+// `in` value: the container's stdin stays open but nothing is ever written to it (`run -d -i`:
+// a shell waits instead of ending at EOF).
+inline constexpr int kStdinHeldOpen = -2;
+
 struct StdioTargets {
   // Copied into the container's stdin until EOF (an anonymous pipe is handed over as it is, being
-  // harmless); -1: empty stdin.
+  // harmless); -1: empty stdin; kStdinHeldOpen.
   int in = STDIN_FILENO;
   std::shared_ptr<OutputSink> out;   // null: this process's stdout
   std::shared_ptr<OutputSink> err;   // null: this process's stderr
+  // A terminal instead of pipes (`-t`, console.h): the container's 0, 1 and 2 are one pty, its
+  // output all goes to `out`, and `in` is typed into it.
+  bool terminal = false;
+  // A host terminal whose window size the container's terminal takes, at start and on SIGWINCH.
+  int size_from = -1;
 };
 
 // The pipes and the thread that copies through them.
@@ -78,8 +88,13 @@ class StdioRelay {
   StdioRelay(const StdioRelay&) = delete;
   StdioRelay& operator=(const StdioRelay&) = delete;
 
-  // The container's ends, to dup onto 0, 1, 2 in the child: all above 2 and O_CLOEXEC.
+  // The container's ends, to dup onto 0, 1, 2 in the child: all above 2 and O_CLOEXEC; -1 each
+  // for a terminal.
   std::array<int, 3> container_fds() const;
+  // For a terminal: the socket the child sends the pty master over (attach_console), and the
+  // window size to give it; -1 without a terminal.
+  int console_socket() const { return console_child_.get(); }
+  ConsoleSize console_size() const { return console_size_; }
   // Starts copying. Before the container's process exists is fine: nothing reaches EOF until
   // close_container_fds() has been called too.
   Status start();
@@ -92,10 +107,18 @@ class StdioRelay {
  private:
   explicit StdioRelay(StdioTargets targets) : targets_(std::move(targets)) {}
   void run();
+  void run_terminal();
+  // Milliseconds poll may wait before the deadline, -1 without one, or nullopt once it passed.
+  std::optional<int> poll_timeout() const;
   void drain_now(std::vector<char>& buf);
   StdioTargets targets_;
   UniqueFd child_in_, child_out_, child_err_;  // the container's ends
   UniqueFd in_write_, out_read_, err_read_;    // ours
+  UniqueFd console_child_, console_ours_;      // a socket pair the pty master comes over
+  UniqueFd master_;                            // the container's pty, once received
+  ConsoleSize console_size_;
+  UniqueFd winch_;                             // signalfd for SIGWINCH, with size_from
+  bool unblock_winch_ = false;                 // start() blocked it in the calling thread
   UniqueFd stop_;                              // eventfd: look at deadline_ns_ again
   static constexpr int64_t kNoDeadline = INT64_MAX;
   std::atomic<int64_t> deadline_ns_{kNoDeadline};  // steady clock: stop copying at this time

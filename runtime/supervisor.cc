@@ -82,7 +82,7 @@ static Result<StartedContainer> start_with_hooks(const ContainerRecord& record, 
 }
 
 Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRecord& record,
-                                  const ContainerHooks& hooks) {
+                                  const ContainerHooks& hooks, StdioTargets stdio) {
   // Block the signals wait_container forwards before any hook starts a thread: threads inherit the
   // mask, so none of them can take a SIGINT meant for the container and die of it.
   sigset_t forwarded, old;
@@ -90,7 +90,8 @@ Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRe
   for (int sig : kForwardedSignals) sigaddset(&forwarded, sig);
   ::pthread_sigmask(SIG_BLOCK, &forwarded, &old);
   auto restore = ScopeExit([&] { ::pthread_sigmask(SIG_SETMASK, &old, nullptr); });
-  auto started = start_with_hooks(record, hooks, StdioTargets{});
+  stdio.terminal = record.spec.process.terminal;
+  auto started = start_with_hooks(record, hooks, std::move(stdio));
   if (!started) {
     ContainerState failed;
     failed.status = ContainerStatus::kExited;
@@ -140,7 +141,9 @@ Status run_detached(const ContainerStore& store, const ContainerRecord& record,
     if (!out || !err) {
       message = (!out ? out.error() : err.error()).message();
     } else {
-      started = start_with_hooks(record, hooks, StdioTargets{-1, std::move(*out), std::move(*err)});
+      StdioTargets stdio{record.open_stdin ? kStdinHeldOpen : -1, std::move(*out), std::move(*err)};
+      stdio.terminal = record.spec.process.terminal;
+      started = start_with_hooks(record, hooks, std::move(stdio));
       if (!started) message = started.error().message();
     }
     if (!started) {

@@ -26,11 +26,13 @@ struct ContainerHooks {
 
 // Starts the container, records it as running, waits (forwarding signals, applying the record's
 // timeout), records the exit, removes cgroup and, for auto_remove records, the whole record.
+// stdio: what the container's stdio is copied to and from (a terminal with spec.process.terminal).
 Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRecord& record,
-                                  const ContainerHooks& hooks = {});
+                                  const ContainerHooks& hooks = {}, StdioTargets stdio = {});
 
 // Forks a supervisor that starts the container with stdout/stderr going to log files and returns
-// once the container has started (or failed to). The caller may exit right away.
+// once the container has started (or failed to). The caller may exit right away. Its stdin is
+// empty, or held open for records with open_stdin.
 Status run_detached(const ContainerStore& store, const ContainerRecord& record,
                     const ContainerHooks& hooks = {});
 

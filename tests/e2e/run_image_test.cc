@@ -26,7 +26,7 @@ class RunImageTest : public RootTest {
 
 TEST_F(RunImageTest, ImageConfigGivesCommandEnvAndUser) {
   // busybox's config: Cmd ["sh"], PATH set; sh reads the command from stdin.
-  auto r = slipway({"run", "--rm", "busybox"}, "echo $PATH; id -un\n");
+  auto r = slipway({"run", "--rm", "-i", "busybox"}, "echo $PATH; id -un\n");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nroot\n");
   auto nobody = slipway({"run", "--rm", "-u", "nobody", "busybox", "id", "-u"});

@@ -140,7 +140,7 @@ TEST_F(RunTest, ExitCodesAndSignalsPropagate) {
 }
 
 TEST_F(RunTest, StdioPassesThrough) {
-  auto r = run({}, {"sh", "-c", "cat; echo err >&2"}, "hello\n");
+  auto r = run({"-i"}, {"sh", "-c", "cat; echo err >&2"}, "hello\n");
   EXPECT_EQ(r.out, "hello\n");
   EXPECT_EQ(r.err, "err\n");
 }
