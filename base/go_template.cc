@@ -17,12 +17,13 @@ using Pipeline = std::vector<Command>;
 // One operand of a command: a field path, a literal, a function name, or a parenthesized pipeline
 // (with fields after it: `(index .M "k").IPAddress`).
 struct Operand {
-  enum class Kind { kField, kString, kInteger, kFunction, kSub };
+  enum class Kind { kField, kString, kInteger, kConstant, kFunction, kSub };
   Kind kind = Kind::kField;
   bool from_root = false;            // $ / $.A
   std::vector<std::string> path;     // .A.B -> {"A", "B"}; "." and "$" -> {}
   std::string text;                  // literal or function name
   int64_t integer = 0;
+  nlohmann::json constant;           // true, false, nil
   std::shared_ptr<Pipeline> sub;     // kSub
   std::string spelling;              // as written, for errors
 };
@@ -143,6 +144,11 @@ Result<Operand> parse_operand(const std::string& token) {
   if (rest.front() == '.') {
     if (rest == ".") return op;
     op.path = SLW_TRY(parse_path(rest, token));
+    return op;
+  }
+  if (token == "true" || token == "false" || token == "nil") {
+    op.kind = Operand::Kind::kConstant;
+    op.constant = token == "nil" ? nlohmann::json(nullptr) : nlohmann::json(token == "true");
     return op;
   }
   op.kind = Operand::Kind::kFunction;
@@ -331,6 +337,8 @@ class Renderer {
         return json(op.text);
       case Operand::Kind::kInteger:
         return json(op.integer);
+      case Operand::Kind::kConstant:
+        return op.constant;
       case Operand::Kind::kFunction:
         return fail("template: {} is a function, not a value", op.spelling);
       case Operand::Kind::kField:
@@ -420,7 +428,48 @@ class Renderer {
       }
       return v;
     }
+    if (name == "not") {
+      SLW_TRY(need(1));
+      return json(!truthy(args[0]));
+    }
+    if (name == "and" || name == "or") {
+      // Go's: the first argument that decides (empty for and, non-empty for or), else the last.
+      if (args.empty()) return fail("template: {} takes at least one argument", name);
+      for (const auto& a : args)
+        if (truthy(a) == (name == "or")) return a;
+      return args.back();
+    }
+    if (name == "eq") {
+      if (args.size() < 2) return fail("template: eq takes at least two arguments");
+      for (size_t i = 1; i < args.size(); ++i)
+        if (SLW_TRY(compare(name, args[0], args[i])) == 0) return json(true);
+      return json(false);
+    }
+    if (name == "ne" || name == "lt" || name == "le" || name == "gt" || name == "ge") {
+      SLW_TRY(need(2));
+      int c = SLW_TRY(compare(name, args[0], args[1]));
+      if (name == "ne") return json(c != 0);
+      if (name == "lt") return json(c < 0);
+      if (name == "le") return json(c <= 0);
+      if (name == "gt") return json(c > 0);
+      return json(c >= 0);
+    }
     return fail("template: function \"{}\" not defined", name);
+  }
+
+  // Go compares basic values of one kind: numbers with numbers, strings with strings, booleans
+  // (for eq and ne only).
+  static Result<int> compare(const std::string& name, const json& a, const json& b) {
+    if (a.is_number() && b.is_number()) {
+      double x = a.get<double>(), y = b.get<double>();
+      return x < y ? -1 : x > y ? 1 : 0;
+    }
+    if (a.is_string() && b.is_string()) {
+      int c = a.get_ref<const std::string&>().compare(b.get_ref<const std::string&>());
+      return c < 0 ? -1 : c > 0 ? 1 : 0;
+    }
+    if (a.is_boolean() && b.is_boolean() && (name == "eq" || name == "ne")) return a == b ? 0 : 1;
+    return fail("template: {}: incompatible types for comparison ({} and {})", name, go_print(a), go_print(b));
   }
 
   const json& root_;

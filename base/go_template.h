@@ -2,7 +2,7 @@
 // `docker ps --format`, over JSON values: text and actions, `{{- ` / ` -}}` trimming, field paths
 // (`.`, `.A.B`, `$`, `$.A`), string and integer literals, pipes (`{{.X | json}}`), `{{if}}` and
 // `{{range}}` with `{{else}}` and `{{end}}`, and the functions json, index, len, lower, upper,
-// join, split and println. Values print as Go prints them: `[a b]` for lists, `map[k:v]` for
+// join, split, println, not, and, or, eq, ne, lt, le, gt and ge. Values print as Go prints them: `[a b]` for lists, `map[k:v]` for
 // objects, `<nil>` for null. A field that does not exist is an error naming it, as it is for
 // Docker's structs.
 #pragma once

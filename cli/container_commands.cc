@@ -234,6 +234,28 @@ Result<int> for_each_container(const GlobalOptions& g, const std::vector<std::st
   return rc;
 }
 
+// `start`, and `restart` (stop_seconds set): each name is printed once it runs, as Docker's.
+Result<int> do_start(const GlobalOptions& g, const std::vector<std::string>& names, std::optional<int> stop_seconds) {
+  std::string run_root_dir = SLW_TRY(run_root(g));
+  ContainerStore store = SLW_TRY(ContainerStore::open(run_root_dir));
+  engine::RunContext context{g.root, run_root_dir, g.argv, host_environment(), {}};
+  int rc = 0;
+  for (const auto& n : names) {
+    Status st = [&]() -> Status {
+      ContainerRecord r = SLW_TRY(store.find(n));
+      if (stop_seconds) SLW_TRY(runtime::stop_container(store, r, std::chrono::seconds(*stop_seconds)));
+      return engine::start_existing(context, r.id);
+    }();
+    if (!st) {
+      print_error(st.error());
+      rc = 125;
+      continue;
+    }
+    fmt::print("{}\n", n);
+  }
+  return rc;
+}
+
 struct ExecArgs {
   std::vector<std::string> env;
   std::string workdir, user;
@@ -306,7 +328,7 @@ Result<int> do_wait(const GlobalOptions& g, const std::vector<std::string>& name
         return std::unexpected(s.error());
       }
       const ContainerState& st = *s;
-      if (st.status != runtime::ContainerStatus::kRunning) {
+      if (st.status != runtime::ContainerStatus::kRunning && st.status != runtime::ContainerStatus::kRestarting) {
         fmt::print("{}\n", st.exit_code);
         break;
       }
@@ -340,6 +362,8 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
   auto& o = *run_opts;
   run->add_flag("--rm", o.remove, "remove the container when it exits");
   run->add_flag("-d,--detach", o.detach, "run in the background and print the container id");
+  run->add_option("--restart", o.restart, "with -d: no, on-failure[:N], always or unless-stopped")
+      ->capture_default_str();
   run->add_flag("-i,--interactive", o.interactive, "pass stdin on to the container (else it reads EOF)");
   run->add_flag("-t,--tty", o.tty, "give the container a terminal");
   run->add_option("--name", o.name, "container name")->check([](const std::string& v) {
@@ -448,6 +472,22 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
         return runtime::remove_container(s, r, *rm_force);
       });
     });
+  });
+
+  auto start = app.add_subcommand("start", "start stopped containers again (detached)");
+  auto start_names = std::make_shared<std::vector<std::string>>();
+  start->add_option("CONTAINER", *start_names)->required();
+  start->callback([&g, &outcome, start_names] {
+    run_command(outcome, [&] { return do_start(g, *start_names, std::nullopt); });
+  });
+
+  auto restart = app.add_subcommand("restart", "stop containers, then start them again");
+  auto restart_names = std::make_shared<std::vector<std::string>>();
+  auto restart_time = std::make_shared<int>(10);
+  restart->add_option("-t,--time", *restart_time, "seconds to wait before killing")->capture_default_str();
+  restart->add_option("CONTAINER", *restart_names)->required();
+  restart->callback([&g, &outcome, restart_names, restart_time] {
+    run_command(outcome, [&] { return do_start(g, *restart_names, *restart_time); });
   });
 
   auto exec = app.add_subcommand("exec", "run a command in a running container");

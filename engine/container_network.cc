@@ -5,6 +5,7 @@
 
 #include "base/fs.h"
 #include "base/log.h"
+#include "netns/netlink.h"
 #include "netns/netns_fd.h"
 #include "netns/network_store.h"
 #include "netns/veth.h"
@@ -113,6 +114,15 @@ Status ContainerNetwork::start_forwarders(pid_t pid) {
   return forwarder_->start();
 }
 
+// The kernel removes a veth with its namespace, but in the background: a restart re-creates the
+// same name right away, so it goes now.
+void ContainerNetwork::remove_host_veth() {
+  if (!lease_ || !network_) return;
+  auto nl = netns::Netlink::open();
+  if (!nl) return;
+  if (auto st = nl->delete_link(netns::host_veth_name(container_id_)); !st) log::warn("{}", st.error().message());
+}
+
 void ContainerNetwork::stop_forwarders() {
   if (forwarder_) forwarder_->stop();
   forwarder_.reset();
@@ -122,6 +132,10 @@ void ContainerNetwork::stop_forwarders() {
 runtime::ContainerHooks ContainerNetwork::hooks(const std::shared_ptr<ContainerNetwork>& self) {
   runtime::ContainerHooks h;
   h.before_exec = [self](pid_t pid) { return self->attach(pid); };
+  h.stopped = [self] {
+    self->stop_forwarders();
+    self->remove_host_veth();
+  };
   h.finished = [self] {
     self->stop_forwarders();
     self->release();

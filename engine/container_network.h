@@ -47,6 +47,7 @@ class ContainerNetwork {
   Status attach(pid_t pid);
   Status start_forwarders(pid_t pid);
   void stop_forwarders();
+  void remove_host_veth();
 
   std::string container_id_;
   std::vector<netns::ForwardRule> forwards_;  // netns fds filled in at attach

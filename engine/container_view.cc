@@ -82,7 +82,7 @@ json docker_inspect_fields(const runtime::ContainerRecord& r, const runtime::Con
            {{"Status", docker_status(s)},
             {"Running", running},
             {"Paused", false},
-            {"Restarting", false},
+            {"Restarting", s.status == runtime::ContainerStatus::kRestarting},
             {"OOMKilled", s.oom_killed},
             {"Dead", false},
             {"Pid", running ? s.pid : 0},
@@ -97,8 +97,14 @@ json docker_inspect_fields(const runtime::ContainerRecord& r, const runtime::Con
             {"Cmd", args},
             {"WorkingDir", r.spec.process.cwd},
             {"User", fmt::format("{}:{}", r.spec.process.uid, r.spec.process.gid)},
+            {"Tty", r.spec.process.terminal},
+            {"OpenStdin", r.open_stdin},
             {"Labels", json::object()}}},
-          {"HostConfig", {{"AutoRemove", r.auto_remove}, {"NetworkMode", first ? first->network.name : "none"}}},
+          {"RestartCount", s.restart_count},
+          {"HostConfig",
+           {{"AutoRemove", r.auto_remove},
+            {"NetworkMode", first ? first->network.name : "none"},
+            {"RestartPolicy", {{"Name", runtime::to_string(r.restart)}, {"MaximumRetryCount", r.restart.max_retries}}}}},
           {"NetworkSettings",
            {{"IPAddress", first ? first->lease.ip.to_string() : ""},
             {"Gateway", first ? first->network.gateway.to_string() : ""},
@@ -112,9 +118,11 @@ json docker_ps_fields(const runtime::ContainerRecord& r, const runtime::Containe
   if (s.status == runtime::ContainerStatus::kRunning) {
     std::time_t started = parse_rfc3339(s.started_at);
     status = "Up " + human_duration(started < 0 ? 0 : now - started);
-  } else if (s.status == runtime::ContainerStatus::kExited) {
+  } else if (s.status == runtime::ContainerStatus::kExited || s.status == runtime::ContainerStatus::kRestarting) {
     std::time_t finished = parse_rfc3339(s.finished_at);
-    status = fmt::format("Exited ({}) {} ago", s.exit_code, human_duration(finished < 0 ? 0 : now - finished));
+    bool restarting = s.status == runtime::ContainerStatus::kRestarting;
+    status = fmt::format("{} ({}) {} ago", restarting ? "Restarting" : "Exited", s.exit_code,
+                         human_duration(finished < 0 ? 0 : now - finished));
   }
   std::time_t created = parse_rfc3339(r.created);
   std::string created_at;
@@ -150,8 +158,8 @@ Result<PsFilter> PsFilter::parse(const std::vector<std::string>& filters) {
     std::string key = text.substr(0, eq), value = text.substr(eq + 1);
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
       return fail("--filter {}: unknown filter {} (keys: {})", text, key, join(kKeys, ", "));
-    if (key == "status" && value != "created" && value != "running" && value != "exited")
-      return fail("--filter {}: status is created, running or exited", text);
+    if (key == "status" && value != "created" && value != "running" && value != "restarting" && value != "exited")
+      return fail("--filter {}: status is created, running, restarting or exited", text);
     f.filters_.emplace_back(key, value);
   }
   return f;

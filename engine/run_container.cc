@@ -5,6 +5,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "base/fs.h"
 #include "base/random_id.h"
 #include "engine/container_config.h"
@@ -15,6 +17,65 @@
 #include "runtime/supervisor.h"
 
 namespace slipway::engine {
+
+namespace {
+
+// What a container needs again at every start besides its record: the options its network is
+// made from (a new lease, veth and forwarders each time), next to its config.json.
+constexpr const char* kStartOptionsFile = "start-options.json";
+
+Status save_start_options(const runtime::ContainerStore& store, const std::string& id, const RunOptions& o,
+                          const std::string& added_hosts) {
+  nlohmann::json j = {{"net", o.net},           {"ip", o.ip},           {"aliases", o.aliases},
+                      {"forwards", o.forwards}, {"publish", o.publish}, {"added_hosts", added_hosts}};
+  return fs::write_file_atomic(fs::join(store.dir(id), kStartOptionsFile), j.dump() + "\n", 0600);
+}
+
+Result<std::pair<RunOptions, std::string>> load_start_options(const runtime::ContainerStore& store,
+                                                              const std::string& id) {
+  std::string path = fs::join(store.dir(id), kStartOptionsFile);
+  std::string text = SLW_TRY(fs::read_file(path));
+  try {
+    auto j = nlohmann::json::parse(text);
+    RunOptions o;
+    o.net = j.at("net").get<std::string>();
+    o.ip = j.at("ip").get<std::string>();
+    o.aliases = j.at("aliases").get<std::vector<std::string>>();
+    o.forwards = j.at("forwards").get<std::vector<std::string>>();
+    o.publish = j.at("publish").get<std::vector<std::string>>();
+    return std::make_pair(std::move(o), j.at("added_hosts").get<std::string>());
+  } catch (const nlohmann::json::exception& e) {
+    return fail("{}: {}", path, e.what());
+  }
+}
+
+}  // namespace
+
+Status start_existing(const RunContext& context, const std::string& name_or_id) {
+  auto store = SLW_TRY(runtime::ContainerStore::open(context.run_root));
+  runtime::ContainerRecord record = SLW_TRY(store.find(name_or_id));
+  runtime::ContainerState state = SLW_TRY(store.current_state(record.id));
+  if (state.status == runtime::ContainerStatus::kRunning || state.status == runtime::ContainerStatus::kRestarting)
+    return {};
+  oci::LayerLease layer_lease;
+  if (!record.spec.rootfs.lower_dirs.empty()) {
+    for (const auto& dir : record.spec.rootfs.lower_dirs)
+      if (!fs::exists(dir)) return fail("container {}: its image's layers were removed", record.name);
+    auto images = SLW_TRY(oci::ImageStore::open(context.root));
+    layer_lease = SLW_TRY(images.lease_layers(record.spec.rootfs.lower_dirs));
+  }
+  auto [options, added_hosts] = SLW_TRY(load_start_options(store, record.id));
+  runtime::NetworkSpec fresh;
+  fresh.mode = record.spec.network.mode;
+  record.spec.network = fresh;
+  auto network = SLW_TRY(ContainerNetwork::prepare(context.root, store, options, record.name, record.spec));
+  record.spec.network.extra_hosts += added_hosts;
+  store.clear_stop_requested(record.id);
+  // The supervisor inherits the layer lease, and takes over the network lease.
+  SLW_TRY(runtime::run_detached(store, record, ContainerNetwork::hooks(network)));
+  network->hand_over();
+  return {};
+}
 
 runtime::StdioTargets foreground_stdio(bool interactive, bool tty) {
   runtime::StdioTargets stdio;
@@ -28,6 +89,11 @@ Result<RunResult> run_container(const RunContext& context, RunOptions o) {
   if (o.image.empty() && o.rootfs.empty()) return fail("run: an IMAGE or --rootfs DIR is required");
   if (o.timeout_seconds && !(*o.timeout_seconds > 0))
     return fail("invalid --timeout {}: must be > 0", *o.timeout_seconds);
+  runtime::RestartPolicy restart = SLW_TRY(runtime::parse_restart_policy(o.restart));
+  if (restart.when != runtime::RestartPolicy::When::kNo) {
+    if (o.remove) return fail("conflicting options: --restart and --rm");
+    if (!o.detach) return fail("--restart {} applies to detached containers: add -d", o.restart);
+  }
 
   std::vector<std::string> file_env;
   for (const auto& f : o.env_files) {
@@ -78,6 +144,7 @@ Result<RunResult> run_container(const RunContext& context, RunOptions o) {
   record.name = o.name.empty() ? in.id.substr(0, 12) : o.name;
   record.auto_remove = o.remove;
   record.open_stdin = o.interactive;
+  record.restart = restart;
   record.data_dir = in.data_dir;
   record.logs = SLW_TRY(parse_log_opts(o.log_opts));
   if (o.timeout_seconds) record.timeout_ms = static_cast<int64_t>(std::llround(*o.timeout_seconds * 1000));
@@ -93,6 +160,12 @@ Result<RunResult> run_container(const RunContext& context, RunOptions o) {
   if (auto made = fs::make_dirs(record.data_dir, 0700); !made) {
     (void)store.remove(record);
     return std::unexpected(made.error());
+  }
+  if (!o.remove) {
+    if (auto saved = save_start_options(store, record.id, o, added_hosts); !saved) {
+      (void)store.remove(record);
+      return std::unexpected(saved.error());
+    }
   }
 
   RunResult result{record.id, record.name, std::nullopt};

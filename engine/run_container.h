@@ -30,6 +30,10 @@ struct RunResult {
   std::optional<runtime::ExitStatus> exit;  // how it ended; nullopt when detached
 };
 
+// `slipway start`: a container that exited runs again, detached, with its writable layer, name,
+// network options and restart policy; one that runs is left alone.
+Status start_existing(const RunContext& context, const std::string& name_or_id);
+
 // The stdio of a container run or exec'd in the foreground: this process's stdin with -i (else
 // an empty one), its stdout and stderr, and with -t a terminal whose size follows this one's.
 runtime::StdioTargets foreground_stdio(bool interactive, bool tty);

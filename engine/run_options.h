@@ -27,6 +27,7 @@ struct RunOptions {
   bool read_only = false;
   bool remove = false;
   bool detach = false;
+  std::string restart = "no";  // --restart no | on-failure[:N] | always | unless-stopped (with -d)
   bool init = false;
   std::string memory;  // bytes, with an optional k/m/g suffix
   std::optional<double> cpus;

@@ -39,8 +39,8 @@ bool wait_until(Pred pred, std::chrono::milliseconds limit) {
 bool supervisor_done(const ContainerStore& store, const ContainerRecord& r) {
   auto s = store.load_state(r.id);
   if (!s) return true;  // record removed (--rm)
-  return s->status != ContainerStatus::kRunning ||
-         !process_alive(s->supervisor_pid, s->supervisor_start_time);
+  bool supervised = s->status == ContainerStatus::kRunning || s->status == ContainerStatus::kRestarting;
+  return !supervised || !process_alive(s->supervisor_pid, s->supervisor_start_time);
 }
 
 Status destroy_cgroup(const std::string& id) {
@@ -60,6 +60,9 @@ Status signal_container(const ContainerStore& store, const ContainerRecord& reco
   ContainerState s = SLW_TRY(store.load_state(record.id));
   if (!container_running(s)) return fail("container {} is not running", record.name);
   UniqueFd pidfd = SLW_TRY(open_pidfd(s));
+  // Killed on purpose: its restart policy does not bring it back (a SIGHUP to reload does not count).
+  if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
+    SLW_TRY(store.mark_stop_requested(record.id));
   if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0)
     return fail_errno(fmt::format("send signal {} to container {}", sig, record.name));
   return {};
@@ -68,6 +71,9 @@ Status signal_container(const ContainerStore& store, const ContainerRecord& reco
 Status stop_container(const ContainerStore& store, const ContainerRecord& record,
                       std::chrono::milliseconds grace) {
   ContainerState s = SLW_TRY(store.load_state(record.id));
+  // First, so a supervisor between restarts gives up too.
+  if (s.status == ContainerStatus::kRunning || s.status == ContainerStatus::kRestarting)
+    SLW_TRY(store.mark_stop_requested(record.id));
   if (container_running(s)) {
     auto pidfd = open_pidfd(s);
     if (pidfd) {
@@ -88,9 +94,12 @@ Status stop_container(const ContainerStore& store, const ContainerRecord& record
 
 Status remove_container(const ContainerStore& store, const ContainerRecord& record, bool force) {
   ContainerState s = SLW_TRY(store.load_state(record.id));
-  if (container_running(s)) {
+  bool restarting = s.status == ContainerStatus::kRestarting &&
+                    process_alive(s.supervisor_pid, s.supervisor_start_time);
+  if (container_running(s) || restarting) {
     if (!force)
-      return fail("container {} is running: stop it first or use rm -f", record.name);
+      return fail("container {} is {}: stop it first or use rm -f", record.name,
+                  restarting ? "restarting" : "running");
     SLW_TRY(stop_container(store, record, std::chrono::milliseconds(0)));
   } else if (s.status == ContainerStatus::kRunning &&
              process_alive(s.supervisor_pid, s.supervisor_start_time)) {
@@ -108,6 +117,7 @@ namespace {
 // it, or (before the container started) the process that created the record.
 bool record_in_use(const ContainerRecord& r, const ContainerState& s) {
   switch (s.status) {
+    case ContainerStatus::kRestarting:
     case ContainerStatus::kRunning:
       return process_alive(s.pid, s.pid_start_time) ||
              process_alive(s.supervisor_pid, s.supervisor_start_time);

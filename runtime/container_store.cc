@@ -21,6 +21,7 @@ std::string_view to_string(ContainerStatus s) {
   switch (s) {
     case ContainerStatus::kCreated: return "created";
     case ContainerStatus::kRunning: return "running";
+    case ContainerStatus::kRestarting: return "restarting";
     case ContainerStatus::kExited: return "exited";
   }
   return "unknown";
@@ -186,9 +187,26 @@ Result<ContainerState> ContainerStore::load_state(const std::string& id) const {
   }
 }
 
+Status ContainerStore::mark_stop_requested(const std::string& id) const {
+  std::string path = fs::join(dir(id), "stop-requested");
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return fail_errno(fmt::format("mark container {} stopped", id.substr(0, 12)));
+  ::close(fd);
+  return {};
+}
+
+void ContainerStore::clear_stop_requested(const std::string& id) const {
+  ::unlink(fs::join(dir(id), "stop-requested").c_str());
+}
+
+bool ContainerStore::stop_requested(const std::string& id) const {
+  return fs::exists(fs::join(dir(id), "stop-requested"));
+}
+
 Result<ContainerState> ContainerStore::current_state(const std::string& id) const {
   auto gone = [](const ContainerState& s) {
-    return s.status == ContainerStatus::kRunning && !process_alive(s.pid, s.pid_start_time) &&
+    bool supervised = s.status == ContainerStatus::kRunning || s.status == ContainerStatus::kRestarting;
+    return supervised && !process_alive(s.pid, s.pid_start_time) &&
            !process_alive(s.supervisor_pid, s.supervisor_start_time);
   };
   ContainerState s = SLW_TRY(load_state(id));

@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "runtime/container_spec.h"
+#include "runtime/restart_policy.h"
 
 namespace slipway::runtime {
 
@@ -30,6 +31,7 @@ struct ContainerRecord {
   bool auto_remove = false;
   // -i: a detached container's stdin stays open (with nothing ever written to it), as Docker's.
   bool open_stdin = false;
+  RestartPolicy restart;  // for detached containers: their supervisor starts them again
   std::optional<int64_t> timeout_ms;
   LogLimits logs;
   // The process that created the record: a record that never started and whose creator is gone
@@ -42,7 +44,8 @@ struct ContainerRecord {
   ContainerSpec spec;
 };
 
-enum class ContainerStatus { kCreated, kRunning, kExited };
+// kRestarting: exited, and its supervisor starts it again after a back-off (--restart).
+enum class ContainerStatus { kCreated, kRunning, kRestarting, kExited };
 std::string_view to_string(ContainerStatus s);
 
 struct ContainerState {
@@ -57,6 +60,7 @@ struct ContainerState {
   std::string started_at;
   std::string finished_at;
   std::string error;  // why it failed to start, if it did
+  int restart_count = 0;  // times its supervisor started it again (--restart)
 };
 
 // Start time of a process in clock ticks since boot, or 0 if it does not exist or is a zombie.
@@ -78,6 +82,11 @@ class ContainerStore {
   Result<std::vector<ContainerRecord>> list() const;
   Status save_state(const std::string& id, const ContainerState& state) const;
   Result<ContainerState> load_state(const std::string& id) const;
+  // Set by stop, kill and rm -f, so that the supervisor does not restart what was stopped on
+  // purpose; cleared by start.
+  Status mark_stop_requested(const std::string& id) const;
+  void clear_stop_requested(const std::string& id) const;
+  bool stop_requested(const std::string& id) const;
   // Removes the record, its name, its dir and its data dir (upper layer, logs).
   Status remove(const ContainerRecord& record) const;
   // The state as it is now: a running state whose container and supervisor are both gone becomes

@@ -132,6 +132,17 @@ pid_t clone_child(uint64_t ns_flags, int cgroup_fd, int* pidfd, bool* into_cgrou
   return static_cast<pid_t>(pid);
 }
 
+// A volatile overlay (mount_plan.cc) leaves work/incompat/volatile behind, and the kernel refuses
+// to mount that work dir again: its upper dir may have missed writes in a crash. A restart
+// (`start`, --restart) follows a clean exit, so the upper dir is synced and the marker goes.
+Status reuse_volatile_upper(const RootfsSpec& rootfs) {
+  std::string work = fs::join(rootfs.work_dir, "work");
+  if (!fs::exists(fs::join(work, "incompat/volatile"))) return {};
+  UniqueFd upper = SLW_TRY(fs::open_file(rootfs.upper_dir, O_RDONLY | O_DIRECTORY));
+  if (::syncfs(upper.get()) < 0) return fail_errno(fmt::format("sync {}", rootfs.upper_dir));
+  return fs::remove_tree(work);
+}
+
 ExitStatus exit_status_from(int status) {
   ExitStatus s;
   if (WIFEXITED(status)) {
@@ -176,6 +187,7 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   } else if (spec.rootfs.plain_dir.empty()) {
     SLW_TRY(fs::make_dirs(spec.rootfs.upper_dir));
     SLW_TRY(fs::make_dirs(spec.rootfs.work_dir));
+    SLW_TRY(reuse_volatile_upper(spec.rootfs));
   } else if (!fs::is_dir(spec.rootfs.plain_dir)) {
     return fail("rootfs {}: not a directory", spec.rootfs.plain_dir);
   }

@@ -24,6 +24,7 @@ NLOHMANN_JSON_SERIALIZE_ENUM(SeccompMode, {{SeccompMode::kDefault, "default"},
                                            {SeccompMode::kFile, "file"}})
 NLOHMANN_JSON_SERIALIZE_ENUM(ContainerStatus, {{ContainerStatus::kCreated, "created"},
                                                {ContainerStatus::kRunning, "running"},
+                                               {ContainerStatus::kRestarting, "restarting"},
                                                {ContainerStatus::kExited, "exited"}})
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RootfsSpec, lower_dirs, upper_dir, work_dir, writable_size,
@@ -64,7 +65,8 @@ void from_json(const nlohmann::json& j, ContainerSpec& s) {
 void to_json(nlohmann::json& j, const ContainerRecord& r) {
   j = {{"id", r.id},           {"name", r.name},       {"image", r.image},
        {"image_id", r.image_id}, {"created", r.created}, {"auto_remove", r.auto_remove},
-       {"open_stdin", r.open_stdin}, {"timeout_ms", r.timeout_ms}, {"logs", {{"max_bytes", r.logs.max_bytes}, {"max_files", r.logs.max_files}}},
+       {"open_stdin", r.open_stdin}, {"restart", {{"name", to_string(r.restart)}, {"max_retries", r.restart.max_retries}}},
+       {"timeout_ms", r.timeout_ms}, {"logs", {{"max_bytes", r.logs.max_bytes}, {"max_files", r.logs.max_files}}},
        {"creator_pid", r.creator_pid}, {"creator_start_time", r.creator_start_time}, {"data_dir", r.data_dir}, {"spec", r.spec}};
 }
 
@@ -76,6 +78,10 @@ void from_json(const nlohmann::json& j, ContainerRecord& r) {
   r.created = j.value("created", "");
   r.auto_remove = j.value("auto_remove", false);
   r.open_stdin = j.value("open_stdin", false);
+  if (auto restart = j.find("restart"); restart != j.end() && restart->is_object()) {
+    r.restart = parse_restart_policy(restart->value("name", "no")).value_or(RestartPolicy{});
+    r.restart.max_retries = restart->value("max_retries", 0);
+  }
   r.timeout_ms = j.value("timeout_ms", std::optional<int64_t>{});
   r.data_dir = j.value("data_dir", "");
   if (auto logs = j.find("logs"); logs != j.end() && logs->is_object()) {
@@ -98,7 +104,8 @@ void to_json(nlohmann::json& j, const ContainerState& s) {
        {"timed_out", s.timed_out},
        {"started_at", s.started_at},
        {"finished_at", s.finished_at},
-       {"error", s.error}};
+       {"error", s.error},
+       {"restart_count", s.restart_count}};
 }
 
 void from_json(const nlohmann::json& j, ContainerState& s) {
@@ -113,6 +120,7 @@ void from_json(const nlohmann::json& j, ContainerState& s) {
   s.started_at = j.value("started_at", "");
   s.finished_at = j.value("finished_at", "");
   s.error = j.value("error", "");
+  s.restart_count = j.value("restart_count", 0);
 }
 
 }  // namespace slipway::runtime

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <thread>
 
 #include "base/fs.h"
 #include "base/log.h"
@@ -34,8 +35,8 @@ ContainerState running_state(const StartedContainer& c) {
   return s;
 }
 
-void record_exit(const ContainerStore& store, const ContainerRecord& record, ContainerState s,
-                 const ExitStatus& exit) {
+ContainerState record_exit(const ContainerStore& store, const ContainerRecord& record, ContainerState s,
+                           const ExitStatus& exit) {
   s.status = ContainerStatus::kExited;
   s.exit_code = exit.exit_code;
   s.oom_killed = exit.oom_killed;
@@ -43,6 +44,7 @@ void record_exit(const ContainerStore& store, const ContainerRecord& record, Con
   if (exit.holder_exited) s.error = "stopped: the container whose network it shared exited";
   s.finished_at = now_rfc3339();
   if (auto st = store.save_state(record.id, s); !st) log::warn("{}", st.error().message());
+  return s;
 }
 
 // Releases what a record holds once its container is gone: the record itself for --rm.
@@ -50,6 +52,17 @@ void finish(const ContainerStore& store, const ContainerRecord& record, const Co
   if (hooks.finished) hooks.finished();
   if (!record.auto_remove) return;
   if (auto st = store.remove(record); !st) log::warn("{}", st.error().message());
+}
+
+// Sleeps for `delay` unless a stop is asked for first (checked every 50 ms); false then.
+bool back_off(const ContainerStore& store, const ContainerRecord& record, std::chrono::milliseconds delay) {
+  auto until = std::chrono::steady_clock::now() + delay;
+  while (std::chrono::steady_clock::now() < until) {
+    if (store.stop_requested(record.id)) return false;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(50), until - std::chrono::steady_clock::now()));
+  }
+  return !store.stop_requested(record.id);
 }
 
 }  // namespace
@@ -62,6 +75,17 @@ std::string stdout_log(const ContainerStore& store, const ContainerRecord& recor
 }
 std::string stderr_log(const ContainerStore& store, const ContainerRecord& record) {
   return fs::join(log_dir(store, record), "stderr.log");
+}
+
+// A detached container's stdio: the container writes into pipes (or its terminal); this process
+// writes the logs, capped and rotated, appending across restarts.
+static Result<StdioTargets> detached_stdio(const ContainerStore& store, const ContainerRecord& record) {
+  const LogLimits& limits = record.logs;
+  auto out = SLW_TRY(RotatingLogSink::open(stdout_log(store, record), limits.max_bytes, limits.max_files));
+  auto err = SLW_TRY(RotatingLogSink::open(stderr_log(store, record), limits.max_bytes, limits.max_files));
+  StdioTargets stdio{record.open_stdin ? kStdinHeldOpen : -1, std::move(out), std::move(err)};
+  stdio.terminal = record.spec.process.terminal;
+  return stdio;
 }
 
 // Starts the container and runs the started hook; a failing hook stops it again.
@@ -79,6 +103,47 @@ static Result<StartedContainer> start_with_hooks(const ContainerRecord& record, 
     }
   }
   return c;
+}
+
+// The detached supervisor's life: waits for the container and, as its restart policy says,
+// starts it again after a back-off, until it stays down.
+static void supervise_with_restarts(const ContainerStore& store, const ContainerRecord& record,
+                                    const ContainerHooks& hooks, StartedContainer started, ContainerState s) {
+  int in_a_row = 0;
+  for (;;) {
+    auto began = std::chrono::steady_clock::now();
+    auto exit = wait_container(started, wait_options(record, false, hooks));
+    if (!exit) return;
+    s = record_exit(store, record, s, *exit);
+    if (!should_restart(record.restart, exit->exit_code, s.restart_count, store.stop_requested(record.id)))
+      return;
+    if (std::chrono::steady_clock::now() - began >= kRestartResetAfter) in_a_row = 0;
+    std::chrono::milliseconds delay = restart_delay(in_a_row++);
+    s.status = ContainerStatus::kRestarting;
+    s.pid = 0;
+    (void)store.save_state(record.id, s);
+    if (hooks.stopped) hooks.stopped();
+    if (!back_off(store, record, delay)) {
+      s.status = ContainerStatus::kExited;
+      (void)store.save_state(record.id, s);
+      return;
+    }
+    auto stdio = detached_stdio(store, record);
+    auto again = stdio ? start_with_hooks(record, hooks, std::move(*stdio))
+                       : Result<StartedContainer>(std::unexpected(stdio.error()));
+    if (!again) {
+      s.status = ContainerStatus::kExited;
+      s.exit_code = 125;
+      s.error = again.error().message();
+      (void)store.save_state(record.id, s);
+      return;
+    }
+    int restarts = s.restart_count + 1;
+    s = running_state(*again);
+    s.restart_count = restarts;
+    (void)store.save_state(record.id, s);
+    started = std::move(*again);
+  }
 }
 
 Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRecord& record,
@@ -132,18 +197,13 @@ Status run_detached(const ContainerStore& store, const ContainerRecord& record,
     ::dup2(null_fd, 0);
     ::dup2(null_fd, 1);
     ::dup2(null_fd, 2);
-    // The container writes into pipes; this process writes the logs, capped and rotated.
-    const LogLimits& limits = record.logs;
-    auto out = RotatingLogSink::open(stdout_log(store, record), limits.max_bytes, limits.max_files);
-    auto err = RotatingLogSink::open(stderr_log(store, record), limits.max_bytes, limits.max_files);
     std::string message;
     Result<StartedContainer> started = std::unexpected(Error());
-    if (!out || !err) {
-      message = (!out ? out.error() : err.error()).message();
+    auto stdio = detached_stdio(store, record);
+    if (!stdio) {
+      message = stdio.error().message();
     } else {
-      StdioTargets stdio{record.open_stdin ? kStdinHeldOpen : -1, std::move(*out), std::move(*err)};
-      stdio.terminal = record.spec.process.terminal;
-      started = start_with_hooks(record, hooks, std::move(stdio));
+      started = start_with_hooks(record, hooks, std::move(*stdio));
       if (!started) message = started.error().message();
     }
     if (!started) {
@@ -160,8 +220,7 @@ Status run_detached(const ContainerStore& store, const ContainerRecord& record,
     (void)store.save_state(record.id, s);
     (void)!::write(ready_write.get(), "ok", 2);
     ready_write.reset();
-    auto exit = wait_container(*started, wait_options(record, false, hooks));
-    if (exit) record_exit(store, record, s, *exit);
+    supervise_with_restarts(store, record, hooks, std::move(*started), s);
     finish(store, record, hooks);
     ::_exit(0);
   }

@@ -18,6 +18,8 @@ struct ContainerHooks {
   std::function<Status(pid_t pid)> before_exec;
   // Once PID 1 runs (port forwarders start here); an error stops the container.
   std::function<Status(const StartedContainer&)> started;
+  // Between an exit and a restart (--restart): what lived only as long as that run (forwarders).
+  std::function<void()> stopped;
   // After the container exited or failed to start (leases released, forwarders stopped).
   std::function<void()> finished;
   // pidfd of the network holder for --net container:X (see WaitOptions::holder_pidfd).
@@ -31,7 +33,8 @@ Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRe
                                   const ContainerHooks& hooks = {}, StdioTargets stdio = {});
 
 // Forks a supervisor that starts the container with stdout/stderr going to log files and returns
-// once the container has started (or failed to). The caller may exit right away. Its stdin is
+// once the container has started (or failed to). The caller may exit right away. The supervisor
+// restarts the container as record.restart says. Its stdin is
 // empty, or held open for records with open_stdin.
 Status run_detached(const ContainerStore& store, const ContainerRecord& record,
                     const ContainerHooks& hooks = {});

@@ -56,6 +56,19 @@ TEST(GoTemplate, JsonIndexAndOtherFunctions) {
   EXPECT_EQ(render("{{println .Id}}"), "4f2a\n");
 }
 
+TEST(GoTemplate, ComparisonsAndLogicAsGos) {
+  EXPECT_EQ(render("{{if eq .State.Status \"running\"}}up{{else}}down{{end}}"), "up");
+  EXPECT_EQ(render("{{eq .State.Status \"exited\" \"running\"}}"), "true");  // any of the rest
+  EXPECT_EQ(render("{{ne .State.ExitCode 0}} {{lt 1 2}} {{le 2 2}} {{gt .Ports 3}} {{ge .Ports 3}}"),
+            "false true true false true");
+  EXPECT_EQ(render("{{lt \"a\" \"b\"}} {{eq .State.Running true}}"), "true true");
+  EXPECT_EQ(render("{{not .State.Running}} {{and .Id .Ports}} {{or .Config.Cmd .Id}} {{and .Config.Cmd .Id}}"),
+            "false 3 4f2a []");
+  EXPECT_EQ(render("{{if and .State.Running (eq .State.ExitCode 0)}}ok{{end}}"), "ok");
+  EXPECT_EQ(render("{{lt .Id 3}}"), "render error: template: lt: incompatible types for comparison (4f2a and 3)");
+  EXPECT_EQ(render("{{eq .Id}}"), "render error: template: eq takes at least two arguments");
+}
+
 TEST(GoTemplate, RangeIfElseAndTrimming) {
   EXPECT_EQ(render("{{range .Config.Env}}[{{.}}]{{end}}"), "[A=1][B=2]");
   // Maps range over their values in key order; $ is the whole document inside.
