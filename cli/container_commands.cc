@@ -364,6 +364,13 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
   run->add_flag("-d,--detach", o.detach, "run in the background and print the container id");
   run->add_option("--restart", o.restart, "with -d: no, on-failure[:N], always or unless-stopped")
       ->capture_default_str();
+  run->add_option("--health-cmd", o.health_cmd, "command run in the container to check its health");
+  run->add_option("--health-interval", o.health_interval, "time between checks (30s)");
+  run->add_option("--health-timeout", o.health_timeout, "time a check may take (30s)");
+  run->add_option("--health-retries", o.health_retries, "failures in a row that make it unhealthy (3)");
+  run->add_option("--health-start-period", o.health_start_period, "time in which failures do not count (0s)");
+  run->add_option("--health-start-interval", o.health_start_interval, "time between checks in the start period (5s)");
+  run->add_flag("--no-healthcheck", o.no_healthcheck, "disable the image's HEALTHCHECK");
   run->add_flag("-i,--interactive", o.interactive, "pass stdin on to the container (else it reads EOF)");
   run->add_flag("-t,--tty", o.tty, "give the container a terminal");
   run->add_option("--name", o.name, "container name")->check([](const std::string& v) {

@@ -15,6 +15,23 @@ std::string docker_status(const runtime::ContainerState& s) {
   return std::string(runtime::to_string(s.status));
 }
 
+// Docker's State.Health: null without a health check; "starting" until the monitor wrote one.
+json health_json(const runtime::ContainerRecord& r, const runtime::ContainerState& s) {
+  if (!r.health) return nullptr;
+  runtime::HealthState h = s.health.value_or(runtime::HealthState{});
+  if (s.status != runtime::ContainerStatus::kRunning) h.status = "unhealthy";
+  json log = json::array();
+  for (const auto& e : h.log)
+    log.push_back({{"Start", e.start}, {"End", e.end}, {"ExitCode", e.exit_code}, {"Output", e.output}});
+  return {{"Status", h.status}, {"FailingStreak", h.failing_streak}, {"Log", log}};
+}
+
+// "healthy", "unhealthy", "starting", or "none" without a health check (ps --filter health=).
+std::string health_status(const runtime::ContainerRecord& r, const runtime::ContainerState& s) {
+  if (!r.health) return "none";
+  return health_json(r, s)["Status"].get<std::string>();
+}
+
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   std::string out;
   for (size_t i = 0; i < parts.size(); ++i) out += (i ? std::string(sep) : "") + parts[i];
@@ -89,7 +106,8 @@ json docker_inspect_fields(const runtime::ContainerRecord& r, const runtime::Con
             {"ExitCode", s.exit_code},
             {"Error", s.error},
             {"StartedAt", s.started_at},
-            {"FinishedAt", s.finished_at}}},
+            {"FinishedAt", s.finished_at},
+            {"Health", health_json(r, s)}}},
           {"Config",
            {{"Hostname", r.spec.hostname},
             {"Image", r.image},
@@ -118,6 +136,10 @@ json docker_ps_fields(const runtime::ContainerRecord& r, const runtime::Containe
   if (s.status == runtime::ContainerStatus::kRunning) {
     std::time_t started = parse_rfc3339(s.started_at);
     status = "Up " + human_duration(started < 0 ? 0 : now - started);
+    if (r.health) {
+      std::string h = health_status(r, s);
+      status += h == "starting" ? " (health: starting)" : " (" + h + ")";
+    }
   } else if (s.status == runtime::ContainerStatus::kExited || s.status == runtime::ContainerStatus::kRestarting) {
     std::time_t finished = parse_rfc3339(s.finished_at);
     bool restarting = s.status == runtime::ContainerStatus::kRestarting;
@@ -149,7 +171,7 @@ json docker_ps_fields(const runtime::ContainerRecord& r, const runtime::Containe
 }
 
 Result<PsFilter> PsFilter::parse(const std::vector<std::string>& filters) {
-  static const std::vector<std::string> kKeys = {"name", "id", "status", "network", "ancestor"};
+  static const std::vector<std::string> kKeys = {"name", "id", "status", "health", "network", "ancestor"};
   PsFilter f;
   for (const auto& text : filters) {
     auto eq = text.find('=');
@@ -160,6 +182,8 @@ Result<PsFilter> PsFilter::parse(const std::vector<std::string>& filters) {
       return fail("--filter {}: unknown filter {} (keys: {})", text, key, join(kKeys, ", "));
     if (key == "status" && value != "created" && value != "running" && value != "restarting" && value != "exited")
       return fail("--filter {}: status is created, running, restarting or exited", text);
+    if (key == "health" && value != "starting" && value != "healthy" && value != "unhealthy" && value != "none")
+      return fail("--filter {}: health is starting, healthy, unhealthy or none", text);
     f.filters_.emplace_back(key, value);
   }
   return f;
@@ -180,6 +204,8 @@ bool PsFilter::matches(const runtime::ContainerRecord& r, const runtime::Contain
       hit = r.id.starts_with(value);
     } else if (key == "status") {
       hit = runtime::to_string(s.status) == value;
+    } else if (key == "health") {
+      hit = health_status(r, s) == value;
     } else if (key == "network") {
       hit = std::any_of(addresses.begin(), addresses.end(), [&](const auto& a) { return a.network.name == value; });
     } else if (key == "ancestor") {

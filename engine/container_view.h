@@ -44,7 +44,8 @@ std::string human_duration(int64_t seconds);
 std::time_t parse_rfc3339(const std::string& text);
 
 // `ps --filter KEY=VALUE`, as Docker's: name (a substring of the name), id (a prefix), status
-// (created, running, exited), network (a network name), ancestor (the image as given to run).
+// (created, running, restarting, exited), health (starting, healthy, unhealthy, none), network
+// (a network name), ancestor (the image as given to run).
 // Filters of one key match if any does; filters of different keys must all match.
 class PsFilter {
  public:

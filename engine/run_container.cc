@@ -11,6 +11,8 @@
 #include "base/random_id.h"
 #include "engine/container_config.h"
 #include "engine/container_network.h"
+#include "engine/health_check.h"
+#include "engine/health_probe.h"
 #include "oci/store/image_store.h"
 #include "runtime/container_store.h"
 #include "runtime/readonly_binary.h"
@@ -49,6 +51,16 @@ Result<std::pair<RunOptions, std::string>> load_start_options(const runtime::Con
   }
 }
 
+// The network's hooks, and health probes run through this binary's `exec`.
+runtime::ContainerHooks container_hooks(const RunContext& context, const std::shared_ptr<ContainerNetwork>& network,
+                                        const std::string& id) {
+  runtime::ContainerHooks hooks = ContainerNetwork::hooks(network);
+  hooks.health_probe = [root = context.root, run_root = context.run_root, id](const runtime::HealthCheck& c) {
+    return run_health_probe(root, run_root, id, c);
+  };
+  return hooks;
+}
+
 }  // namespace
 
 Status start_existing(const RunContext& context, const std::string& name_or_id) {
@@ -72,7 +84,7 @@ Status start_existing(const RunContext& context, const std::string& name_or_id) 
   record.spec.network.extra_hosts += added_hosts;
   store.clear_stop_requested(record.id);
   // The supervisor inherits the layer lease, and takes over the network lease.
-  SLW_TRY(runtime::run_detached(store, record, ContainerNetwork::hooks(network)));
+  SLW_TRY(runtime::run_detached(store, record, container_hooks(context, network, record.id)));
   network->hand_over();
   return {};
 }
@@ -120,6 +132,7 @@ Result<RunResult> run_container(const RunContext& context, RunOptions o) {
   // Held for as long as this process (or the detached supervisor it forks) lives: no `image rm`
   // can remove layers under a running container.
   oci::LayerLease layer_lease;
+  std::optional<oci::Healthcheck> image_health;
   if (!o.image.empty()) {
     auto images = SLW_TRY(oci::ImageStore::open(context.root));
     ImageSource source = context.images;
@@ -131,6 +144,7 @@ Result<RunResult> run_container(const RunContext& context, RunOptions o) {
                 image.config.user};
     record.image = o.image;
     record.image_id = image.id;
+    image_health = image.config.healthcheck;
   } else {
     std::error_code ec;
     o.rootfs = std::filesystem::absolute(o.rootfs, ec).string();
@@ -145,12 +159,13 @@ Result<RunResult> run_container(const RunContext& context, RunOptions o) {
   record.auto_remove = o.remove;
   record.open_stdin = o.interactive;
   record.restart = restart;
+  record.health = SLW_TRY(resolve_health_check(o, image_health));
   record.data_dir = in.data_dir;
   record.logs = SLW_TRY(parse_log_opts(o.log_opts));
   if (o.timeout_seconds) record.timeout_ms = static_cast<int64_t>(std::llround(*o.timeout_seconds * 1000));
   // Released by its destructor on any error below, and by the hooks once the container ends.
   auto network = SLW_TRY(ContainerNetwork::prepare(context.root, store, o, record.name, record.spec));
-  runtime::ContainerHooks hooks = ContainerNetwork::hooks(network);
+  runtime::ContainerHooks hooks = container_hooks(context, network, record.id);
   record.spec.network.extra_hosts += added_hosts;
   // Closed to other users from the root down: writable layers hold what images and containers made.
   SLW_TRY(fs::make_private_dir(fs::join(context.root, "containers")));

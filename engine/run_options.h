@@ -41,6 +41,12 @@ struct RunOptions {
   std::vector<std::string> aliases;  // --alias: more DNS names on the network
   std::vector<std::string> forwards;  // --forward [ADDR:]PORT=HOST:PORT (container -> host)
   std::vector<std::string> publish;   // -p [HOSTADDR:]HOSTPORT:PORT (host -> container)
+  // --health-cmd and its timings (Go durations: "30s", "1m30s", "500ms"); what is not given comes
+  // from the image's HEALTHCHECK, then Docker's defaults.
+  std::string health_cmd;
+  std::string health_interval, health_timeout, health_start_period, health_start_interval;
+  std::optional<int> health_retries;
+  bool no_healthcheck = false;
   std::vector<std::string> log_opts;  // --log-opt max-size=SIZE | max-file=N (detached logs)
   std::vector<std::string> storage_opts;  // --storage-opt size=SIZE (the writable layer's limit)
 };

@@ -74,6 +74,13 @@ Status check_schema_version(const json& doc, std::string_view what) {
   return {};
 }
 
+Result<int64_t> get_int(const json& obj, const char* key, std::string_view what) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return 0;
+  if (!it->is_number_integer()) return fail("{}: field '{}' must be an integer", what, key);
+  return it->get<int64_t>();
+}
+
 Result<Platform> parse_platform(const json& obj, std::string_view what) {
   if (!obj.is_object()) return fail("{}: platform must be an object", what);
   Platform p;
@@ -176,6 +183,20 @@ Result<Index> parse_index(std::string_view text) try {
   return fail("index: {}", e.what());
 }
 
+Result<std::optional<Healthcheck>> parse_healthcheck(const json& config, std::string_view what) {
+  auto h = config.find("Healthcheck");
+  if (h == config.end() || h->is_null()) return std::optional<Healthcheck>();
+  if (!h->is_object()) return fail("{}: field 'Healthcheck' must be an object", what);
+  Healthcheck hc;
+  hc.test = SLW_TRY(get_strings(*h, "Test", what));
+  hc.interval_ns = SLW_TRY(get_int(*h, "Interval", what));
+  hc.timeout_ns = SLW_TRY(get_int(*h, "Timeout", what));
+  hc.start_period_ns = SLW_TRY(get_int(*h, "StartPeriod", what));
+  hc.start_interval_ns = SLW_TRY(get_int(*h, "StartInterval", what));
+  hc.retries = static_cast<int>(SLW_TRY(get_int(*h, "Retries", what)));
+  return std::optional<Healthcheck>(std::move(hc));
+}
+
 Result<ConfigFile> parse_config(std::string_view text) try {
   constexpr std::string_view what = "image config";
   json doc = SLW_TRY(parse_object(text, what));
@@ -196,6 +217,7 @@ Result<ConfigFile> parse_config(std::string_view text) try {
     ic.labels = SLW_TRY(get_string_map(*cfg, "Labels", what));
     ic.exposed_ports = SLW_TRY(get_key_set(*cfg, "ExposedPorts", what));
     ic.volumes = SLW_TRY(get_key_set(*cfg, "Volumes", what));
+    ic.healthcheck = SLW_TRY(parse_healthcheck(*cfg, what));
   }
   auto rootfs = doc.find("rootfs");
   if (rootfs == doc.end() || !rootfs->is_object())

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "base/error.h"
 
 namespace slipway::oci {
@@ -70,6 +72,20 @@ struct Index {
   std::map<std::string, std::string> annotations;
 };
 
+// HEALTHCHECK: how a container made from the image tells it is healthy.
+struct Healthcheck {
+  std::vector<std::string> test;  // {"NONE"}, {"CMD", args...} or {"CMD-SHELL", command}
+  int64_t interval_ns = 0;        // 0: the runtime's default
+  int64_t timeout_ns = 0;
+  int64_t start_period_ns = 0;
+  int64_t start_interval_ns = 0;
+  int retries = 0;
+  bool operator==(const Healthcheck&) const = default;
+};
+
+// config.Healthcheck of an image config; nullopt when absent. `what` names it in errors.
+Result<std::optional<Healthcheck>> parse_healthcheck(const nlohmann::json& config, std::string_view what);
+
 // The runtime-relevant part of an image config ("config" in the config blob).
 struct ImageConfig {
   std::string user;
@@ -77,6 +93,7 @@ struct ImageConfig {
   std::string working_dir, stop_signal;
   std::map<std::string, std::string> labels;
   std::vector<std::string> exposed_ports, volumes;
+  std::optional<Healthcheck> healthcheck;
 };
 
 // The whole config blob as far as slipway uses it.

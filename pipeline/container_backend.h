@@ -29,6 +29,7 @@ struct ContainerInfo {
   std::string network;  // the bridge network it has an address on, if any
   std::string ip;       // its address there
   std::vector<std::string> dns_names;  // what the network's DNS answers for it
+  std::string health;  // starting | healthy | unhealthy; empty without a health check
 };
 
 // A container that runs for the length of a step. With SlipwayBackend its `slipway run` is a
@@ -93,6 +94,11 @@ class ContainerBackend {
   // between attempts; once false the wait fails at once.
   virtual Status wait_until_ready(const ReadinessProbe& probe, const std::string& host, pid_t netns_of,
                                   const std::function<bool()>& alive) = 0;
+
+  // Waits until the container's health check says healthy. Fails once it says unhealthy (with the
+  // last probe's output), after timeout_seconds, or once `alive` is false.
+  virtual Status wait_until_healthy(const std::string& id, double timeout_seconds,
+                                    const std::function<bool()>& alive) = 0;
 
   // After an interrupt killed the step's children: waits until the containers whose names contain
   // `marker` are gone and cleans up their records.

@@ -152,6 +152,22 @@ class Parser : private YamlReader {
     return probe;
   }
 
+  Result<HealthSpec> healthcheck(const Value& v) const {
+    HealthSpec h;
+    bool has_test = false;
+    for (const Entry& e : SLW_TRY(entries(v, {"test", "interval", "timeout", "retries", "start_period", "wait"}))) {
+      if (e.key == "test") h.test = SLW_TRY(nonempty_string(e.value));
+      if (e.key == "test") has_test = true;
+      if (e.key == "interval") h.interval_seconds = SLW_TRY(seconds(e.value));
+      if (e.key == "timeout") h.timeout_seconds = SLW_TRY(seconds(e.value));
+      if (e.key == "start_period") h.start_period_seconds = SLW_TRY(seconds(e.value));
+      if (e.key == "wait") h.wait_seconds = SLW_TRY(seconds(e.value));
+      if (e.key == "retries") h.retries = SLW_TRY(positive_integer(e.value));
+    }
+    if (!has_test) return error(v.line, "{}.test is required", v.path);
+    return h;
+  }
+
   // A probe without its own port uses the port of what it probes.
   Status default_probe_port(ReadinessProbe& probe, int port, int line,
                             std::string_view path) const {
@@ -229,7 +245,7 @@ class Parser : private YamlReader {
     service.line = v.line;
     std::optional<int> ready_line;
     for (const Entry& e :
-         SLW_TRY(entries(v, {"name", "image", "command", "env", "port", "ready", "snapshots"}))) {
+         SLW_TRY(entries(v, {"name", "image", "command", "env", "port", "ready", "healthcheck", "snapshots"}))) {
       if (e.key == "name") service.name = SLW_TRY(name(e.value, false));
       if (e.key == "image") service.image = SLW_TRY(image(e.value));
       if (e.key == "command") service.command = SLW_TRY(command(e.value));
@@ -238,6 +254,7 @@ class Parser : private YamlReader {
       if (e.key == "snapshots") service.snapshots = SLW_TRY(snapshots(e.value));
       if (e.key == "ready") service.ready = SLW_TRY(ready(e.value));
       if (e.key == "ready") ready_line = e.key_line;
+      if (e.key == "healthcheck") service.healthcheck = SLW_TRY(healthcheck(e.value));
     }
     if (service.name.empty()) return error(v.line, "{}.name is required", v.path);
     if (service.image.empty()) return error(v.line, "{}.image is required", v.path);

@@ -22,6 +22,17 @@ struct ReadinessProbe {
   double interval_seconds = 0.01;
 };
 
+// `healthcheck:` of a service (Compose's keys): a shell command run inside it; the service is
+// ready once the command succeeds (Docker's health states), checked every interval.
+struct HealthSpec {
+  std::string test;
+  double interval_seconds = 1;  // Docker's default is 30 s; here it is a readiness probe
+  double timeout_seconds = 30;
+  int retries = 3;
+  double start_period_seconds = 0;
+  double wait_seconds = 120;  // give up (the step fails) when not healthy by then
+};
+
 // Data copied fresh into a service on every start: `source` (a host directory, absolute or
 // relative to the directory of the pipeline file) shown at `target` as a copy-on-write overlay.
 struct Snapshot {
@@ -37,6 +48,7 @@ struct ServiceSpec {
   std::map<std::string, std::string> env;
   int port = 0;                        // the port it serves on (readiness, integration forwards)
   std::optional<ReadinessProbe> ready; // default: TCP on `port` when port is set
+  std::optional<HealthSpec> healthcheck;  // also waited for, before `ready`
   std::vector<Snapshot> snapshots;
   int line = 0;
 };

@@ -26,6 +26,14 @@ RunOptions service_run_options(const ServiceSetSpec& set, const ServiceSpec& ser
   for (const auto& [k, v] : service.env) o.env.push_back(k + "=" + v);
   for (const auto& s : service.snapshots)
     o.volumes.push_back(absolute_under(base_dir, s.source) + ":" + s.target + ":O");
+  if (const auto& h = service.healthcheck) {
+    auto ms = [](double seconds) { return fmt::format("{}ms", static_cast<int64_t>(std::llround(seconds * 1000))); };
+    o.health_cmd = h->test;
+    o.health_interval = ms(h->interval_seconds);
+    o.health_timeout = ms(h->timeout_seconds);
+    o.health_retries = h->retries;
+    if (h->start_period_seconds > 0) o.health_start_period = ms(h->start_period_seconds);
+  }
   return o;
 }
 
@@ -66,13 +74,19 @@ Status ServiceSets::start_service(const ServiceSetSpec& set, const ServiceSpec& 
   RunOptions options = service_run_options(set, service, base_dir_);
   options.pull = pull_;
   ContainerInfo info = SLW_TRY(backend_.start_detached(options, log_fd_, log_path_));
-  auto probe = service_probe(service);
-  if (!probe) return {};
-  std::string host = set.network == "host" ? "127.0.0.1" : info.ip;
   auto alive = [&] {
     auto now = backend_.find(info.id);
     return now && *now && (*now)->running && !pipeline_interrupted();
   };
+  if (service.healthcheck) {
+    if (auto healthy = backend_.wait_until_healthy(info.id, service.healthcheck->wait_seconds, alive); !healthy) {
+      std::string last = backend_.last_words(info.id);
+      return fail("{}{}{}", healthy.error().message(), last.empty() ? "" : "; its last words: ", last);
+    }
+  }
+  auto probe = service_probe(service);
+  if (!probe) return {};
+  std::string host = set.network == "host" ? "127.0.0.1" : info.ip;
   if (auto ready = backend_.wait_until_ready(*probe, host, 0, alive); !ready) {
     std::string last = backend_.last_words(info.id);
     return fail("{}{}{}", ready.error().message(), last.empty() ? "" : "; its last words: ", last);

@@ -39,6 +39,7 @@ ContainerInfo describe(const runtime::ContainerStore& store, const runtime::Cont
   if (auto st = store.current_state(r.id)) {
     info.running = runtime::container_running(*st);
     if (info.running) info.pid = st->pid;
+    if (r.health) info.health = st->health ? st->health->status : "starting";
   }
   add_network_lease(root, info);
   return info;
@@ -189,6 +190,28 @@ Result<int> SlipwayBackend::push(const PushRequest& r, int log_fd) {
   if (r.plain_http) args.push_back("--plain-http");
   args.insert(args.end(), {r.image, r.destination});
   return slipway(args, log_fd);
+}
+
+Status SlipwayBackend::wait_until_healthy(const std::string& id, double timeout_seconds,
+                                          const std::function<bool()>& alive) {
+  auto store = SLW_TRY(runtime::ContainerStore::open(how_.run_root));
+  auto record = SLW_TRY(store.find(id));
+  if (!record.health) return fail("container {} has no health check", record.name);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::llround(timeout_seconds * 1000));
+  for (;;) {
+    auto state = SLW_TRY(store.current_state(record.id));
+    if (state.health && state.health->status == "healthy") return {};
+    if (state.health && state.health->status == "unhealthy") {
+      std::string output = state.health->log.empty() ? "" : state.health->log.back().output;
+      while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
+      return fail("health check failed {} times in a row{}{}", state.health->failing_streak,
+                  output.empty() ? "" : ": ", output);
+    }
+    if (!alive()) return fail("exited before it was healthy");
+    if (std::chrono::steady_clock::now() >= deadline)
+      return fail("not healthy after {} s", timeout_seconds);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 Status SlipwayBackend::wait_until_ready(const ReadinessProbe& probe, const std::string& host, pid_t netns_of,

@@ -24,6 +24,8 @@ class SlipwayBackend final : public ContainerBackend {
   Result<bool> has_image(const std::string& image) const override;
   Result<int> build(const BuildRequest& request, int log_fd) override;
   Result<int> push(const PushRequest& request, int log_fd) override;
+  Status wait_until_healthy(const std::string& id, double timeout_seconds,
+                            const std::function<bool()>& alive) override;
   Status wait_until_ready(const ReadinessProbe& probe, const std::string& host, pid_t netns_of,
                           const std::function<bool()>& alive) override;
   void clean_up_interrupted(const std::string& marker) override;

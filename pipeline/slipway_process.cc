@@ -213,6 +213,13 @@ std::vector<std::string> run_arguments(const RunOptions& o) {
   each(o.aliases, "--alias");
   each(o.forwards, "--forward");
   each(o.publish, "--publish");
+  option(o.health_cmd, "--health-cmd");
+  option(o.health_interval, "--health-interval");
+  option(o.health_timeout, "--health-timeout");
+  option(o.health_start_period, "--health-start-period");
+  option(o.health_start_interval, "--health-start-interval");
+  if (o.health_retries) option(std::to_string(*o.health_retries), "--health-retries");
+  flag(o.no_healthcheck, "--no-healthcheck");
   each(o.log_opts, "--log-opt");
   each(o.storage_opts, "--storage-opt");
   if (o.pull != "missing") option(o.pull, "--pull");

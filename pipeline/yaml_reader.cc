@@ -152,6 +152,16 @@ Result<int> YamlReader::port(const Value& v) const {
   return want(v, "an integer 1-65535");
 }
 
+Result<int> YamlReader::positive_integer(const Value& v) const {
+  if (v.node.IsScalar()) {
+    const std::string& s = v.node.Scalar();
+    int n = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec == std::errc() && end == s.data() + s.size() && n >= 1) return n;
+  }
+  return want(v, "a whole number >= 1");
+}
+
 Result<double> YamlReader::seconds(const Value& v) const {
   if (v.node.IsScalar()) {
     const std::string& s = v.node.Scalar();

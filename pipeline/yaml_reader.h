@@ -90,6 +90,7 @@ class YamlReader {
   [[nodiscard]] Result<std::vector<std::string>> string_list(const Value& v) const;
   [[nodiscard]] Result<int> port(const Value& v) const;
   [[nodiscard]] Result<double> seconds(const Value& v) const;
+  [[nodiscard]] Result<int> positive_integer(const Value& v) const;
   [[nodiscard]] Result<bool> boolean(const Value& v) const;
   // Environment variables and build args: any scalar value is taken as its text, so `PORT: 80`
   // and `DEBUG: true` work unquoted; an empty value is the empty string.

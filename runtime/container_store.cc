@@ -187,6 +187,22 @@ Result<ContainerState> ContainerStore::load_state(const std::string& id) const {
   }
 }
 
+Status ContainerStore::save_health(const std::string& id, const HealthState& health) const {
+  return fs::write_file_atomic(fs::join(dir(id), "health.json"), dump_byte_safe(json(health)), 0600, false);
+}
+
+std::optional<HealthState> ContainerStore::load_health(const std::string& id) const {
+  auto text = fs::read_file(fs::join(dir(id), "health.json"));
+  if (!text) return std::nullopt;
+  try {
+    json doc = json::parse(*text);
+    decode_byte_strings(doc);
+    return doc.get<HealthState>();
+  } catch (const json::exception&) {
+    return std::nullopt;  // being replaced; the next read sees the new file
+  }
+}
+
 Status ContainerStore::mark_stop_requested(const std::string& id) const {
   std::string path = fs::join(dir(id), "stop-requested");
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -210,12 +226,13 @@ Result<ContainerState> ContainerStore::current_state(const std::string& id) cons
            !process_alive(s.supervisor_pid, s.supervisor_start_time);
   };
   ContainerState s = SLW_TRY(load_state(id));
-  if (!gone(s)) return s;
-  s = SLW_TRY(load_state(id));
-  if (!gone(s)) return s;
-  s.status = ContainerStatus::kExited;
-  s.exit_code = 137;
-  s.error = "the runtime that supervised it was killed";
+  if (gone(s)) s = SLW_TRY(load_state(id));
+  if (gone(s)) {
+    s.status = ContainerStatus::kExited;
+    s.exit_code = 137;
+    s.error = "the runtime that supervised it was killed";
+  }
+  s.health = load_health(id);
   return s;
 }
 

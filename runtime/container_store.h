@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "runtime/container_spec.h"
+#include "runtime/health.h"
 #include "runtime/restart_policy.h"
 
 namespace slipway::runtime {
@@ -32,6 +33,7 @@ struct ContainerRecord {
   // -i: a detached container's stdin stays open (with nothing ever written to it), as Docker's.
   bool open_stdin = false;
   RestartPolicy restart;  // for detached containers: their supervisor starts them again
+  std::optional<HealthCheck> health;  // probed by the process that waits for the container
   std::optional<int64_t> timeout_ms;
   LogLimits logs;
   // The process that created the record: a record that never started and whose creator is gone
@@ -61,6 +63,8 @@ struct ContainerState {
   std::string finished_at;
   std::string error;  // why it failed to start, if it did
   int restart_count = 0;  // times its supervisor started it again (--restart)
+  // Not in state.json: current_state() reads it from health.json (containers with a health check).
+  std::optional<HealthState> health;
 };
 
 // Start time of a process in clock ticks since boot, or 0 if it does not exist or is a zombie.
@@ -82,6 +86,9 @@ class ContainerStore {
   Result<std::vector<ContainerRecord>> list() const;
   Status save_state(const std::string& id, const ContainerState& state) const;
   Result<ContainerState> load_state(const std::string& id) const;
+  // health.json: written by the health monitor of the process that waits for the container.
+  Status save_health(const std::string& id, const HealthState& health) const;
+  std::optional<HealthState> load_health(const std::string& id) const;
   // Set by stop, kill and rm -f, so that the supervisor does not restart what was stopped on
   // purpose; cleared by start.
   Status mark_stop_requested(const std::string& id) const;

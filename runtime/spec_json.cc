@@ -40,6 +40,46 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SecuritySpec, capabilities, secc
                                                 no_new_privileges)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ResourceSpec, memory_bytes, cpus, pids, pids_is_default)
 
+void to_json(nlohmann::json& j, const HealthProbeResult& r) {
+  j = {{"start", r.start}, {"end", r.end}, {"exit_code", r.exit_code}, {"output", r.output}};
+}
+
+void from_json(const nlohmann::json& j, HealthProbeResult& r) {
+  r.start = j.value("start", "");
+  r.end = j.value("end", "");
+  r.exit_code = j.value("exit_code", 0);
+  r.output = j.value("output", "");
+}
+
+void to_json(nlohmann::json& j, const HealthState& h) {
+  j = {{"status", h.status}, {"failing_streak", h.failing_streak}, {"log", h.log}};
+}
+
+void from_json(const nlohmann::json& j, HealthState& h) {
+  h.status = j.value("status", "starting");
+  h.failing_streak = j.value("failing_streak", 0);
+  h.log = j.value("log", std::vector<HealthProbeResult>{});
+}
+
+void to_json(nlohmann::json& j, const HealthCheck& h) {
+  j = {{"test", h.test},
+       {"interval_ms", h.interval.count()},
+       {"timeout_ms", h.timeout.count()},
+       {"start_period_ms", h.start_period.count()},
+       {"start_interval_ms", h.start_interval.count()},
+       {"retries", h.retries}};
+}
+
+void from_json(const nlohmann::json& j, HealthCheck& h) {
+  HealthCheck d;
+  h.test = j.value("test", d.test);
+  h.interval = std::chrono::milliseconds(j.value("interval_ms", d.interval.count()));
+  h.timeout = std::chrono::milliseconds(j.value("timeout_ms", d.timeout.count()));
+  h.start_period = std::chrono::milliseconds(j.value("start_period_ms", d.start_period.count()));
+  h.start_interval = std::chrono::milliseconds(j.value("start_interval_ms", d.start_interval.count()));
+  h.retries = j.value("retries", d.retries);
+}
+
 void to_json(nlohmann::json& j, const ContainerSpec& s) {
   j = {{"id", s.id},           {"hostname", s.hostname}, {"state_dir", s.state_dir}, {"cache_dir", s.cache_dir},
        {"rootfs", s.rootfs},   {"binds", s.binds},       {"process", s.process},
@@ -66,7 +106,7 @@ void to_json(nlohmann::json& j, const ContainerRecord& r) {
   j = {{"id", r.id},           {"name", r.name},       {"image", r.image},
        {"image_id", r.image_id}, {"created", r.created}, {"auto_remove", r.auto_remove},
        {"open_stdin", r.open_stdin}, {"restart", {{"name", to_string(r.restart)}, {"max_retries", r.restart.max_retries}}},
-       {"timeout_ms", r.timeout_ms}, {"logs", {{"max_bytes", r.logs.max_bytes}, {"max_files", r.logs.max_files}}},
+       {"timeout_ms", r.timeout_ms}, {"health", r.health}, {"logs", {{"max_bytes", r.logs.max_bytes}, {"max_files", r.logs.max_files}}},
        {"creator_pid", r.creator_pid}, {"creator_start_time", r.creator_start_time}, {"data_dir", r.data_dir}, {"spec", r.spec}};
 }
 
@@ -83,6 +123,7 @@ void from_json(const nlohmann::json& j, ContainerRecord& r) {
     r.restart.max_retries = restart->value("max_retries", 0);
   }
   r.timeout_ms = j.value("timeout_ms", std::optional<int64_t>{});
+  r.health = j.value("health", std::optional<HealthCheck>{});
   r.data_dir = j.value("data_dir", "");
   if (auto logs = j.find("logs"); logs != j.end() && logs->is_object()) {
     r.logs.max_bytes = logs->value("max_bytes", r.logs.max_bytes);

@@ -1,4 +1,4 @@
-// JSON form of ContainerSpec and the container records, for config.json and state.json.
+// JSON form of ContainerSpec and the container records, for config.json, state.json and health.json.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -8,6 +8,12 @@
 
 namespace slipway::runtime {
 
+void to_json(nlohmann::json& j, const HealthCheck& h);
+void from_json(const nlohmann::json& j, HealthCheck& h);
+void to_json(nlohmann::json& j, const HealthProbeResult& r);
+void from_json(const nlohmann::json& j, HealthProbeResult& r);
+void to_json(nlohmann::json& j, const HealthState& h);
+void from_json(const nlohmann::json& j, HealthState& h);
 void to_json(nlohmann::json& j, const ContainerSpec& s);
 void from_json(const nlohmann::json& j, ContainerSpec& s);
 void to_json(nlohmann::json& j, const ContainerRecord& r);

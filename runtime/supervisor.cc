@@ -105,6 +105,17 @@ static Result<StartedContainer> start_with_hooks(const ContainerRecord& record, 
   return c;
 }
 
+// Health checks for one run of the container; none without a check or a way to probe.
+static std::unique_ptr<HealthMonitor> monitor_health(const ContainerStore& store, const ContainerRecord& record,
+                                                     const ContainerHooks& hooks) {
+  if (!record.health || !hooks.health_probe) return nullptr;
+  return std::make_unique<HealthMonitor>(*record.health, hooks.health_probe,
+                                         [store, id = record.id](const HealthState& h) {
+                                           if (auto st = store.save_health(id, h); !st)
+                                             log::warn("{}", st.error().message());
+                                         });
+}
+
 // The detached supervisor's life: waits for the container and, as its restart policy says,
 // starts it again after a back-off, until it stays down.
 static void supervise_with_restarts(const ContainerStore& store, const ContainerRecord& record,
@@ -112,7 +123,9 @@ static void supervise_with_restarts(const ContainerStore& store, const Container
   int in_a_row = 0;
   for (;;) {
     auto began = std::chrono::steady_clock::now();
+    auto health = monitor_health(store, record, hooks);
     auto exit = wait_container(started, wait_options(record, false, hooks));
+    health.reset();
     if (!exit) return;
     s = record_exit(store, record, s, *exit);
     if (!should_restart(record.restart, exit->exit_code, s.restart_count, store.stop_requested(record.id)))
@@ -168,7 +181,9 @@ Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRe
   }
   ContainerState s = running_state(*started);
   if (auto st = store.save_state(record.id, s); !st) log::warn("{}", st.error().message());
+  auto health = monitor_health(store, record, hooks);
   auto exit = wait_container(*started, wait_options(record, true, hooks));
+  health.reset();
   if (!exit) return std::unexpected(exit.error());
   record_exit(store, record, s, *exit);
   finish(store, record, hooks);

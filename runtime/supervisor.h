@@ -22,6 +22,9 @@ struct ContainerHooks {
   std::function<void()> stopped;
   // After the container exited or failed to start (leases released, forwarders stopped).
   std::function<void()> finished;
+  // Runs a health check's command inside the running container (record.health), on the health
+  // monitor's thread; without it no health is kept.
+  std::function<HealthProbeResult(const HealthCheck&)> health_probe;
   // pidfd of the network holder for --net container:X (see WaitOptions::holder_pidfd).
   std::function<int()> holder_pidfd;
 };

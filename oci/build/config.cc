@@ -42,12 +42,6 @@ Result<std::set<std::string>> get_set(const json& j, const char* key, std::strin
   return out;
 }
 
-Result<int64_t> get_int(const json& j, const char* key, std::string_view where) {
-  if (!j.contains(key) || j[key].is_null()) return 0;
-  if (!j[key].is_number_integer()) return fail("{}.{}: not an integer", where, key);
-  return j[key].get<int64_t>();
-}
-
 Result<RuntimeConfig> parse_runtime_config(const json& c) {
   RuntimeConfig r;
   if (c.is_null()) return r;
@@ -68,18 +62,7 @@ Result<RuntimeConfig> parse_runtime_config(const json& c) {
     }
   }
   r.stop_signal = SLW_TRY(get_string(c, "StopSignal", w));
-  if (c.contains("Healthcheck") && c["Healthcheck"].is_object()) {
-    const json& h = c["Healthcheck"];
-    const std::string_view hw = "config.Healthcheck";
-    Healthcheck hc;
-    hc.test = SLW_TRY(get_strings(h, "Test", hw));
-    hc.interval_ns = SLW_TRY(get_int(h, "Interval", hw));
-    hc.timeout_ns = SLW_TRY(get_int(h, "Timeout", hw));
-    hc.start_period_ns = SLW_TRY(get_int(h, "StartPeriod", hw));
-    hc.start_interval_ns = SLW_TRY(get_int(h, "StartInterval", hw));
-    hc.retries = static_cast<int>(SLW_TRY(get_int(h, "Retries", hw)));
-    r.healthcheck = std::move(hc);
-  }
+  r.healthcheck = SLW_TRY(parse_healthcheck(c, "config.Healthcheck"));
   r.on_build = SLW_TRY(get_strings(c, "OnBuild", w));
   r.shell = SLW_TRY(get_strings(c, "Shell", w));
   r.args_escaped =

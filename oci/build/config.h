@@ -21,16 +21,6 @@ namespace slipway::oci {
 // Docker's shell for shell-form RUN, CMD and ENTRYPOINT when no SHELL instruction says otherwise.
 const std::vector<std::string>& default_shell();
 
-struct Healthcheck {
-  std::vector<std::string> test;  // {"NONE"}, {"CMD", args...} or {"CMD-SHELL", command}
-  int64_t interval_ns = 0;        // 0: the runtime's default
-  int64_t timeout_ns = 0;
-  int64_t start_period_ns = 0;
-  int64_t start_interval_ns = 0;
-  int retries = 0;
-  bool operator==(const Healthcheck&) const = default;
-};
-
 // The "config" object: what a container made from the image starts with.
 struct RuntimeConfig {
   std::string user;

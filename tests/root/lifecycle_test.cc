@@ -103,6 +103,31 @@ TEST_F(LifecycleTest, AlwaysRestartsUntilStoppedOnPurpose) {
   EXPECT_EQ(slipway({"ps", "-aq"}).out, "");
 }
 
+TEST_F(LifecycleTest, HealthCmdIsProbedAndShownAsDockers) {
+  ASSERT_EQ(slipway({"run", "-d", "--name", "h", "--health-cmd", "test -f /ready && echo ok", "--health-interval",
+                     "100ms", "--health-retries", "2", "busybox", "sh", "-c",
+                     "sleep 0.5; touch /ready; sleep 1; rm /ready; exec sleep 60"}).exit_code, 0);
+  EXPECT_EQ(inspect("h", "{{.State.Health.Status}}"), "starting\n");
+  EXPECT_EQ(slipway({"ps", "--format", "{{.Status}}"}).out.find("(health: starting)") != std::string::npos, true);
+  EXPECT_EQ(await("h", "{{.State.Health.Status}}", "healthy\n"), "healthy\n");
+  EXPECT_NE(inspect("h", "{{range .State.Health.Log}}[{{.ExitCode}} {{.Output}}]{{end}}").find("[0 ok\n]"),
+            std::string::npos);
+  EXPECT_EQ(slipway({"ps", "--filter", "health=healthy", "--format", "{{.Names}}"}).out, "h\n");
+  EXPECT_EQ(await("h", "{{.State.Health.Status}} {{.State.Health.FailingStreak}}", "unhealthy 2\n"), "unhealthy 2\n");
+  EXPECT_NE(slipway({"ps", "--format", "{{.Status}}"}).out.find("(unhealthy)"), std::string::npos);
+  EXPECT_EQ(inspect("h", "{{.State.Running}}"), "true\n") << "an unhealthy container keeps running, as Docker's";
+  // A probe that outlives its timeout is a failure that says so.
+  ASSERT_EQ(slipway({"run", "-d", "--name", "slow", "--health-cmd", "sleep 5", "--health-interval", "100ms",
+                     "--health-timeout", "200ms", "--health-retries", "1", "busybox", "sleep", "60"}).exit_code, 0);
+  EXPECT_EQ(await("slow", "{{.State.Health.Status}}", "unhealthy\n"), "unhealthy\n");
+  EXPECT_EQ(inspect("slow", "{{(index .State.Health.Log 0).ExitCode}} {{(index .State.Health.Log 0).Output}}"),
+            "-1 Health check exceeded timeout (200ms)\n");
+  EXPECT_EQ(inspect("slow", "{{json .State.Health}}") != "null\n", true);
+  ASSERT_EQ(slipway({"run", "-d", "--name", "plain", "busybox", "sleep", "60"}).exit_code, 0);
+  EXPECT_EQ(inspect("plain", "{{json .State.Health}}"), "null\n");
+  EXPECT_EQ(slipway({"rm", "-f", "h", "slow", "plain"}).exit_code, 0);
+}
+
 TEST_F(LifecycleTest, RestartPolicyBadInputs) {
   auto bad = slipway({"run", "-d", "--restart", "sometimes", "busybox", "true"});
   EXPECT_EQ(bad.exit_code, 125);

@@ -115,6 +115,18 @@ const FakeBackend::ContainerInfo* FakeBackend::by_pid(pid_t pid) const {
   return nullptr;
 }
 
+Status FakeBackend::wait_until_healthy(const std::string& id, double, const std::function<bool()>& alive) {
+  for (const auto& [name, c] : containers) {
+    if (c.id != id && name != id) continue;
+    events.push_back("wait healthy " + name);
+    if (!alive()) return fail("exited before it was healthy");
+    std::string h = health(c);
+    if (h != "healthy") return fail("health check failed 3 times in a row: {}", h);
+    return {};
+  }
+  return fail("no such container {}", id);
+}
+
 Status FakeBackend::wait_until_ready(const pipeline::ReadinessProbe& probe, const std::string& host,
                                      pid_t netns_of, const std::function<bool()>& alive) {
   // The container probed: the one at that address, or (in a holder's namespace) the holder's

@@ -27,6 +27,11 @@ class FakeBackend final : public pipeline::ContainerBackend {
   std::function<bool(const ContainerInfo& container, const std::string& host)> serves =
       [](const ContainerInfo&, const std::string&) { return true; };
 
+  // The health a container's check settles on (its options carry a --health-cmd).
+  std::function<std::string(const ContainerInfo& container)> health = [](const ContainerInfo&) {
+    return std::string("healthy");
+  };
+
   std::vector<std::string> events;
   std::set<std::string> images;
   std::set<std::string> networks;
@@ -51,6 +56,8 @@ class FakeBackend final : public pipeline::ContainerBackend {
   Result<bool> has_image(const std::string& image) const override;
   Result<int> build(const pipeline::BuildRequest& request, int log_fd) override;
   Result<int> push(const pipeline::PushRequest& request, int log_fd) override;
+  Status wait_until_healthy(const std::string& id, double timeout_seconds,
+                            const std::function<bool()>& alive) override;
   Status wait_until_ready(const pipeline::ReadinessProbe& probe, const std::string& host, pid_t netns_of,
                           const std::function<bool()>& alive) override;
   void clean_up_interrupted(const std::string& marker) override;

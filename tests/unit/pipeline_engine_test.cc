@@ -212,6 +212,32 @@ TEST_F(PipelineEngineTest, AnAppThatNeverGetsReadyFailsIntegrationAndLeavesNoCon
     EXPECT_FALSE(name.ends_with("-app") || name.ends_with("-holder")) << name;
 }
 
+TEST_F(PipelineEngineTest, AServiceWithAHealthcheckIsWaitedForUntilHealthy) {
+  std::string file = kPipelineFile;
+  std::string plain = "      - {name: redis, image: slipway/redis, port: 6379}";
+  file.replace(file.find(plain), plain.size(),
+               "      - {name: redis, image: slipway/redis, port: 6379,\n"
+               "         healthcheck: {test: redis-cli ping, interval: 0.2}}");
+  commit(file);
+  auto o = run();
+  EXPECT_TRUE(o.record.passed);
+  auto waits = events("wait healthy");
+  ASSERT_FALSE(waits.empty());
+  EXPECT_EQ(waits.front(), "wait healthy redis");
+  bool flagged = std::any_of(backend_.started.begin(), backend_.started.end(), [](const RunOptions& r) {
+    return r.name == "redis" && r.health_cmd == "redis-cli ping" && r.health_interval == "200ms";
+  });
+  EXPECT_TRUE(flagged);
+
+  backend_.containers.clear();
+  backend_.health = [](const FakeBackend::ContainerInfo&) { return std::string("unhealthy"); };
+  commit(file, "v2");
+  auto bad = run();
+  EXPECT_FALSE(bad.record.passed);
+  EXPECT_NE(step(bad, "unit").message.find("service redis: health check failed"), std::string::npos)
+      << step(bad, "unit").message;
+}
+
 TEST_F(PipelineEngineTest, DeployMovesTheServiceNameToTheNewBuildAndRemovesTheOld) {
   commit();
   run();

@@ -47,6 +47,7 @@ services:
           - {source: snapshots/redis, target: /data}
       - name: worker
         image: busybox
+        healthcheck: {test: "test -f /ready", interval: 0.5, retries: 5, wait: 30}
 steps:
   unit:
     command: sh test/unit.sh
@@ -142,9 +143,16 @@ TEST(PipelineFileTest, FullFileRoundTrips) {
   EXPECT_EQ(prodlike.services[1].line, 30);
   EXPECT_FALSE(prodlike.services[1].ready);  // no port: nothing to probe
   EXPECT_TRUE(prodlike.services[1].command.empty());
+  ASSERT_TRUE(prodlike.services[1].healthcheck);
+  EXPECT_EQ(prodlike.services[1].healthcheck->test, "test -f /ready");
+  EXPECT_EQ(prodlike.services[1].healthcheck->interval_seconds, 0.5);
+  EXPECT_EQ(prodlike.services[1].healthcheck->retries, 5);
+  EXPECT_EQ(prodlike.services[1].healthcheck->wait_seconds, 30);
+  EXPECT_EQ(prodlike.services[1].healthcheck->timeout_seconds, 30) << "the default";
+  EXPECT_FALSE(prodlike.services[0].healthcheck);
 
   EXPECT_TRUE(spec.unit.enabled);
-  EXPECT_EQ(spec.unit.line, 33);
+  EXPECT_EQ(spec.unit.line, 34);
   EXPECT_EQ(spec.unit.command, (CommandLine{"/bin/sh", "-c", "sh test/unit.sh"}));
   EXPECT_EQ(spec.unit.image, "");
   EXPECT_EQ(spec.unit.env.at("A"), "1");
@@ -152,7 +160,7 @@ TEST(PipelineFileTest, FullFileRoundTrips) {
   EXPECT_EQ(spec.unit.services, "dev");
 
   EXPECT_TRUE(spec.integration.enabled);
-  EXPECT_EQ(spec.integration.line, 37);
+  EXPECT_EQ(spec.integration.line, 38);
   EXPECT_EQ(spec.integration.image, "slipway/tester:1");
   EXPECT_EQ(spec.integration.command, (CommandLine{"sh", "test/integration.sh"}));
   EXPECT_EQ(spec.integration.forward, (std::vector<int>{6379, 8081}));
@@ -160,17 +168,17 @@ TEST(PipelineFileTest, FullFileRoundTrips) {
   EXPECT_EQ(spec.integration.timeout_seconds, 600);
 
   EXPECT_TRUE(spec.deploy.enabled);
-  EXPECT_EQ(spec.deploy.line, 43);
+  EXPECT_EQ(spec.deploy.line, 44);
   EXPECT_EQ(spec.deploy.services, "prodlike");
   EXPECT_EQ(spec.deploy.env.at("STAGE"), "x");
 
   EXPECT_TRUE(spec.live.enabled);
-  EXPECT_EQ(spec.live.line, 45);
+  EXPECT_EQ(spec.live.line, 46);
   EXPECT_EQ(spec.live.command, (CommandLine{"/bin/sh", "-c", "test/live.sh"}));
   EXPECT_EQ(spec.live.timeout_seconds, 2.5);
 
   EXPECT_TRUE(spec.push.enabled);
-  EXPECT_EQ(spec.push.line, 48);
+  EXPECT_EQ(spec.push.line, 49);
   EXPECT_EQ(spec.push.registry, "127.0.0.1:5000");
   EXPECT_EQ(spec.push.repository, "hello-app");  // default: app.name
   EXPECT_EQ(spec.push.tags, (std::vector<std::string>{"staging", "v1.0"}));
@@ -296,6 +304,12 @@ TEST(PipelineFileTest, ErrorsNameFileLineAndProblem) {
       {"app:\n  name: a\n  env: {A: [1]}\n",
        ".slipway.yml:3: app.env.A: want a string, number or boolean"},
       {"app:\n  name: a\n  command: []\n", ".slipway.yml:3: app.command must not be empty"},
+      {"app: {name: a}\nservices:\n  dev:\n    services:\n      - name: r\n        image: busybox\n"
+       "        healthcheck: {interval: 1}\n",
+       ".slipway.yml:7: services.dev.services[0].healthcheck.test is required"},
+      {"app: {name: a}\nservices:\n  dev:\n    services:\n      - name: r\n        image: busybox\n"
+       "        healthcheck: {test: x, retries: 0}\n",
+       ".slipway.yml:7: services.dev.services[0].healthcheck.retries: want a whole number >= 1"},
       {"app: {name: a}\nsteps:\n  unit:\n    env: {}\n",
        ".slipway.yml:3: steps.unit.command is required"},
       {"app: {name: a}\nsteps:\n  unit:\n    command: x\n    timeout: soon\n",

@@ -75,6 +75,23 @@ TEST(ServiceSets, ServiceContainerOptions) {
   EXPECT_EQ(o.volumes, (std::vector<std::string>{"/base/snap/redis:/data:O", "/abs/snap:/more:O"}));
 }
 
+TEST(ServiceSets, AHealthcheckBecomesDockersHealthFlags) {
+  ServiceSpec s;
+  s.name = "db";
+  s.image = "busybox";
+  s.healthcheck = HealthSpec{.test = "pg_isready", .interval_seconds = 0.25, .timeout_seconds = 2, .retries = 4,
+                             .start_period_seconds = 1.5, .wait_seconds = 60};
+  RunOptions o = service_run_options(ServiceSetSpec{}, s, "/base");
+  EXPECT_EQ(o.health_cmd, "pg_isready");
+  EXPECT_EQ(o.health_interval, "250ms");
+  EXPECT_EQ(o.health_timeout, "2000ms");
+  EXPECT_EQ(o.health_retries, 4);
+  EXPECT_EQ(o.health_start_period, "1500ms");
+  auto args = run_arguments(o);
+  EXPECT_NE(std::find(args.begin(), args.end(), "--health-cmd"), args.end());
+  EXPECT_NE(std::find(args.begin(), args.end(), "--health-retries"), args.end());
+}
+
 TEST(ServiceSets, ProbeDefaultsToTcpOnThePort) {
   ServiceSpec s;
   EXPECT_FALSE(service_probe(s).has_value());
