@@ -18,6 +18,7 @@
 #include "cli/format_output.h"
 #include "cli/terminal_mode.h"
 #include "engine/container_config.h"
+#include "engine/container_copy.h"
 #include "engine/container_view.h"
 #include "engine/garbage.h"
 #include "engine/run_container.h"
@@ -256,6 +257,32 @@ Result<int> do_start(const GlobalOptions& g, const std::vector<std::string>& nam
   return rc;
 }
 
+// `cp`: CONTAINER:PATH on exactly one side, as Docker's (a host path with a ':' is written ./a:b).
+std::optional<std::pair<std::string, std::string>> container_path(const std::string& arg) {
+  auto colon = arg.find(':');
+  if (colon == std::string::npos || colon == 0 || arg.starts_with('/') || arg.starts_with('.')) return std::nullopt;
+  if (arg.substr(0, colon).find('/') != std::string::npos) return std::nullopt;
+  return std::make_pair(arg.substr(0, colon), arg.substr(colon + 1));
+}
+
+Result<int> do_cp(const GlobalOptions& g, const std::string& source, const std::string& dest,
+                  const engine::CopyOptions& options) {
+  auto from = container_path(source), to = container_path(dest);
+  if (from.has_value() == to.has_value())
+    return fail("cp: exactly one of SRC and DEST must be CONTAINER:PATH (host to container or container to host)");
+  if (source == "-" || dest == "-") return fail("cp: tar streams (-) are not supported; copy to or from a path");
+  ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
+  ContainerRecord r = SLW_TRY(store.find(from ? from->first : to->first));
+  if (from) {
+    if (from->second.empty()) return fail("cp: {}: the container path is empty", source);
+    SLW_TRY(engine::copy_out_of_container(store, r, from->second, dest, options));
+  } else {
+    if (to->second.empty()) return fail("cp: {}: the container path is empty", dest);
+    SLW_TRY(engine::copy_into_container(store, r, source, to->second, options));
+  }
+  return 0;
+}
+
 struct ExecArgs {
   std::vector<std::string> env;
   std::string workdir, user;
@@ -479,6 +506,16 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
         return runtime::remove_container(s, r, *rm_force);
       });
     });
+  });
+
+  auto cp = app.add_subcommand("cp", "copy files between a container (running or stopped) and the host");
+  auto cp_paths = std::make_shared<std::vector<std::string>>();
+  auto cp_options = std::make_shared<engine::CopyOptions>();
+  cp->add_flag("-a,--archive", cp_options->archive, "keep the owner (uid:gid) of what is copied");
+  cp->add_flag("-L,--follow-link", cp_options->follow_link, "follow a symlink given as SRC");
+  cp->add_option("SRC DEST", *cp_paths, "CONTAINER:PATH and a host path, either way round")->expected(2)->required();
+  cp->callback([&g, &outcome, cp_paths, cp_options] {
+    run_command(outcome, [&] { return do_cp(g, (*cp_paths)[0], (*cp_paths)[1], *cp_options); });
   });
 
   auto start = app.add_subcommand("start", "start stopped containers again (detached)");

@@ -19,6 +19,7 @@
 #include "runtime/capabilities.h"
 #include "runtime/child_plan.h"
 #include "runtime/etc_files.h"
+#include "runtime/rootfs_access.h"
 #include "runtime/seccomp_cache.h"
 #include "runtime/seccomp_profile.h"
 
@@ -130,17 +131,6 @@ pid_t clone_child(uint64_t ns_flags, int cgroup_fd, int* pidfd, bool* into_cgrou
   pid = ::syscall(SYS_clone, ns_flags | SIGCHLD, 0, 0, 0, 0);
   if (pid > 0) *pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   return static_cast<pid_t>(pid);
-}
-
-// A volatile overlay (mount_plan.cc) leaves work/incompat/volatile behind, and the kernel refuses
-// to mount that work dir again: its upper dir may have missed writes in a crash. A restart
-// (`start`, --restart) follows a clean exit, so the upper dir is synced and the marker goes.
-Status reuse_volatile_upper(const RootfsSpec& rootfs) {
-  std::string work = fs::join(rootfs.work_dir, "work");
-  if (!fs::exists(fs::join(work, "incompat/volatile"))) return {};
-  UniqueFd upper = SLW_TRY(fs::open_file(rootfs.upper_dir, O_RDONLY | O_DIRECTORY));
-  if (::syncfs(upper.get()) < 0) return fail_errno(fmt::format("sync {}", rootfs.upper_dir));
-  return fs::remove_tree(work);
 }
 
 ExitStatus exit_status_from(int status) {
