@@ -43,12 +43,12 @@ namespace slipway::pipeline {
   X(git_reference_type) \
   X(git_remote_add_fetch) \
   X(git_remote_connect) \
+  X(git_remote_create_anonymous) \
   X(git_remote_create_with_fetchspec) \
   X(git_remote_default_branch) \
   X(git_remote_disconnect) \
   X(git_remote_download) \
   X(git_remote_free) \
-  X(git_remote_lookup) \
   X(git_remote_prune) \
   X(git_remote_update_tips) \
   X(git_repository_free) \

@@ -32,7 +32,10 @@ RunOptions service_run_options(const ServiceSetSpec& set, const ServiceSpec& ser
     o.health_interval = ms(h->interval_seconds);
     o.health_timeout = ms(h->timeout_seconds);
     o.health_retries = h->retries;
-    if (h->start_period_seconds > 0) o.health_start_period = ms(h->start_period_seconds);
+    if (h->start_period_seconds > 0) {
+      o.health_start_period = ms(h->start_period_seconds);
+      o.health_start_interval = o.health_interval;  // a readiness probe: no slower while starting
+    }
   }
   return o;
 }

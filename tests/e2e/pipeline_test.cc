@@ -28,6 +28,7 @@ struct AppVariant {
   std::string unit = "true";        // the unit test command
   std::string deploy_broken = "0";  // "1": the deployed app never listens
   double ready_timeout = 10;
+  std::string dev_services = "[]";  // the dev set's services (YAML flow list)
 };
 
 class PipelineTest : public RootTest {
@@ -70,7 +71,7 @@ class PipelineTest : public RootTest {
            "  ready: {http: /index.html, timeout: " + std::to_string(v.ready_timeout) + "}\n"
            "  command: [sh, -c, 'if [ \"$BROKEN\" = 1 ]; then exec sleep 1000; fi; exec httpd -f -p 8080 -h /www']\n"
            "services:\n"
-           "  dev: {network: host, services: []}\n"
+           "  dev: {network: host, services: " + v.dev_services + "}\n"
            "  prodlike: {network: " + net_ + ", subnet: " + subnet_ + ", domain: smoke.test, services: []}\n"
            "steps:\n"
            "  unit: {command: '" + v.unit + "'}\n"
@@ -216,6 +217,27 @@ TEST_F(PipelineTest, FailingUnitTestStopsTheChain) {
   std::string xml((std::istreambuf_iterator<char>(junit)), {});
   EXPECT_NE(xml.find("failures=\"1\""), std::string::npos) << xml;
   EXPECT_NE(xml.find("unit failed"), std::string::npos) << "the failing step's log is in the report";
+}
+
+TEST_F(PipelineTest, AServiceWithAHealthcheckIsWaitedForUntilHealthy) {
+  std::string service =
+      "[{name: cache, image: busybox, command: [sh, -c, 'sleep 0.5; touch /ok; exec sleep 1000'], "
+      "healthcheck: {test: 'test -f /ok', interval: 0.1, start_period: 10, wait: 20}}]";
+  // The unit test sees what only exists once the service is healthy.
+  commit({.page = "v1", .unit = "true", .dev_services = service});
+  auto r = run_pipeline();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(slipway({"inspect", "-f", "{{.State.Health.Status}}", "cache"}).out, "healthy\n");
+  EXPECT_EQ(slipway({"rm", "-f", "cache"}).exit_code, 0);
+
+  std::string sick = "[{name: cache, image: busybox, command: [sleep, '1000'], "
+                     "healthcheck: {test: 'echo no db; false', interval: 0.1, retries: 2}}]";
+  commit({.page = "v2", .dev_services = sick});
+  auto bad = run_pipeline();
+  EXPECT_EQ(bad.exit_code, 1) << bad.err;
+  std::string message = step(summary(run_dirs().back()), "unit")["message"];
+  EXPECT_NE(message.find("service cache: health check failed 2 times in a row: no db"), std::string::npos) << message;
+  EXPECT_EQ(slipway({"rm", "-f", "cache"}).exit_code, 0);
 }
 
 TEST_F(PipelineTest, DeployThatNeverGetsReadyKeepsTheOldOneServing) {

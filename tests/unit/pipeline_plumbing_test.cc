@@ -87,6 +87,7 @@ TEST(ServiceSets, AHealthcheckBecomesDockersHealthFlags) {
   EXPECT_EQ(o.health_timeout, "2000ms");
   EXPECT_EQ(o.health_retries, 4);
   EXPECT_EQ(o.health_start_period, "1500ms");
+  EXPECT_EQ(o.health_start_interval, "250ms") << "no slower while starting";
   auto args = run_arguments(o);
   EXPECT_NE(std::find(args.begin(), args.end(), "--health-cmd"), args.end());
   EXPECT_NE(std::find(args.begin(), args.end(), "--health-retries"), args.end());
