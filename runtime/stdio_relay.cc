@@ -58,6 +58,13 @@ bool pump(int from, OutputSink& to, char* buf, size_t size) {
   return n < 0 && (errno == EINTR || errno == EAGAIN);
 }
 
+// Reads what the stdin source has into `pending`; at its end (or an error) source_open goes false.
+void read_source(int source, std::vector<char>& buf, std::string& pending, bool& source_open) {
+  ssize_t n = ::read(source, buf.data(), buf.size());
+  if (n > 0) pending.assign(buf.data(), static_cast<size_t>(n));
+  else if (n == 0 || (errno != EINTR && errno != EAGAIN)) source_open = false;
+}
+
 }  // namespace
 
 void FdSink::write(std::string_view data) {
@@ -219,6 +226,20 @@ void StdioRelay::finish(std::optional<std::chrono::milliseconds> grace) {
   thread_.join();
 }
 
+StdioRelay::Wake StdioRelay::poll_once(pollfd* fds, int count, int timeout) {
+  if (::poll(fds, static_cast<nfds_t>(count), timeout) < 0) {
+    if (errno == EINTR) return Wake::kAgain;
+    log::warn("stdio relay: poll: {}", std::strerror(errno));
+    return Wake::kFailed;
+  }
+  if (fds[0].revents) {  // fds[0] is always the stop eventfd
+    uint64_t v;
+    (void)!::read(stop_.get(), &v, sizeof v);
+    return Wake::kAgain;
+  }
+  return Wake::kEvents;
+}
+
 std::optional<int> StdioRelay::poll_timeout() const {
   int64_t deadline = deadline_ns_.load();
   if (deadline == kNoDeadline) return -1;
@@ -254,23 +275,12 @@ void StdioRelay::run() {
                      {-1, POLLIN, 0}, {-1, POLLOUT, 0}};
     if (in_write_ && pending.empty() && source_open && source >= 0) fds[3].fd = source;
     if (in_write_ && !pending.empty()) fds[4].fd = in_write_.get();
-    if (::poll(fds, 5, *timeout) < 0) {
-      if (errno == EINTR) continue;
-      log::warn("stdio relay: poll: {}", std::strerror(errno));
-      return;
-    }
-    if (fds[0].revents) {
-      uint64_t v;
-      (void)!::read(stop_.get(), &v, sizeof v);
-      continue;  // the deadline check above decides
-    }
+    Wake wake = poll_once(fds, 5, *timeout);
+    if (wake == Wake::kFailed) return;
+    if (wake == Wake::kAgain) continue;  // the deadline check above decides
     if (fds[1].revents && !pump(out_read_.get(), *targets_.out, buf.data(), buf.size())) out_read_.reset();
     if (fds[2].revents && !pump(err_read_.get(), *targets_.err, buf.data(), buf.size())) err_read_.reset();
-    if (fds[3].revents) {
-      ssize_t n = ::read(source, buf.data(), buf.size());
-      if (n > 0) pending.assign(buf.data(), static_cast<size_t>(n));
-      else if (n == 0 || (errno != EINTR && errno != EAGAIN)) source_open = false;
-    }
+    if (fds[3].revents) read_source(source, buf, pending, source_open);
     if (fds[4].revents) {
       ssize_t n = ::write(in_write_.get(), pending.data(), pending.size());
       if (n > 0) pending.erase(0, static_cast<size_t>(n));
@@ -300,16 +310,9 @@ void StdioRelay::run_terminal() {
                      {master_.get(), POLLIN, 0}, {-1, POLLIN, 0}, {winch_.get(), POLLIN, 0}};
     if (master_ && !pending.empty()) fds[2].events |= POLLOUT;
     if (master_ && pending.empty() && source_open) fds[3].fd = source;
-    if (::poll(fds, 5, *timeout) < 0) {
-      if (errno == EINTR) continue;
-      log::warn("stdio relay: poll: {}", std::strerror(errno));
-      return;
-    }
-    if (fds[0].revents) {
-      uint64_t v;
-      (void)!::read(stop_.get(), &v, sizeof v);
-      continue;
-    }
+    Wake wake = poll_once(fds, 5, *timeout);
+    if (wake == Wake::kFailed) return;
+    if (wake == Wake::kAgain) continue;  // the deadline check above decides
     if (fds[1].revents) {
       auto master = receive_console(console_ours_.get());
       console_ours_.reset();
@@ -330,11 +333,7 @@ void StdioRelay::run_terminal() {
       // EIO: the last holder of the slave closed it.
       if (!pump(master_.get(), *targets_.out, buf.data(), buf.size())) master_.reset();
     }
-    if (fds[3].revents) {
-      ssize_t n = ::read(source, buf.data(), buf.size());
-      if (n > 0) pending.assign(buf.data(), static_cast<size_t>(n));
-      else if (n == 0 || (errno != EINTR && errno != EAGAIN)) source_open = false;
-    }
+    if (fds[3].revents) read_source(source, buf, pending, source_open);
   }
 }
 

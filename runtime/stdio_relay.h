@@ -4,6 +4,7 @@
 // targets on a thread of its own, and writes logs itself.
 #pragma once
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <array>
@@ -110,6 +111,10 @@ class StdioRelay {
   void run_terminal();
   // Milliseconds poll may wait before the deadline, -1 without one, or nullopt once it passed.
   std::optional<int> poll_timeout() const;
+  // One poll over fds (fds[0]: the stop eventfd): kAgain after a signal or a stop request (look at
+  // the deadline again), kFailed when the relay must end.
+  enum class Wake { kEvents, kAgain, kFailed };
+  Wake poll_once(pollfd* fds, int count, int timeout);
   void drain_now(std::vector<char>& buf);
   StdioTargets targets_;
   UniqueFd child_in_, child_out_, child_err_;  // the container's ends
