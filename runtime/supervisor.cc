@@ -35,9 +35,11 @@ ContainerState running_state(const StartedContainer& c) {
   return s;
 }
 
+// The state after an exit; `status` is kExited, or kRestarting when the supervisor starts it again
+// (one write, so a reader never sees an exit that is not final).
 ContainerState record_exit(const ContainerStore& store, const ContainerRecord& record, ContainerState s,
-                           const ExitStatus& exit) {
-  s.status = ContainerStatus::kExited;
+                           const ExitStatus& exit, ContainerStatus status = ContainerStatus::kExited) {
+  s.status = status;
   s.exit_code = exit.exit_code;
   s.oom_killed = exit.oom_killed;
   s.timed_out = exit.timed_out;
@@ -127,14 +129,14 @@ static void supervise_with_restarts(const ContainerStore& store, const Container
     auto exit = wait_container(started, wait_options(record, false, hooks));
     health.reset();
     if (!exit) return;
-    s = record_exit(store, record, s, *exit);
-    if (!should_restart(record.restart, exit->exit_code, s.restart_count, store.stop_requested(record.id)))
+    if (!should_restart(record.restart, exit->exit_code, s.restart_count, store.stop_requested(record.id))) {
+      record_exit(store, record, s, *exit);
       return;
+    }
+    s.pid = 0;
+    s = record_exit(store, record, s, *exit, ContainerStatus::kRestarting);
     if (std::chrono::steady_clock::now() - began >= kRestartResetAfter) in_a_row = 0;
     std::chrono::milliseconds delay = restart_delay(in_a_row++);
-    s.status = ContainerStatus::kRestarting;
-    s.pid = 0;
-    (void)store.save_state(record.id, s);
     if (hooks.stopped) hooks.stopped();
     if (!back_off(store, record, delay)) {
       s.status = ContainerStatus::kExited;
