@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "base/fs.h"
+#include "base/log.h"
 #include "base/scope_exit.h"
 #include "runtime/capabilities.h"
 #include "runtime/child_plan.h"
@@ -359,7 +360,9 @@ Result<ExitStatus> wait_container(StartedContainer& c, const WaitOptions& option
   s.timed_out = timed_out;
   s.holder_exited = holder_exited;
   s.oom_killed = c.cgroup.oom_killed().value_or(false);
-  SLW_TRY(c.cgroup.destroy());
+  // The exit is what the caller records; a cgroup that cannot go yet (a process still leaving it)
+  // is gc's to remove, and must not cost the record its exit status.
+  if (auto st = c.cgroup.destroy(); !st) log::warn("{}", st.error().message());
   // Every process of the container is gone: its output pipes are at EOF once drained.
   if (c.stdio) c.stdio->finish();
   return s;

@@ -128,7 +128,14 @@ static void supervise_with_restarts(const ContainerStore& store, const Container
     auto health = monitor_health(store, record, hooks);
     auto exit = wait_container(started, wait_options(record, false, hooks));
     health.reset();
-    if (!exit) return;
+    if (!exit) {
+      s.status = ContainerStatus::kExited;
+      s.exit_code = 125;
+      s.error = exit.error().message();
+      s.finished_at = now_rfc3339();
+      (void)store.save_state(record.id, s);
+      return;
+    }
     if (!should_restart(record.restart, exit->exit_code, s.restart_count, store.stop_requested(record.id))) {
       record_exit(store, record, s, *exit);
       return;
