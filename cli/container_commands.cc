@@ -86,10 +86,10 @@ Result<int> do_run(const GlobalOptions& g, engine::RunOptions o, std::vector<std
   if (!o.detach) SLW_TRY(check_interactive_terminal(o.interactive, o.tty));
   bool detach = o.detach;
   std::optional<RawTerminalMode> raw;
-  if (o.tty && o.interactive && !o.detach) raw.emplace(STDIN_FILENO);
   auto progress = pull_progress();
   engine::RunContext context{g.root, SLW_TRY(run_root(g)), g.argv, host_environment(),
-                             {.policy = engine::PullPolicy::kMissing, .progress = progress.get(), .note = print_note}};
+                             {.policy = engine::PullPolicy::kMissing, .progress = progress.get(), .note = print_note}, {}};
+  if (o.tty && o.interactive && !o.detach) context.before_foreground_start = [&raw] { raw.emplace(STDIN_FILENO); };
   auto run = engine::run_container(context, std::move(o));
   raw.reset();
   if (!run) {
@@ -127,7 +127,8 @@ Result<int> do_ps(const GlobalOptions& g, const PsArgs& a) {
   std::time_t now = std::time(nullptr);
   for (const auto& r : records) {
     ContainerState s = SLW_TRY(store.current_state(r.id));
-    bool running = s.status == runtime::ContainerStatus::kRunning;
+    // Docker's ps lists restarting containers with the running ones.
+    bool running = s.status == runtime::ContainerStatus::kRunning || s.status == runtime::ContainerStatus::kRestarting;
     if (!a.all && !running && !filter.has_status()) continue;
     auto addresses = engine::container_addresses(g.root, r.id);
     if (!filter.matches(r, s, addresses)) continue;
@@ -239,7 +240,7 @@ Result<int> for_each_container(const GlobalOptions& g, const std::vector<std::st
 Result<int> do_start(const GlobalOptions& g, const std::vector<std::string>& names, std::optional<int> stop_seconds) {
   std::string run_root_dir = SLW_TRY(run_root(g));
   ContainerStore store = SLW_TRY(ContainerStore::open(run_root_dir));
-  engine::RunContext context{g.root, run_root_dir, g.argv, host_environment(), {}};
+  engine::RunContext context{g.root, run_root_dir, g.argv, host_environment(), {}, {}};
   int rc = 0;
   for (const auto& n : names) {
     Status st = [&]() -> Status {

@@ -192,6 +192,7 @@ Result<RunResult> run_container(const RunContext& context, RunOptions o) {
     network->hand_over();  // the supervisor owns the lease now
     return result;
   }
+  if (context.before_foreground_start) context.before_foreground_start();
   auto exit = runtime::run_foreground(store, record, hooks, foreground_stdio(o.interactive, o.tty));
   if (!exit) {
     if (!o.remove) (void)store.remove(record);  // never started: nothing worth keeping

@@ -4,6 +4,7 @@
 // leaves nothing reserved: no record, no lease, no data dir.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -22,6 +23,9 @@ struct RunContext {
   char** argv = nullptr;  // main()'s argv, to re-execute this command unchanged (read-only binary)
   std::map<std::string, std::string> host_env;  // for `-e K` without a value
   ImageSource images;  // progress and notes of a pull; the policy is the options' --pull
+  // Called just before a foreground container starts, once pulls and their progress are done
+  // (`run -it` puts the user's terminal in raw mode here).
+  std::function<void()> before_foreground_start;
 };
 
 struct RunResult {
