@@ -87,7 +87,16 @@ Status stop_container(const ContainerStore& store, const ContainerRecord& record
       }
     }
   }
-  if (!wait_until([&] { return supervisor_done(store, record); }, std::chrono::seconds(10)))
+  // A supervisor between restarts may have started it again just before it saw the request: a
+  // container started after the stop was asked for is killed too.
+  auto stopped = [&] {
+    if (supervisor_done(store, record)) return true;
+    auto now = store.load_state(record.id);
+    if (now && now->pid != s.pid && container_running(*now))
+      if (auto pidfd = open_pidfd(*now)) ::syscall(SYS_pidfd_send_signal, pidfd->get(), SIGKILL, nullptr, 0);
+    return false;
+  };
+  if (!wait_until(stopped, std::chrono::seconds(10)))
     return fail("container {} did not stop within 10 s of SIGKILL", record.name);
   return {};
 }

@@ -93,12 +93,13 @@ TEST_F(LifecycleTest, AlwaysRestartsUntilStoppedOnPurpose) {
   EXPECT_EQ(status, "exited\n");
   EXPECT_EQ(inspect("a", "{{.State.Status}}"), "exited\n") << "a stopped container stays stopped";
   // kill is on purpose too, and rm -f stops one between restarts.
-  ASSERT_EQ(slipway({"start", "a"}).exit_code, 0);
-  ASSERT_EQ(slipway({"kill", "a"}).exit_code, 0);
-  EXPECT_EQ(slipway({"wait", "a"}).out, "137\n");
+  ASSERT_EQ(slipway({"run", "-d", "--name", "k", "--restart", "always", "busybox", "sleep", "60"}).exit_code, 0);
+  ASSERT_EQ(slipway({"kill", "k"}).exit_code, 0);
+  EXPECT_EQ(slipway({"wait", "k"}).out, "137\n");
+  EXPECT_EQ(inspect("k", "{{.RestartCount}} {{.State.Status}}"), "0 exited\n");
   ASSERT_EQ(slipway({"run", "-d", "--name", "b", "--restart", "always", "busybox", "false"}).exit_code, 0);
   EXPECT_EQ(await("b", "{{ge .RestartCount 1}}", "true\n"), "true\n");
-  auto rm = slipway({"rm", "-f", "a", "b"});
+  auto rm = slipway({"rm", "-f", "a", "b", "k"});
   EXPECT_EQ(rm.exit_code, 0) << rm.err;
   EXPECT_EQ(slipway({"ps", "-aq"}).out, "");
 }
