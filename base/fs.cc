@@ -22,7 +22,7 @@ Result<UniqueFd> open_file(const std::string& path, int flags, mode_t mode) {
 }
 
 // All of fd; `what` names it in errors.
-static Result<std::string> read_all(int fd, std::string_view what) {
+Result<std::string> read_all(int fd, std::string_view what) {
   std::string out;
   char buf[65536];
   for (;;) {

@@ -14,6 +14,8 @@ namespace slipway::fs {
 
 Result<UniqueFd> open_file(const std::string& path, int flags, mode_t mode = 0644);
 Result<std::string> read_file(const std::string& path);
+// Everything left to read from fd (a pipe: until every writer closed it); errors name `what`.
+Result<std::string> read_all(int fd, std::string_view what);
 Status write_file(const std::string& path, std::string_view data, mode_t mode = 0644);
 // Writes all of data to fd, retrying short writes and EINTR; errors read "write <path>: why".
 Status write_all(int fd, std::string_view data, std::string_view path);

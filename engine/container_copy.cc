@@ -76,6 +76,25 @@ struct Owner {
 Status copy_entry(int src_dir, const std::string& src_name, int dst_dir, const std::string& dst_name,
                   const std::string& shown, const Owner& owner, bool dst_is_container);
 
+// Every entry of the directory src_dir into dst_dir (both open directory fds).
+Status copy_contents(int src_dir, int dst_dir, const std::string& shown, const Owner& owner, bool dst_is_container) {
+  int listing = ::dup(src_dir);
+  DIR* d = listing < 0 ? nullptr : ::fdopendir(listing);
+  if (!d) {
+    if (listing >= 0) ::close(listing);
+    return fail_errno(fmt::format("list {}", shown));
+  }
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(std::move(n));
+  }
+  ::closedir(d);
+  for (const auto& n : names)
+    SLW_TRY(copy_entry(src_dir, n, dst_dir, n, shown + "/" + n, owner, dst_is_container));
+  return {};
+}
+
 Status copy_data(int from, int to, const std::string& shown) {
   for (;;) {
     ssize_t n = ::copy_file_range(from, nullptr, to, nullptr, 1 << 30, 0);
@@ -151,21 +170,7 @@ Status copy_directory(int src_dir, const std::string& src_name, const struct sta
   // A directory that was there may be a mount point of the container's (its /proc).
   if (dst_is_container) SLW_TRY(refuse_kernel_fs(dest.get(), shown));
   else SLW_TRY(refuse_kernel_fs(source.get(), shown));
-  int listing = ::dup(source.get());
-  if (listing < 0) return fail_errno("dup");
-  DIR* d = ::fdopendir(listing);
-  if (!d) {
-    ::close(listing);
-    return fail_errno(fmt::format("list {}", shown));
-  }
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(std::move(n));
-  }
-  ::closedir(d);
-  for (const auto& n : names)
-    SLW_TRY(copy_entry(source.get(), n, dest.get(), n, shown + "/" + n, owner, dst_is_container));
+  SLW_TRY(copy_contents(source.get(), dest.get(), shown, owner, dst_is_container));
   if (::fchmod(dest.get(), st.st_mode & 07777) < 0) return fail_errno(fmt::format("chmod {}", shown));
   SLW_TRY(apply_owner(dest.get(), "", AT_EMPTY_PATH, st, owner, shown));
   timespec times[2] = {st.st_atim, st.st_mtim};
@@ -293,17 +298,7 @@ Status copy_between(const Side& from, std::string source, const Side& to, std::s
       src_dir = fd;
     }
     if (!into_container) SLW_TRY(refuse_kernel_fs(src_dir, source));
-    int listing = ::dup(src_dir);
-    DIR* d = listing < 0 ? nullptr : ::fdopendir(listing);
-    if (!d) return fail_errno(fmt::format("list {}", source));
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") names.push_back(std::move(n));
-    }
-    ::closedir(d);
-    for (const auto& n : names) SLW_TRY(copy_entry(src_dir, n, target, n, source + "/" + n, owner, into_container));
-    return {};
+    return copy_contents(src_dir, target, source, owner, into_container);
   }
   return copy_entry(src_dir_fd.get(), src_entry, dest_dir.get(), dest_name, source, owner, into_container);
 }

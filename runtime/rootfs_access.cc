@@ -58,13 +58,7 @@ Status in_private_mount(const RootfsSpec& rootfs, const std::string& target,
     ::_exit(st ? 0 : 1);
   }
   write_end.reset();
-  std::string message;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(read_end.get(), buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    message.append(buf, static_cast<size_t>(n));
-  }
+  std::string message = fs::read_all(read_end.get(), "copy process").value_or("");
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

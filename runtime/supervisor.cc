@@ -249,14 +249,7 @@ Status run_detached(const ContainerStore& store, const ContainerRecord& record,
     ::_exit(0);
   }
   ready_write.reset();
-  std::string reply;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(ready_read.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    reply.append(buf, n);
-  }
+  std::string reply = fs::read_all(ready_read.get(), "supervisor pipe").value_or("");
   if (reply == "ok") return {};
   if (reply.empty()) {
     ::waitpid(pid, nullptr, WNOHANG);
