@@ -23,6 +23,7 @@
 #include "engine/garbage.h"
 #include "engine/run_container.h"
 #include "pipeline/garbage.h"
+#include "pipeline/secrets.h"
 #include "runtime/container_ops.h"
 #include "runtime/readonly_binary.h"
 #include "runtime/spec_json.h"
@@ -366,10 +367,26 @@ Result<int> do_wait(const GlobalOptions& g, const std::vector<std::string>& name
   return 0;
 }
 
-Result<int> do_gc(const GlobalOptions& g) {
-  ContainerStore store = SLW_TRY(ContainerStore::open(SLW_TRY(run_root(g))));
+struct GcArgs {
+  std::optional<size_t> keep_runs;
+  std::string cache_max;
+};
+
+Result<int> do_gc(const GlobalOptions& g, const GcArgs& a) {
+  std::string runs_root = SLW_TRY(run_root(g));
+  pipeline::PruneRequest prune;
+  prune.keep_runs = a.keep_runs;
+  if (!a.cache_max.empty())
+    prune.cache_max = static_cast<uint64_t>(SLW_TRY(engine::parse_size(a.cache_max, "--cache-max")));
+  ContainerStore store = SLW_TRY(ContainerStore::open(runs_root));
   auto report = SLW_TRY(engine::collect_garbage(g.root, store));
   auto runs = SLW_TRY(pipeline::collect_run_garbage(g.root));
+  for (const auto& d : SLW_TRY(pipeline::remove_orphan_secret_dirs(runs_root)))
+    fmt::print("removed secrets of a killed pipeline step {}\n", d);
+  auto pruned = SLW_TRY(pipeline::prune_pipelines(g.root, runs_root, prune));
+  for (const auto& r : pruned.runs) fmt::print("removed pipeline run {}\n", r);
+  for (const auto& c : pruned.snapshot_copies) fmt::print("removed snapshot copies of commit {}\n", c.substr(0, 12));
+  for (const auto& c : pruned.caches) fmt::print("removed cache {} ({} bytes)\n", c.key, c.bytes);
   for (const auto& id : report.containers) fmt::print("cleaned up container {}\n", short_id(id));
   for (const auto& l : report.leases) fmt::print("released address {}\n", l);
   for (const auto& l : report.links) fmt::print("removed link {}\n", l);
@@ -572,8 +589,11 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
     run_command(outcome, [&] { return do_wait(g, *wait_names); });
   });
 
-  auto gc = app.add_subcommand("gc", "clean up after killed slipway processes");
-  gc->callback([&g, &outcome] { run_command(outcome, [&] { return do_gc(g); }); });
+  auto gc = app.add_subcommand("gc", "clean up after killed slipway processes; prune old runs and caches");
+  auto gc_args = std::make_shared<GcArgs>();
+  gc->add_option("--keep-runs", gc_args->keep_runs, "remove all but the newest N finished pipeline runs");
+  gc->add_option("--cache-max", gc_args->cache_max, "remove least recently used pipeline caches down to SIZE (k, m, g)");
+  gc->callback([&g, &outcome, gc_args] { run_command(outcome, [&] { return do_gc(g, *gc_args); }); });
 }
 
 }  // namespace slipway::cli

@@ -1,4 +1,4 @@
-// Pipeline sub-commands: pipeline run, watch, ls, show; services up|down|status.
+// Pipeline sub-commands: pipeline run, watch, lint, plan, ls, show; services up|down|status.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -11,6 +11,7 @@
 #include "pipeline/git_checkout.h"
 #include "pipeline/pipeline_engine.h"
 #include "pipeline/pipeline_file.h"
+#include "pipeline/pipeline_plan.h"
 #include "pipeline/service_sets.h"
 #include "pipeline/slipway_backend.h"
 #include "pipeline/step_progress.h"
@@ -21,6 +22,10 @@ namespace {
 struct PipelineArgs {
   std::string repo = ".";
   std::string rev, branch, env = "testing", file = ".slipway.yml";
+  std::string event = "manual";
+  int jobs = 0;
+  bool keep_workspace = false;
+  std::string secrets_file;
   double interval = 10;
   int max_runs = 0;  // watch: stop after this many runs (0: never)
 };
@@ -35,6 +40,13 @@ Result<pipeline::PipelineRequest> make_request(const GlobalOptions& g, const Pip
   r.branch = a.branch;
   r.environment = a.env;
   r.file = a.file;
+  r.event = a.event;
+  if (r.event != "push" && r.event != "manual" && r.event != "watch")
+    return fail("invalid --event \"{}\": want push, manual or watch", a.event);
+  if (a.jobs < 0) return fail("invalid --jobs {}: want 0 (one per CPU) or more", a.jobs);
+  r.jobs = a.jobs;
+  r.keep_workspace = a.keep_workspace;
+  if (!a.secrets_file.empty()) r.secrets_file = std::filesystem::absolute(a.secrets_file).string();
   r.root = std::filesystem::absolute(g.root).string();
   r.run_root = SLW_TRY(run_root(g));
   r.progress_fd = STDERR_FILENO;
@@ -44,6 +56,17 @@ Result<pipeline::PipelineRequest> make_request(const GlobalOptions& g, const Pip
 
 int report(const pipeline::PipelineOutcome& out) {
   const auto& rec = out.record;
+  // The steps' test results: counts, and each failed test with its message.
+  for (const auto& step : rec.steps) {
+    if (step.tests.empty()) continue;
+    auto c = pipeline::count_tests(step.tests);
+    fmt::print(stderr, "{}: {} tests, {} failed, {} errors, {} skipped\n", step.name, c.tests, c.failures, c.errors,
+               c.skipped);
+    for (const auto& t : step.tests)
+      if (t.status == pipeline::TestStatus::kFailed || t.status == pipeline::TestStatus::kError)
+        fmt::print(stderr, "  {} {}{}: {}\n", t.status == pipeline::TestStatus::kFailed ? "FAILED" : "ERROR",
+                   t.classname.empty() ? "" : t.classname + ".", t.name, t.message.substr(0, t.message.find('\n')));
+  }
   fmt::print(stderr, "pipeline {} {} in {} (commit {}); report: {}/report.html\n", rec.id,
              rec.passed ? "passed" : "FAILED", pipeline::format_duration(rec.duration_ms),
              rec.commit.empty() ? "-" : rec.commit.substr(0, 12), out.run_dir);
@@ -59,6 +82,7 @@ Result<int> do_run(const GlobalOptions& g, const PipelineArgs& a) {
 Result<int> do_watch(const GlobalOptions& g, const PipelineArgs& a) {
   if (!(a.interval > 0)) return fail("pipeline watch: --interval must be > 0");
   pipeline::PipelineRequest request = SLW_TRY(make_request(g, a));
+  request.event = "watch";
   std::string last;
   int runs = 0, failures = 0;
   for (;;) {
@@ -78,11 +102,6 @@ Result<int> do_watch(const GlobalOptions& g, const PipelineArgs& a) {
   }
 }
 
-std::string run_status(const pipeline::RunRecord& r) {
-  if (!r.finished) return "running";
-  return r.passed ? "passed" : "failed";
-}
-
 Result<int> do_ls(const GlobalOptions& g) {
   fmt::print("{:<26}  {:<16}  {:<8}  {:<12}  {:<7}  {:>9}  {}\n", "RUN", "APP", "ENV", "COMMIT", "STATUS",
              "DURATION", "FAILED STEP");
@@ -92,7 +111,7 @@ Result<int> do_ls(const GlobalOptions& g) {
     for (const auto& s : r.steps)
       if (s.status == pipeline::StepStatus::kFailed) failed = s.name;
     fmt::print("{:<26}  {:<16}  {:<8}  {:<12}  {:<7}  {:>9}  {}\n", r.id, r.app.empty() ? "-" : r.app,
-               r.environment, r.commit.empty() ? "-" : r.commit.substr(0, 12), run_status(r),
+               r.environment, r.commit.empty() ? "-" : r.commit.substr(0, 12), pipeline::run_status(r),
                pipeline::format_duration(r.duration_ms), failed);
   }
   return 0;
@@ -108,9 +127,44 @@ Result<int> do_show(const GlobalOptions& g, const std::string& id) {
   if (match.size() > 1) return fail("pipeline run \"{}\" is ambiguous ({} runs match)", id, match.size());
   const auto& r = match.front()->record;
   fmt::print("run {}: {} {} at {} ({}), {} in {}\n", r.id, r.app, r.environment, r.commit, r.commit_summary,
-             run_status(r), pipeline::format_duration(r.duration_ms));
+             pipeline::run_status(r), pipeline::format_duration(r.duration_ms));
   for (const auto& s : r.steps) fmt::print("{}\n", pipeline::render_step_line(s, false, false));
   fmt::print("report: {}/report.html\n", match.front()->dir);
+  return 0;
+}
+
+// `pipeline lint [FILE]`: the whole file checked, every error as FILE:LINE.
+Result<int> do_lint(const std::string& file) {
+  pipeline::PipelineSpec spec = SLW_TRY(pipeline::load_pipeline_file(file));
+  fmt::print("{}: ok, {} steps\n", file, spec.steps.size());
+  return 0;
+}
+
+struct PlanArgs {
+  std::string file = ".slipway.yml";
+  std::string env = "testing", branch = "main", event = "manual";
+};
+
+// `pipeline plan`: what a run of this file would do, with nothing run. The commit is not known
+// here, so its variables hold placeholders.
+Result<int> do_plan(const PlanArgs& a) {
+  pipeline::PipelineSpec spec = SLW_TRY(pipeline::load_pipeline_file(a.file));
+  const pipeline::EnvironmentSpec* env = SLW_TRY(pipeline::find_environment(spec, a.env));
+  if (a.event != "push" && a.event != "manual" && a.event != "watch")
+    return fail("invalid --event \"{}\": want push, manual or watch", a.event);
+  pipeline::PlanContext context;
+  context.facts.commit = {.sha = std::string(40, '0'), .branch = a.branch, .tag = "", .message = "", .timestamp = 0};
+  context.facts.pipeline_id = "plan";
+  context.facts.project = spec.app.name.empty()
+                              ? std::filesystem::absolute(a.file).parent_path().filename().string()
+                              : spec.app.name;
+  context.facts.environment = a.env;
+  context.event = a.event;
+  context.environment_pushes = env->push;
+  if (!spec.app.name.empty()) context.app_image = spec.app.name + ":<commit>";
+  pipeline::PipelinePlan plan = SLW_TRY(pipeline::plan_pipeline(spec, context));
+  fmt::print("plan of {} for branch {}, environment {}, event {}:\n{}", a.file, a.branch, a.env, a.event,
+             pipeline::describe_plan(plan));
   return 0;
 }
 
@@ -158,16 +212,39 @@ void register_pipeline_commands(CLI::App& app, const GlobalOptions& g, Outcome& 
     cmd->add_option("--env", args->env, "environment: testing, staging...")->capture_default_str();
     cmd->add_option("--file", args->file, "pipeline file in the repository")->capture_default_str();
   };
+  auto steps_options = [args](CLI::App* cmd) {
+    cmd->add_option("--jobs,-j", args->jobs, "steps run at once at most (default: one per CPU)");
+    cmd->add_flag("--keep-workspace", args->keep_workspace, "keep the run's workspace (the checkout) after it");
+    cmd->add_option("--secrets", args->secrets_file,
+                    "NAME=VALUE file of the steps' secrets (default: ROOT/secrets/PROJECT.env)");
+  };
   auto run = pipeline->add_subcommand("run", "run the pipeline for one commit");
   common(run);
+  steps_options(run);
+  run->add_option("--event", args->event, "what started the run, for when: event: push, manual or watch")
+      ->capture_default_str();
   run->add_option("--rev", args->rev, "commit, tag or revision (default: the branch head; with --branch, the branch is only recorded)");
   run->callback([&g, &outcome, args] { run_command(outcome, [&] { return do_run(g, *args); }); });
 
   auto watch = pipeline->add_subcommand("watch", "run the pipeline for each new commit of a branch");
   common(watch);
+  steps_options(watch);
   watch->add_option("--interval", args->interval, "seconds between polls")->capture_default_str();
   watch->add_option("--max-runs", args->max_runs, "stop after N runs (default: never)");
   watch->callback([&g, &outcome, args] { run_command(outcome, [&] { return do_watch(g, *args); }); });
+
+  auto lint = pipeline->add_subcommand("lint", "check a pipeline file; every error as FILE:LINE");
+  auto lint_file = std::make_shared<std::string>(".slipway.yml");
+  lint->add_option("FILE", *lint_file, "pipeline file")->capture_default_str();
+  lint->callback([&outcome, lint_file] { run_command(outcome, [&] { return do_lint(*lint_file); }); });
+
+  auto plan = pipeline->add_subcommand("plan", "show the steps a run would take, their order, images and env");
+  auto plan_args = std::make_shared<PlanArgs>();
+  plan->add_option("FILE", plan_args->file, "pipeline file")->capture_default_str();
+  plan->add_option("--env", plan_args->env, "environment")->capture_default_str();
+  plan->add_option("--branch", plan_args->branch, "branch the run is for")->capture_default_str();
+  plan->add_option("--event", plan_args->event, "push, manual or watch")->capture_default_str();
+  plan->callback([&outcome, plan_args] { run_command(outcome, [&] { return do_plan(*plan_args); }); });
 
   auto ls = pipeline->add_subcommand("ls", "list pipeline runs, oldest first");
   ls->callback([&g, &outcome] { run_command(outcome, [&] { return do_ls(g); }); });

@@ -459,6 +459,12 @@ Result<CheckoutResult> checkout(const CheckoutRequest& request) {
     if (!request.rev.empty()) {
       commit = SLW_TRY(rev_commit(mirror.repo.get(), request.rev, repo));
       result.branch = request.branch;
+      git_reference* tag = nullptr;
+      std::string tag_ref = "refs/tags/" + request.rev;
+      if (git_lib().git_reference_lookup(&tag, mirror.repo.get(), tag_ref.c_str()) == 0) {
+        git_lib().git_reference_free(tag);
+        result.tag = request.rev;
+      }
     } else {
       result.branch =
           request.branch.empty() ? SLW_TRY(default_branch(mirror, repo)) : request.branch;
@@ -469,6 +475,9 @@ Result<CheckoutResult> checkout(const CheckoutRequest& request) {
     result.commit_time = git_lib().git_commit_time(commit.get());
     const char* summary = git_lib().git_commit_summary(commit.get());
     result.summary = summary ? summary : "";
+    const char* message = git_lib().git_commit_message(commit.get());
+    result.message = message ? message : "";
+    while (result.message.ends_with('\n')) result.message.pop_back();  // git ends it with one
     mirror_dir = mirror.path;
   }  // the mirror lock is dropped here: the checkout only reads objects
 

@@ -25,6 +25,8 @@ struct CheckoutResult {
   std::string commit;       // full 40-hex id
   int64_t commit_time = 0;  // committer time, seconds since epoch (used as SOURCE_DATE_EPOCH)
   std::string summary;      // first line of the commit message
+  std::string message;      // the whole message, without the newline that ends it
+  std::string tag;          // the revision asked for, when it names a tag
   std::string branch;       // branch that was resolved, if any
   std::string worktree;
 };

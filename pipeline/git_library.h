@@ -19,6 +19,7 @@ namespace slipway::pipeline {
   X(git_commit_free) \
   X(git_commit_id) \
   X(git_commit_lookup) \
+  X(git_commit_message) \
   X(git_commit_summary) \
   X(git_commit_time) \
   X(git_credential_default_new) \

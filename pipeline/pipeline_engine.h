@@ -1,5 +1,6 @@
-// `slipway pipeline run`: checkout, build, unit, integration, deploy, live, push, stopping at the
-// first failure. Each run gets a directory under <root>/pipelines/runs/<id> with one log per step,
+// `slipway pipeline run`: checkout, then the steps of the pipeline file as a graph, independent
+// ones in parallel (see pipeline_spec.h for the order and step_graph.h for what a failure
+// cancels). Each run gets a directory under <root>/pipelines/runs/<id> with one log per step,
 // summary.json, junit.xml and report.html, rewritten after every step so a killed run still
 // leaves a valid report.
 #pragma once
@@ -20,6 +21,10 @@ struct PipelineRequest {
   std::string file = ".slipway.yml";  // relative to the repository root
   std::string root;         // slipway --root
   std::string run_root;     // slipway --run-root (resolved)
+  std::string event = "manual";  // what started the run, for `when: event:` (push | manual | watch)
+  int jobs = 0;             // steps run at once at most; 0: the number of CPUs
+  bool keep_workspace = false;  // keep <run dir>/workspace after the run
+  std::string secrets_file;  // empty: <root>/secrets/<project>.env, if it exists
   int progress_fd = 2;      // live step progress; -1: none
   bool progress_is_terminal = false;
 };

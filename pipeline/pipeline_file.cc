@@ -18,6 +18,8 @@
 #include "netns/cidr.h"
 #include "netns/network.h"
 #include "oci/reference.h"
+#include "pipeline/cache_key.h"
+#include "pipeline/variables.h"
 #include "pipeline/yaml_reader.h"
 
 namespace slipway::pipeline {
@@ -35,15 +37,6 @@ bool is_name(std::string_view name, bool app) {
   });
 }
 
-// Which step's `services:` names which set; checked when every set is known.
-struct SetReference {
-  std::string step;   // "unit", "integration", "deploy"
-  std::string* name;  // the step's field (cleared when a defaulted dev set does not exist)
-  int line = 0;
-  bool written = false;  // false: the default name
-  bool needs_bridge = false;
-};
-
 // Reads one pipeline file section by section with the shape readers it inherits.
 class Parser : private YamlReader {
  public:
@@ -59,7 +52,7 @@ class Parser : private YamlReader {
 
     PipelineSpec spec;
     spec.file = file();
-    bool has_app = false, has_environments = false;
+    bool has_environments = false;
     for (const Entry& e :
          SLW_TRY(entries(root, {"app", "services", "steps", "push", "environments", "pull"}))) {
       // Keys are unique (entries() checks), so at most one of these matches.
@@ -69,14 +62,13 @@ class Parser : private YamlReader {
       if (e.key == "push") SLW_TRY(push(e, spec.push));
       if (e.key == "environments") SLW_TRY(environments(e, spec));
       if (e.key == "pull") spec.pull = SLW_TRY(pull_policy(e.value));
-      has_app |= e.key == "app";
       has_environments |= e.key == "environments";
     }
-    if (!has_app) return error(root.line, "app is required");
     if (!has_environments) {
       spec.environments["testing"] = {.name = "testing", .push = false, .service = ""};
       spec.environments["staging"] = {.name = "staging", .push = true, .service = ""};
     }
+    SLW_TRY(complete_steps(spec, root.line));
     SLW_TRY(check_references(spec));
     return spec;
   }
@@ -283,85 +275,290 @@ class Parser : private YamlReader {
     return out;
   }
 
+  // ---- steps ----
+
+  // `steps:` as a map (the seed's form: unit, integration, deploy, live, run in that order) or as
+  // a list of named steps of any type.
   Status steps(const Entry& section, PipelineSpec& spec) {
-    for (const Entry& e :
-         SLW_TRY(entries(section.value, {"unit", "integration", "deploy", "live"}))) {
-      if (e.key == "unit") SLW_TRY(unit_step(e, spec.unit));
-      if (e.key == "integration") SLW_TRY(integration_step(e, spec.integration));
-      if (e.key == "deploy") SLW_TRY(deploy_step(e, spec.deploy));
-      if (e.key == "live") SLW_TRY(live_step(e, spec.live));
+    steps_line_ = section.key_line;
+    if (section.value.node.IsSequence()) {
+      steps_listed_ = true;
+      for (const Value& item : SLW_TRY(items(section.value))) spec.steps.push_back(SLW_TRY(listed_step(item)));
+      return {};
+    }
+    static constexpr std::pair<std::string_view, StepType> kSeedSteps[] = {
+        {"unit", StepType::kUnit},
+        {"integration", StepType::kIntegration},
+        {"deploy", StepType::kDeploy},
+        {"live", StepType::kLive}};
+    std::vector<Entry> written = SLW_TRY(entries(section.value, {"unit", "integration", "deploy", "live"}));
+    for (auto [name, type] : kSeedSteps) {
+      auto e = std::find_if(written.begin(), written.end(), [&](const Entry& w) { return w.key == name; });
+      if (e == written.end()) continue;
+      StepSpec step = implicit_step(std::string(name), type, e->key_line);
+      SLW_TRY(seed_step(*e, step));
+      spec.steps.push_back(std::move(step));
     }
     return {};
   }
 
-  // The fields every TestStep has; false when `e` is not one of them.
-  Result<bool> test_step_field(const Entry& e, TestStep& step) const {
-    if (e.key == "image") step.image = SLW_TRY(image(e.value));
-    if (e.key == "command") step.command = SLW_TRY(command(e.value));
-    if (e.key == "env") step.env = SLW_TRY(string_map(e.value));
+  // A step of the map form: the keys of its type, with `env` and `command`.
+  Status seed_step(const Entry& step_entry, StepSpec& step) {
+    using enum StepType;
+    std::vector<Entry> fields;
+    switch (step.type) {
+      case kUnit: fields = SLW_TRY(entries(step_entry.value, {"image", "command", "env", "timeout", "services"})); break;
+      case kIntegration:
+        fields = SLW_TRY(entries(step_entry.value, {"image", "command", "env", "timeout", "services", "forward", "app_env"}));
+        break;
+      case kDeploy: fields = SLW_TRY(entries(step_entry.value, {"services", "env"})); break;
+      default: fields = SLW_TRY(entries(step_entry.value, {"image", "command", "env", "timeout"})); break;
+    }
+    for (const Entry& e : fields) {
+      if (e.key == "env") step.env = SLW_TRY(variable_map(e.value));
+      if (e.key == "command") step.command = SLW_TRY(command(e.value));
+      SLW_TRY(step_field(e, step));
+    }
+    if (step.type != kDeploy && step.command.empty())
+      return error(step_entry.key_line, "{}.command is required", step_entry.value.path);
+    return {};
+  }
+
+  // A field most step types share; other keys are left alone.
+  Status step_field(const Entry& e, StepSpec& step) {
+    if (e.key == "image") step.image = SLW_TRY(step_image(e.value));
     if (e.key == "timeout") step.timeout_seconds = SLW_TRY(seconds(e.value));
-    return e.key == "image" || e.key == "command" || e.key == "env" || e.key == "timeout";
-  }
-
-  Status require_command(const Entry& step_entry, const TestStep& step) const {
-    if (!step.command.empty()) return {};
-    return error(step_entry.key_line, "{}.command is required", step_entry.value.path);
-  }
-
-  Status set_reference(const Entry& e, SetReference& ref) const {
-    *ref.name = SLW_TRY(name(e.value, false));
-    ref.line = e.value.line;
-    ref.written = true;
+    if (e.key == "services") step.services = SLW_TRY(name(e.value, false));
+    if (e.key == "services") service_lines_[step.name] = e.value.line;
+    if (e.key == "app_env") step.app_env = SLW_TRY(variable_map(e.value));
+    if (e.key == "forward")
+      for (const Value& item : SLW_TRY(items(e.value))) step.forward.push_back(SLW_TRY(port(item)));
     return {};
   }
 
-  Status unit_step(const Entry& step_entry, UnitStep& step) {
-    step.enabled = true;
-    step.line = step_entry.key_line;
-    SetReference ref{"unit", &step.services, step.line, false, false};
-    for (const Entry& e :
-         SLW_TRY(entries(step_entry.value, {"image", "command", "env", "timeout", "services"})))
-      if (!SLW_TRY(test_step_field(e, step))) SLW_TRY(set_reference(e, ref));
-    references_.push_back(ref);
-    return require_command(step_entry, step);
+  // An image reference, `app`, or a text with ${VARIABLES} checked when the run is planned.
+  Result<std::string> step_image(const Value& v) const {
+    std::string s = SLW_TRY(nonempty_string(v));
+    SLW_TRY(variables_known(v, s));
+    if (s == kAppImage || s.find("${") != std::string::npos) return s;
+    SLW_TRY(at(v, oci::parse_reference(s)));
+    return s;
   }
 
-  Status integration_step(const Entry& step_entry, IntegrationStep& step) {
-    step.enabled = true;
-    step.line = step_entry.key_line;
-    SetReference ref{"integration", &step.services, step.line, false, false};
-    for (const Entry& e : SLW_TRY(entries(step_entry.value, {"image", "command", "env", "timeout",
-                                                             "services", "forward", "app_env"}))) {
-      if (SLW_TRY(test_step_field(e, step))) continue;
-      if (e.key == "services") SLW_TRY(set_reference(e, ref));
-      if (e.key == "app_env") step.app_env = SLW_TRY(string_map(e.value));
-      if (e.key == "forward")
-        for (const Value& item : SLW_TRY(items(e.value)))
-          step.forward.push_back(SLW_TRY(port(item)));
+  // Values of environment maps may use ${VARIABLES}.
+  Result<std::map<std::string, std::string>> variable_map(const Value& v) const {
+    auto map = SLW_TRY(string_map(v));
+    for (const auto& [key, value] : map) {
+      if (!is_variable_name(key)) return error(v.line, "{}: invalid variable name {}", v.path, shown(key));
+      SLW_TRY(variables_known(v, value));
     }
-    references_.push_back(ref);
-    return require_command(step_entry, step);
+    return map;
   }
 
-  Status deploy_step(const Entry& step_entry, DeployStep& step) {
-    step.enabled = true;
-    step.line = step_entry.key_line;
-    SetReference ref{"deploy", &step.services, step.line, false, true};
-    for (const Entry& e : SLW_TRY(entries(step_entry.value, {"services", "env"}))) {
-      if (e.key == "services") SLW_TRY(set_reference(e, ref));
-      if (e.key == "env") step.env = SLW_TRY(string_map(e.value));
+  // Text whose ${NAME}s are only known when a run starts: its syntax and names are checked now,
+  // against the CI variables every run defines (CI_COMMIT_TAG and CI_COMMIT_BRANCH included).
+  Status variables_known(const Value& v, std::string_view text) const {
+    if (text.find('$') == std::string_view::npos) return {};
+    static const std::map<std::string, std::string> kEveryName = [] {
+      RunFacts facts;
+      facts.commit.branch = facts.commit.tag = "x";
+      return with_job(ci_variables(facts), "x");
+    }();
+    return at(v, interpolate(text, kEveryName));
+  }
+
+  static bool is_variable_name(std::string_view name) {
+    auto start = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+    return !name.empty() && start(name[0]) && std::all_of(name.begin(), name.end(), [&](char c) {
+      return start(c) || (c >= '0' && c <= '9');
+    });
+  }
+
+  // A string or a list of strings, as a list.
+  Result<std::vector<std::string>> one_or_more(const Value& v) const {
+    if (v.node.IsScalar()) return std::vector<std::string>{SLW_TRY(nonempty_string(v))};
+    return string_list(v);
+  }
+
+  Result<StepType> step_type(const Value& v) const {
+    static constexpr std::pair<std::string_view, StepType> kTypes[] = {
+        {"commands", StepType::kCommands}, {"build", StepType::kBuild},   {"unit", StepType::kUnit},
+        {"integration", StepType::kIntegration}, {"deploy", StepType::kDeploy}, {"live", StepType::kLive},
+        {"push", StepType::kPush}};
+    std::string s = SLW_TRY(nonempty_string(v));
+    for (auto [name, type] : kTypes)
+      if (s == name) return type;
+    return want(v, "commands, build, unit, integration, deploy, live or push");
+  }
+
+  Result<WhenSpec> when(const Value& v) {
+    WhenSpec w;
+    for (const Entry& e : SLW_TRY(entries(v, {"branch", "environment", "event", "status"}))) {
+      if (e.key == "branch") w.branches = SLW_TRY(one_or_more(e.value));
+      if (e.key == "environment") w.environments = SLW_TRY(one_or_more(e.value));
+      if (e.key == "environment") environment_refs_.emplace_back(e.value.line, e.value.path, w.environments);
+      if (e.key == "event") {
+        w.events = SLW_TRY(one_or_more(e.value));
+        for (const auto& event : w.events)
+          if (event != "push" && event != "manual" && event != "watch")
+            return error(e.value.line, "{}: unknown event {}: want push, manual or watch", e.value.path,
+                         shown(event));
+      }
+      if (e.key == "status") {
+        bool success = false, failure = false;
+        for (const auto& status : SLW_TRY(one_or_more(e.value))) {
+          if (status != "success" && status != "failure" && status != "always")
+            return want(e.value, "success, failure or always");
+          success |= status != "failure";
+          failure |= status != "success";
+        }
+        w.status = success && failure ? WhenStatus::kAlways
+                   : failure          ? WhenStatus::kFailure
+                                      : WhenStatus::kSuccess;
+      }
     }
-    references_.push_back(ref);
-    return {};
+    return w;
   }
 
-  Status live_step(const Entry& step_entry, LiveStep& step) const {
-    step.enabled = true;
-    step.line = step_entry.key_line;
-    for (const Entry& e :
-         SLW_TRY(entries(step_entry.value, {"image", "command", "env", "timeout"})))
-      SLW_TRY(test_step_field(e, step));
-    return require_command(step_entry, step);
+  // One item of the list form. Its messages name it as steps.NAME once its name is known.
+  Result<StepSpec> listed_step(Value item) {
+    if (!item.node.IsMap()) return want(item, "a map with name and type or commands");
+    Keys keys = {"name",    "type",    "image",   "commands", "command",   "environment", "services",
+                 "depends_on", "when", "timeout", "retry",  "network",  "workdir",  "forward",
+                 "app_env", "secrets", "artifacts", "reports", "cache"};
+    StepSpec step;
+    step.line = item.line;
+    std::optional<StepType> type;
+    for (const Entry& e : SLW_TRY(entries(item, keys))) {
+      if (e.key == "name") step.name = SLW_TRY(name(e.value, false));
+      if (e.key == "type") type = SLW_TRY(step_type(e.value));
+    }
+    if (step.name.empty()) return error(item.line, "{}.name is required", item.path);
+    if (step.name == "checkout")
+      return error(item.line, "{}: \"checkout\" names the step every run starts with; choose another name",
+                   item.path);
+    if (!step_lines_.emplace(step.name, step.line).second)
+      return error(item.line, "{}: duplicate step name {} (first at line {})", item.path, shown(step.name),
+                   step_lines_[step.name]);
+    step.type = type.value_or(StepType::kCommands);
+    item.path = "steps." + step.name;
+
+    using enum StepType;
+    std::vector<std::string_view> allowed = {"name", "type", "depends_on", "when", "retry"};
+    auto allow = [&](std::initializer_list<std::string_view> more) { allowed.insert(allowed.end(), more); };
+    // Every step that runs a container of its own may use secrets, artifacts, reports and caches.
+    if (step.type == kCommands || step.type == kUnit || step.type == kIntegration || step.type == kLive)
+      allow({"image", "commands", "environment", "timeout", "secrets", "artifacts", "reports", "cache"});
+    if (step.type == kCommands) allow({"services", "network", "workdir"});
+    if (step.type == kUnit) allow({"command", "services"});
+    if (step.type == kIntegration) allow({"command", "services", "forward", "app_env"});
+    if (step.type == kDeploy) allow({"services", "environment"});
+    if (step.type == kLive) allow({"command"});
+
+    for (const Entry& e : SLW_TRY(entries(item, keys))) {
+      if (std::find(allowed.begin(), allowed.end(), e.key) == allowed.end())
+        return error(e.key_line, "{}: a step of type {} has no {}", item.path, to_string(step.type), e.key);
+      if (e.key == "commands") {
+        step.commands = SLW_TRY(one_or_more(e.value));
+        for (const auto& c : step.commands) SLW_TRY(variables_known(e.value, c));
+        if (step.commands.empty()) return error(e.value.line, "{} must not be empty", e.value.path);
+      }
+      if (e.key == "command") step.command = SLW_TRY(command(e.value));
+      if (e.key == "environment") step.env = SLW_TRY(variable_map(e.value));
+      if (e.key == "depends_on") step.depends_on = SLW_TRY(one_or_more(e.value));
+      if (e.key == "depends_on") step.depends_on_written = true;
+      if (e.key == "when") step.when = SLW_TRY(when(e.value));
+      if (e.key == "retry") step.retry = SLW_TRY(count(e.value));
+      if (e.key == "network") step.network = SLW_TRY(step_network(e.value));
+      if (e.key == "workdir") step.workdir = SLW_TRY(nonempty_string(e.value));
+      if (e.key == "workdir" && !step.workdir.starts_with('/')) return want(e.value, "an absolute path");
+      if (e.key == "secrets") step.secrets = SLW_TRY(secret_uses(e.value));
+      if (e.key == "artifacts") step.artifacts = SLW_TRY(workspace_globs(e.value));
+      if (e.key == "reports")
+        for (const Entry& r : SLW_TRY(entries(e.value, {"junit"}))) step.junit_reports = SLW_TRY(workspace_globs(r.value));
+      if (e.key == "cache") step.caches = SLW_TRY(caches(e.value));
+      SLW_TRY(step_field(e, step));
+    }
+    bool tests = step.type == kUnit || step.type == kIntegration || step.type == kLive;
+    if (step.type == kCommands && step.image.empty()) return error(item.line, "{}.image is required", item.path);
+    if (step.type == kCommands && step.commands.empty())
+      return error(item.line, "{}.commands is required", item.path);
+    if (tests && step.command.empty() == step.commands.empty())
+      return error(item.line, "{} needs commands or command (one of them)", item.path);
+    if (!step.network.empty() && service_lines_.contains(step.name))
+      return error(item.line, "{}: network and services both choose its network; keep one", item.path);
+    return step;
+  }
+
+  // `[NAME, {name: NAME, as: file}]`: environment variables by default.
+  Result<std::vector<SecretUse>> secret_uses(const Value& v) const {
+    std::vector<SecretUse> out;
+    for (const Value& item : SLW_TRY(items(v))) {
+      SecretUse use;
+      if (item.node.IsMap()) {
+        for (const Entry& e : SLW_TRY(entries(item, {"name", "as"}))) {
+          if (e.key == "name") use.name = SLW_TRY(nonempty_string(e.value));
+          if (e.key == "as") {
+            std::string as = SLW_TRY(nonempty_string(e.value));
+            if (as != "env" && as != "file") return want(e.value, "env or file");
+            use.as_file = as == "file";
+          }
+        }
+        if (use.name.empty()) return error(item.line, "{}.name is required", item.path);
+      } else {
+        use.name = SLW_TRY(nonempty_string(item));
+      }
+      if (!is_variable_name(use.name))
+        return error(item.line, "{}: invalid secret name {}: want [A-Za-z_][A-Za-z0-9_]*", item.path, shown(use.name));
+      out.push_back(std::move(use));
+    }
+    return out;
+  }
+
+  // Patterns of paths in the workspace: relative, without "..".
+  Result<std::vector<std::string>> workspace_globs(const Value& v) const {
+    std::vector<std::string> out = SLW_TRY(one_or_more(v));
+    for (const auto& pattern : out) {
+      std::filesystem::path p(pattern);
+      if (pattern.empty() || p.is_absolute() || std::find(p.begin(), p.end(), "..") != p.end())
+        return error(v.line, "{}: {}: want a pattern relative to the workspace, without \"..\"", v.path,
+                     shown(pattern));
+    }
+    return out;
+  }
+
+  Result<std::vector<CacheSpec>> caches(const Value& v) const {
+    std::vector<CacheSpec> out;
+    for (const Value& item : SLW_TRY(items(v))) {
+      if (!item.node.IsMap()) return want(item, "a map of key and paths");
+      CacheSpec cache;
+      for (const Entry& e : SLW_TRY(entries(item, {"key", "paths"}))) {
+        if (e.key == "key") cache.key = SLW_TRY(nonempty_string(e.value));
+        if (e.key == "key") SLW_TRY(at(e.value, check_cache_key(cache.key)));
+        if (e.key == "paths") cache.paths = SLW_TRY(one_or_more(e.value));
+        for (const auto& path : cache.paths) {
+          std::filesystem::path p(path);
+          if (std::find(p.begin(), p.end(), "..") != p.end() || p.lexically_normal() == "/")
+            return error(e.value.line, "{}: {}: want a directory (absolute, or relative to /workspace), without \"..\"",
+                         e.value.path, shown(path));
+        }
+      }
+      if (cache.key.empty()) return error(item.line, "{}.key is required", item.path);
+      if (cache.paths.empty()) return error(item.line, "{}.paths is required", item.path);
+      out.push_back(std::move(cache));
+    }
+    return out;
+  }
+
+  Result<int> count(const Value& v) const {
+    if (v.node.IsScalar() && v.node.Scalar() == "0") return 0;
+    return positive_integer(v);
+  }
+
+  Result<std::string> step_network(const Value& v) const {
+    std::string s = SLW_TRY(nonempty_string(v));
+    if (s != "none" && s != "host" && s != "default") SLW_TRY(at(v, netns::validate_network_name(s)));
+    return s;
   }
 
   Status push(const Entry& section, PushSpec& push) {
@@ -406,29 +603,48 @@ class Parser : private YamlReader {
   Status check_references(PipelineSpec& spec) const {
     std::vector<std::string> defined;
     for (const auto& [set_name, set] : spec.service_sets) defined.push_back(set_name);
-    for (const SetReference& ref : references_) {
-      auto it = spec.service_sets.find(*ref.name);
+    using enum StepType;
+    const StepSpec* deploy = nullptr;
+    for (const StepSpec& step : spec.steps)
+      if (step.type == kDeploy) deploy = &step;
+    for (StepSpec& step : spec.steps) {
+      auto written = service_lines_.find(step.name);
+      int line = written == service_lines_.end() ? step.line : written->second;
+      bool needs_bridge = step.type == kDeploy;
+      if (step.type == kLive) {
+        if (!deploy) return error(step.line, "steps.{} tests the deployed app and needs a deploy step", step.name);
+        step.services = deploy->services;
+        continue;
+      }
+      if (written == service_lines_.end()) {
+        if (step.type == kUnit || step.type == kIntegration) step.services = "dev";
+        if (step.type == kDeploy) step.services = "prodlike";
+      }
+      if (step.services.empty()) continue;
+      auto it = spec.service_sets.find(step.services);
       if (it == spec.service_sets.end()) {
         // Tests that need no services need no `services.dev` either.
-        if (!ref.written && !ref.needs_bridge) {
-          ref.name->clear();
+        if (written == service_lines_.end() && !needs_bridge) {
+          step.services.clear();
           continue;
         }
-        return error(ref.line, "steps.{}.services: no service set named {} ({}defined: {})",
-                     ref.step, shown(*ref.name), ref.written ? "" : "the default; ",
+        return error(line, "steps.{}.services: no service set named {} ({}defined: {})", step.name,
+                     shown(step.services), written == service_lines_.end() ? "the default; " : "",
                      joined(defined));
       }
-      if (ref.needs_bridge && it->second.network == "host")
-        return error(ref.line,
+      if (needs_bridge && it->second.network == "host")
+        return error(line,
                      "steps.{}.services: service set {} uses the host network; {} needs a set "
                      "with a network of its own",
-                     ref.step, shown(*ref.name), ref.step);
+                     step.name, shown(step.services), step.name);
     }
-    for (auto [step, enabled, line] :
-         {std::tuple{"integration", spec.integration.enabled, spec.integration.line},
-          std::tuple{"deploy", spec.deploy.enabled, spec.deploy.line}})
-      if (enabled && spec.app.port == 0)
-        return error(line, "steps.{} needs app.port (the port the app listens on)", step);
+    for (const StepSpec& step : spec.steps)
+      if ((step.type == kIntegration || step.type == kDeploy) && spec.app.port == 0)
+        return error(step.line, "steps.{} needs app.port (the port the app listens on)", step.name);
+    for (const auto& [line, path, names] : environment_refs_)
+      for (const auto& env : names)
+        if (!spec.environments.contains(env))
+          return error(line, "{}: no environment named {}", path, shown(env));
 
     if (spec.push.enabled) {
       if (spec.push.repository.empty()) spec.push.repository = spec.app.name;
@@ -438,7 +654,84 @@ class Parser : private YamlReader {
     return {};
   }
 
-  std::vector<SetReference> references_;
+  // Adds the implicit steps (the app's build; in the map form also push) and each step's
+  // dependencies, then checks them: names that exist, no cycle.
+  Status complete_steps(PipelineSpec& spec, int root_line) {
+    using enum StepType;
+    auto& steps = spec.steps;
+    bool has_app = !spec.app.name.empty();
+    if (!steps_listed_) {
+      if (!has_app) return error(root_line, "app is required");
+      if (spec.push.enabled) steps.push_back(implicit_step("push", kPush, spec.push.line));
+    } else {
+      bool pushes = std::any_of(steps.begin(), steps.end(), [](const StepSpec& s) { return s.type == kPush; });
+      if (spec.push.enabled && !pushes)
+        return error(spec.push.line, "push: no step has type push; add one to steps");
+    }
+    for (const StepSpec& step : steps) {
+      if (step.type == kPush && !spec.push.enabled)
+        return error(step.line, "steps.{}: a push step needs the push section (registry, tags)", step.name);
+      if (uses_app(step) && !has_app)
+        return error(step.line, "steps.{} uses the app image, and the file has no app section", step.name);
+    }
+    auto build = std::find_if(steps.begin(), steps.end(), [](const StepSpec& s) { return s.type == kBuild; });
+    if (build != steps.end() && std::find_if(build + 1, steps.end(), [](const StepSpec& s) {
+                                  return s.type == kBuild;
+                                }) != steps.end())
+      return error(steps_line_, "steps: more than one step has type build; the app is built once");
+    std::string build_name = build == steps.end() ? "build" : build->name;
+    if (build == steps.end() && has_app) {
+      if (spec.step("build"))
+        return error(spec.step("build")->line,
+                     "steps.build: \"build\" names the app's build step; rename this one or give it type build");
+      steps.insert(steps.begin(), implicit_step("build", kBuild, steps_line_));
+    }
+
+    bool any_dependencies =
+        std::any_of(steps.begin(), steps.end(), [](const StepSpec& s) { return s.depends_on_written; });
+    if (!any_dependencies) {
+      // Written in order, run in order: each main step follows the one before it.
+      const StepSpec* previous = nullptr;
+      for (StepSpec& step : steps) {
+        if (step.when.status != WhenStatus::kSuccess) continue;
+        if (previous) step.depends_on = {previous->name};
+        previous = &step;
+      }
+    } else {
+      for (StepSpec& step : steps)
+        if (uses_app(step) && step.type != kBuild &&
+            std::find(step.depends_on.begin(), step.depends_on.end(), build_name) == step.depends_on.end())
+          step.depends_on.push_back(build_name);
+    }
+    std::vector<GraphStep> graph;
+    for (const StepSpec& step : steps) {
+      for (const auto& d : step.depends_on) {
+        if (!spec.step(d)) return error(step.line, "steps.{}.depends_on: no step named {}", step.name, shown(d));
+        if (d == step.name) return error(step.line, "steps.{}.depends_on: a step cannot depend on itself", step.name);
+      }
+      graph.push_back({.name = step.name, .depends_on = step.depends_on, .when_status = step.when.status});
+    }
+    if (auto g = StepGraph::build(std::move(graph)); !g) return error(steps_line_, "{}", g.error().message());
+    return {};
+  }
+
+  static StepSpec implicit_step(std::string name, StepType type, int line) {
+    StepSpec step;
+    step.name = std::move(name);
+    step.type = type;
+    step.line = line;
+    return step;
+  }
+
+  static bool uses_app(const StepSpec& s) {
+    return s.type == StepType::kCommands ? s.image == kAppImage : true;
+  }
+
+  std::map<std::string, int> step_lines_;
+  std::map<std::string, int> service_lines_;  // steps whose services: were written, and where
+  std::vector<std::tuple<int, std::string, std::vector<std::string>>> environment_refs_;
+  bool steps_listed_ = false;
+  int steps_line_ = 1;
   int repository_line_ = 1;
 };
 

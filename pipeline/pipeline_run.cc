@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/random_id.h"
 #include "base/scope_exit.h"
+#include "pipeline/masked_log.h"
 #include "runtime/container_store.h"
 
 namespace slipway::pipeline {
@@ -120,74 +121,122 @@ std::string PipelineRun::container_name(const std::string& role) const {
   return fmt::format("{}-{}-{}", app, short_id_, role);
 }
 
-void PipelineRun::save() {
+void PipelineRun::save_locked() {
   record_.duration_ms = now_ms() - record_.start_unix_ms;
   if (auto st = write_reports(record_, dir_); !st)
     log::warn("pipeline {}: write reports: {}", record_.id, st.error().message());
 }
 
-void PipelineRun::skip(const std::string& name, const std::string& why) {
+size_t PipelineRun::add_step(const std::string& name) {
+  std::lock_guard lock(mu_);
   StepRecord s;
   s.name = name;
+  record_.steps.push_back(s);
+  return record_.steps.size() - 1;
+}
+
+void PipelineRun::skip_step(size_t index, const std::string& why) {
+  std::lock_guard lock(mu_);
+  StepRecord& s = record_.steps[index];
   s.status = StepStatus::kSkipped;
   s.start_unix_ms = now_ms();
   s.message = why;
-  record_.steps.push_back(s);
   if (progress_) progress_->finished(s);
-  save();
+  save_locked();
 }
 
-bool PipelineRun::step(const std::string& name, const std::function<Result<StepOutcome>(StepLog&)>& body) {
-  if (failed_) {
-    skip(name, pipeline_interrupted() ? "the run was interrupted" : "an earlier step failed");
-    return true;
-  }
+namespace {
+
+void write_line(const StepLog& log, const std::string& text) {
+  if (log.fd) (void)!::write(log.fd.get(), (text + "\n").data(), text.size() + 1);
+}
+
+}  // namespace
+
+bool PipelineRun::run_step(size_t index, const std::function<Result<StepOutcome>(StepLog&)>& body,
+                           int attempts) {
   StepRecord s;
-  s.name = name;
-  s.status = StepStatus::kRunning;
-  s.start_unix_ms = now_ms();
-  s.log_file = name + ".log";
-  record_.steps.push_back(s);
-  size_t index = record_.steps.size() - 1;
-  save();
-  if (progress_) progress_->started(s);
+  {
+    std::lock_guard lock(mu_);
+    s = record_.steps[index];
+    s.status = StepStatus::kRunning;
+    s.start_unix_ms = now_ms();
+    s.log_file = s.name + ".log";
+    record_.steps[index] = s;
+    save_locked();
+    if (progress_) progress_->started(s);
+  }
 
   auto started = std::chrono::steady_clock::now();
   StepLog log;
   log.path = fs::join(dir_, s.log_file);
-  log.fd = UniqueFd(::open(log.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));
-  Result<StepOutcome> outcome = log.fd ? body(log) : fail_errno("open " + log.path);
+  UniqueFd file(::open(log.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));
+  Result<StepOutcome> outcome = fail_errno("open " + log.path);
+  // With secrets, the step writes into a pipe and only masked text reaches the file.
+  std::unique_ptr<MaskedLog> masked_log;
+  if (file && mask_) {
+    auto opened = MaskedLog::open(file.get(), *mask_);
+    if (opened) {
+      masked_log = std::move(*opened);
+      log.fd = std::move(masked_log->write_end());
+    } else {
+      outcome = std::unexpected(opened.error());
+      file.reset();
+    }
+  } else {
+    log.fd = std::move(file);
+  }
+  for (int attempt = 1; log.fd && attempt <= attempts; ++attempt) {
+    outcome = body(log);
+    bool passed = outcome && outcome->passed;
+    if (passed || attempt == attempts || pipeline_interrupted()) break;
+    write_line(log, fmt::format("slipway: attempt {} of {} failed ({}); trying again", attempt, attempts,
+                                outcome ? outcome->message : outcome.error().message()));
+  }
   s.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
                       .count();
   if (!outcome) {
     s.status = StepStatus::kFailed;
-    s.message = outcome.error().message();
+    s.message = masked(outcome.error().message());
     // The reason also ends the step's log, where someone reading only the log looks for it.
-    if (log.fd) (void)!::write(log.fd.get(), ("slipway: " + s.message + "\n").data(), s.message.size() + 10);
+    write_line(log, "slipway: " + s.message);
   } else {
     s.status = outcome->passed ? StepStatus::kPassed : StepStatus::kFailed;
     s.exit_code = outcome->exit_code;
     s.command_ms = outcome->command_ms;
-    s.message = outcome->message;
+    s.message = masked(outcome->message);
+    s.artifacts = std::move(outcome->artifacts);
+    s.tests = std::move(outcome->tests);
+    for (auto& t : s.tests) {
+      t.message = masked(t.message);
+      t.details = masked(t.details);
+    }
   }
+  log.fd.reset();
+  if (masked_log) masked_log->finish(std::chrono::seconds(2));
   if (int sig = g_interrupt_signal.load()) {
     s.status = StepStatus::kFailed;
     s.message = fmt::format("interrupted by {}", sigabbrev_np(sig) ? sigabbrev_np(sig) : "a signal");
   }
-  failed_ = s.status == StepStatus::kFailed;
+  if (s.status == StepStatus::kFailed) failed_ = true;
+  std::lock_guard lock(mu_);
   record_.steps[index] = s;
   if (progress_) progress_->finished(s);
-  save();
-  return !failed_;
+  save_locked();
+  return s.status == StepStatus::kPassed;
 }
 
 void PipelineRun::finish() {
-  record_.finished = true;
-  record_.passed = !failed_;
-  save();
-  // The reports and logs stay; the checkout is only needed while steps run.
-  if (std::string src = fs::join(dir_, "src"); fs::exists(src)) {
-    if (auto st = fs::remove_tree(src); !st) log::warn("pipeline {}: {}", record_.id, st.error().message());
+  {
+    std::lock_guard lock(mu_);
+    record_.finished = true;
+    record_.passed = !failed_;
+    save_locked();
+  }
+  // The reports and logs stay; the workspace (the checkout and what steps wrote there) is only
+  // needed while steps run, unless the user keeps it to look at.
+  if (std::string workspace = fs::join(dir_, "workspace"); !request_.keep_workspace && fs::exists(workspace)) {
+    if (auto st = fs::remove_tree(workspace); !st) log::warn("pipeline {}: {}", record_.id, st.error().message());
   }
 }
 

@@ -6,7 +6,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "pipeline/step_graph.h"
 
 namespace slipway::pipeline {
 
@@ -77,36 +80,74 @@ struct AppSpec {
   ReadinessProbe ready;                   // port defaults to `port`
 };
 
-// A step that runs one command in a container of `image` (default: the app image).
-struct TestStep {
-  bool enabled = false;  // present in the file
-  std::string image;
-  CommandLine command;
-  std::map<std::string, std::string> env;
+// What a step does. kCommands runs a script in any image; the others are the seed's steps with
+// their fixed meaning (docs/pipeline-file.md): build the app image, test it against a service set,
+// test it next to the running app in a networkholder, deploy it with a name switch, test the
+// deployed app, push it.
+enum class StepType { kCommands, kBuild, kUnit, kIntegration, kDeploy, kLive, kPush };
+
+// "commands", "build", "unit"...: as a file writes it.
+constexpr std::string_view to_string(StepType type) {
+  constexpr std::string_view kNames[] = {"commands", "build", "unit", "integration", "deploy", "live", "push"};
+  return kNames[static_cast<int>(type)];
+}
+
+// `when:` of a step: it runs only where every written condition holds.
+struct WhenSpec {
+  std::vector<std::string> branches;      // glob patterns (fnmatch); empty: any branch
+  std::vector<std::string> environments;  // environment names; empty: any
+  std::vector<std::string> events;        // push | manual | watch; empty: any
+  WhenStatus status = WhenStatus::kSuccess;
+};
+
+// The image a step names as `app`: the one built from this commit.
+inline constexpr const char* kAppImage = "app";
+// Where the checkout is mounted in the steps.
+inline constexpr const char* kWorkspacePath = "/workspace";
+
+// A secret a step names (secrets.h): its value reaches the step's containers as the environment
+// variable NAME, or as the file /run/secrets/NAME.
+struct SecretUse {
+  std::string name;
+  bool as_file = false;
+};
+
+// Directories kept from run to run (caches.h): `key` (a template, `{{ checksum "FILE" }}` and
+// ${VARIABLES}) picks the copy; `paths` are mounted from it, absolute or relative to /workspace.
+struct CacheSpec {
+  std::string key;
+  std::vector<std::string> paths;
+};
+
+// One step of the pipeline.
+struct StepSpec {
+  std::string name;  // [a-z0-9][a-z0-9-]*: names its log, its containers and its dependents
+  StepType type = StepType::kCommands;
+  std::string image;  // kAppImage, or any image reference; empty: the app image (seed steps)
+  // A script (commands steps, or a seed test step's `commands:`): run with `sh -e`, each command
+  // echoed to the log first. Empty: `command` is run as it is.
+  std::vector<std::string> commands;
+  CommandLine command;  // seed test steps' `command:`
+  std::map<std::string, std::string> env;  // values may use ${CI_...} (variables.h)
+  std::string services;  // a service set the step reaches; empty: none
+  std::vector<std::string> depends_on;
+  bool depends_on_written = false;  // `depends_on: []` starts at once; absent: see PipelineSpec
+  WhenSpec when;
   double timeout_seconds = 600;
-  int line = 0;
-};
-
-struct UnitStep : TestStep {
-  std::string services = "dev";  // service set the tests reach on the host's localhost
-};
-
-struct IntegrationStep : TestStep {
-  std::string services = "dev";
-  // Ports of the networkholder's localhost forwarded to the same port on the host's 127.0.0.1
-  // (where the dev services listen); empty: every port of the set's services.
+  int retry = 0;         // more attempts after a failed one
+  std::string network;   // none | host | default | NETWORK; empty: the service set's, else default
+  std::string workdir;   // empty: /workspace for commands steps, the image's own for seed steps
+  // integration: ports of the networkholder's localhost forwarded to the same port on the host's
+  // 127.0.0.1 (where the dev services listen); empty: every port of the set's services.
   std::vector<int> forward;
-  std::map<std::string, std::string> app_env;  // added to the app's env in this step
-};
-
-struct DeployStep {
-  bool enabled = false;
-  std::string services = "prodlike";  // the app joins this set's network
-  std::map<std::string, std::string> env;  // added to the app's env in this step
+  std::map<std::string, std::string> app_env;  // integration: added to the app's env
+  std::vector<SecretUse> secrets;
+  // Glob patterns of workspace files copied into the run directory after the step, pass or fail.
+  std::vector<std::string> artifacts;
+  std::vector<std::string> junit_reports;  // `reports: {junit: [...]}`: globs, as artifacts
+  std::vector<CacheSpec> caches;
   int line = 0;
 };
-
-struct LiveStep : TestStep {};
 
 // Where a successful build is pushed, in the environments that push.
 struct PushSpec {
@@ -126,16 +167,23 @@ struct EnvironmentSpec {
 };
 
 struct PipelineSpec {
+  // The step called `name`, or nullptr.
+  const StepSpec* step(std::string_view name) const {
+    for (const auto& s : steps)
+      if (s.name == name) return &s;
+    return nullptr;
+  }
+
   std::string file;  // path it was read from, for messages
   // When the images of steps, services and FROM lines are pulled: missing (not in the store),
   // always (every run follows moved tags), never.
   std::string pull = "missing";
-  AppSpec app;
+  AppSpec app;  // app.name empty: the pipeline builds no app image
   std::map<std::string, ServiceSetSpec> service_sets;
-  UnitStep unit;
-  IntegrationStep integration;
-  DeployStep deploy;
-  LiveStep live;
+  // In the order they were written. Without any depends_on in the file, each step follows the one
+  // before it (failure and always steps follow them all); once one step has depends_on, a step
+  // without it starts at once. Steps that use the app image depend on the build step.
+  std::vector<StepSpec> steps;
   PushSpec push;
   // Default when absent: testing (no push) and staging (push).
   std::map<std::string, EnvironmentSpec> environments;

@@ -10,140 +10,15 @@
 #include <nlohmann/json.hpp>
 
 #include "base/fs.h"
+#include "pipeline/report_text.h"
 
 namespace slipway::pipeline {
 namespace {
 
 using Json = nlohmann::ordered_json;
 
-// Skips one terminal escape sequence starting at s[i] == ESC; returns the index after it.
-size_t skip_escape(std::string_view s, size_t i) {
-  ++i;
-  if (i >= s.size()) return i;
-  if (s[i] == '[') {  // CSI: parameter and intermediate bytes, then one final byte
-    for (++i; i < s.size(); ++i) {
-      unsigned char c = static_cast<unsigned char>(s[i]);
-      if (c >= 0x40 && c <= 0x7e) return i + 1;
-      if (c < 0x20 || c > 0x3f) return i;  // malformed: keep what follows
-    }
-    return i;
-  }
-  if (s[i] == ']') {  // OSC (window titles, hyperlinks): ends at BEL or ESC backslash
-    for (++i; i < s.size(); ++i) {
-      if (s[i] == '\a') return i + 1;
-      if (s[i] == '\x1b') return (i + 1 < s.size() && s[i + 1] == '\\') ? i + 2 : i;
-    }
-    return i;
-  }
-  // Two-byte escapes (ESC 7, ESC M...); anything else was a stray ESC and keeps what follows.
-  return (s[i] >= 0x30 && s[i] <= 0x7e) ? i + 1 : i;
-}
+}  // namespace
 
-// Length of the valid UTF-8 sequence at s[i], or 0 if it is not one (overlong, surrogate, cut).
-size_t utf8_length(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = byte(i);
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte
-  if (c < 0x80) return 1;
-  if (c >= 0xc2 && c <= 0xdf) {
-    n = 2;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    n = 3;
-    if (c == 0xe0) lo = 0xa0;
-    if (c == 0xed) hi = 0x9f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    n = 4;
-    if (c == 0xf0) lo = 0x90;
-    if (c == 0xf4) hi = 0x8f;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (size_t k = 2; k < n; ++k)
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
-  // U+FFFE and U+FFFF are not characters in XML.
-  if (n == 3 && c == 0xef && byte(i + 1) == 0xbf && byte(i + 2) >= 0xbe) return 0;
-  return n;
-}
-
-// Text that any XML or HTML parser accepts: valid UTF-8 (bad bytes become U+FFFD), terminal
-// escapes dropped, and no control characters other than tab, newline and carriage return.
-std::string clean_text(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == 0x1b) {
-      i = skip_escape(s, i);
-    } else if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
-      ++i;
-    } else if (size_t n = utf8_length(s, i); n > 0) {
-      out.append(s.substr(i, n));
-      i += n;
-    } else {
-      out += "\xef\xbf\xbd";
-      ++i;
-    }
-  }
-  return out;
-}
-
-// Escapes for XML and HTML alike; in attributes, whitespace is kept as character references
-// because attribute-value normalization would otherwise turn newlines into spaces.
-std::string escape(std::string_view raw, bool attribute = false) {
-  std::string s = clean_text(raw);
-  std::string out;
-  out.reserve(s.size() + s.size() / 8);
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      case '\n':
-        out += attribute ? "&#10;" : "\n";
-        break;
-      case '\r':
-        out += attribute ? "&#13;" : "\r";
-        break;
-      case '\t':
-        out += attribute ? "&#9;" : "\t";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-std::string seconds(int64_t ms) {
-  return fmt::format("{:.3f}", static_cast<double>(ms) / 1000.0);
-}
-
-// "2024-05-01T12:00:00" in UTC, as JUnit's timestamp attribute wants it (no zone suffix).
-std::string iso_utc(int64_t unix_ms) {
-  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return buf;
-}
-
-// The whole run's span: its duration, or longer if a step outlasts it (a run still going on).
 int64_t run_span_ms(const RunRecord& run) {
   int64_t span = run.duration_ms;
   for (const auto& step : run.steps)
@@ -156,6 +31,8 @@ std::string_view run_status(const RunRecord& run) {
   if (!run.finished) return "running";
   return run.passed ? "passed" : "failed";
 }
+
+namespace {
 
 std::string failure_message(const StepRecord& step) {
   if (!step.message.empty()) return step.message;
@@ -185,6 +62,27 @@ std::string_view to_string(StepStatus status) {
       return "skipped";
   }
   return "unknown";
+}
+
+std::string_view to_string(TestStatus status) {
+  switch (status) {
+    case TestStatus::kPassed: return "passed";
+    case TestStatus::kFailed: return "failed";
+    case TestStatus::kError: return "error";
+    case TestStatus::kSkipped: return "skipped";
+  }
+  return "unknown";
+}
+
+TestCounts count_tests(const std::vector<TestCaseRecord>& tests) {
+  TestCounts c;
+  c.tests = tests.size();
+  for (const auto& t : tests) {
+    c.failures += t.status == TestStatus::kFailed;
+    c.errors += t.status == TestStatus::kError;
+    c.skipped += t.status == TestStatus::kSkipped;
+  }
+  return c;
 }
 
 Result<StepStatus> parse_step_status(std::string_view text) {
@@ -229,6 +127,20 @@ std::string summary_json(const RunRecord& run) {
     s["exit_code"] = step.exit_code;
     s["message"] = step.message;
     s["log_file"] = step.log_file;
+    if (!step.artifacts.empty()) s["artifacts"] = step.artifacts;
+    if (!step.tests.empty()) {
+      TestCounts c = count_tests(step.tests);
+      s["test_counts"] = {{"tests", c.tests}, {"failures", c.failures}, {"errors", c.errors}, {"skipped", c.skipped}};
+      Json tests = Json::array();
+      for (const auto& t : step.tests) {
+        Json tj = {{"suite", t.suite}, {"classname", t.classname}, {"name", t.name}, {"seconds", t.seconds},
+                   {"status", to_string(t.status)}};
+        if (!t.message.empty()) tj["message"] = t.message;
+        if (!t.details.empty()) tj["details"] = t.details;
+        tests.push_back(std::move(tj));
+      }
+      s["tests"] = std::move(tests);
+    }
     j["steps"].push_back(std::move(s));
   }
   // Commit subjects and messages come from users: never let a stray byte make the summary fail.
@@ -263,6 +175,20 @@ Result<RunRecord> parse_summary_json(std::string_view text) {
       step.exit_code = field<int>(s, "exit_code", -1);
       step.message = field<std::string>(s, "message", "");
       step.log_file = field<std::string>(s, "log_file", "");
+      step.artifacts = field<std::vector<std::string>>(s, "artifacts", {});
+      for (const auto& tj : field<Json>(s, "tests", Json::array())) {
+        TestCaseRecord t;
+        t.suite = field<std::string>(tj, "suite", "");
+        t.classname = field<std::string>(tj, "classname", "");
+        t.name = field<std::string>(tj, "name", "");
+        t.seconds = field<double>(tj, "seconds", 0);
+        std::string status = field<std::string>(tj, "status", "passed");
+        for (auto st : {TestStatus::kPassed, TestStatus::kFailed, TestStatus::kError, TestStatus::kSkipped})
+          if (to_string(st) == status) t.status = st;
+        t.message = field<std::string>(tj, "message", "");
+        t.details = field<std::string>(tj, "details", "");
+        step.tests.push_back(std::move(t));
+      }
       run.steps.push_back(std::move(step));
     }
     return run;
@@ -306,6 +232,50 @@ std::string log_tail(const std::string& run_dir, const std::string& log_file, si
   return prefix + clean_text(data);
 }
 
+namespace {
+
+// The <testsuite>s of one step's own test reports, one per suite name in the order first seen.
+std::string test_suites(const StepRecord& step, int64_t timestamp_ms) {
+  std::vector<std::string> suites;
+  for (const auto& t : step.tests)
+    if (std::find(suites.begin(), suites.end(), t.suite) == suites.end()) suites.push_back(t.suite);
+  std::string out;
+  for (const auto& suite : suites) {
+    std::vector<TestCaseRecord> cases;
+    double total = 0;
+    for (const auto& t : step.tests)
+      if (t.suite == suite) {
+        cases.push_back(t);
+        total += t.seconds;
+      }
+    TestCounts c = count_tests(cases);
+    std::string name = suite.empty() ? step.name : step.name + ": " + suite;
+    out += fmt::format(
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\" "
+        "timestamp=\"{}\">\n",
+        escape(name, true), c.tests, c.failures, c.errors, c.skipped, total, iso_utc(timestamp_ms));
+    for (const auto& t : cases) {
+      out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\"", escape(t.classname, true),
+                         escape(t.name, true), t.seconds);
+      std::string message = t.message.empty() ? "" : fmt::format(" message=\"{}\"", escape(t.message, true));
+      switch (t.status) {
+        case TestStatus::kPassed: out += "/>\n"; break;
+        case TestStatus::kSkipped: out += fmt::format(">\n      <skipped{}/>\n    </testcase>\n", message); break;
+        case TestStatus::kFailed:
+        case TestStatus::kError: {
+          const char* tag = t.status == TestStatus::kError ? "error" : "failure";
+          out += fmt::format(">\n      <{}{}>{}</{}>\n    </testcase>\n", tag, message, escape(t.details), tag);
+          break;
+        }
+      }
+    }
+    out += "  </testsuite>\n";
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string junit_xml(const RunRecord& run, const std::string& run_dir) {
   int failures = 0, errors = 0, skipped = 0;
   for (const auto& step : run.steps) {
@@ -314,11 +284,24 @@ std::string junit_xml(const RunRecord& run, const std::string& run_dir) {
     if (step.status == StepStatus::kSkipped || step.status == StepStatus::kPending) ++skipped;
   }
   std::string app = escape(run.app, true);
-  std::string counts =
-      fmt::format("tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\"",
-                  run.steps.size(), failures, errors, skipped, seconds(run_span_ms(run)));
+  auto counts_of = [](size_t tests, size_t f, size_t e, size_t sk, const std::string& time) {
+    return fmt::format("tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{}\"", tests, f, e, sk,
+                       time);
+  };
+  std::string time = seconds(run_span_ms(run));
+  std::string counts = counts_of(run.steps.size(), failures, errors, skipped, time);
+  TestCounts all{run.steps.size(), static_cast<size_t>(failures), static_cast<size_t>(errors),
+                 static_cast<size_t>(skipped)};
+  for (const auto& step : run.steps) {
+    TestCounts c = count_tests(step.tests);
+    all.tests += c.tests;
+    all.failures += c.failures;
+    all.errors += c.errors;
+    all.skipped += c.skipped;
+  }
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out += fmt::format("<testsuites name=\"slipway\" {}>\n", counts);
+  out += fmt::format("<testsuites name=\"slipway\" {}>\n",
+                     counts_of(all.tests, all.failures, all.errors, all.skipped, time));
   out += fmt::format("  <testsuite name=\"slipway pipeline {}\" {} timestamp=\"{}\">\n", app,
                      counts, iso_utc(run.start_unix_ms));
   out += "    <properties>\n";
@@ -372,131 +355,9 @@ std::string junit_xml(const RunRecord& run, const std::string& run_dir) {
       }
     }
   }
-  out += "  </testsuite>\n</testsuites>\n";
-  return out;
-}
-
-namespace {
-
-constexpr std::string_view kHtmlStyle = R"(
-:root{--fg:#1f2328;--bg:#fff;--muted:#656d76;--line:#d0d7de;--track:#f6f8fa;
---passed:#2da44e;--failed:#cf222e;--skipped:#8c959f;--running:#0969da;--pending:#d0d7de}
-@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--bg:#0d1117;--muted:#8d96a0;
---line:#30363d;--track:#161b22;--pending:#30363d}}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--fg);
-background:var(--bg);margin:0 auto;padding:24px;max-width:1100px}
-h1{font-size:22px;margin:0 0 8px}h2{font-size:16px;margin:28px 0 10px}
-.badge{display:inline-block;padding:1px 10px;border-radius:12px;color:#fff;font-size:13px;
-vertical-align:middle}
-.passed{background:var(--passed)}.failed{background:var(--failed)}.skipped{background:var(--skipped)}
-.running{background:var(--running)}.pending{background:var(--pending)}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}
-dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
-code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
-.timeline{border:1px solid var(--line);border-radius:6px;padding:8px 12px}
-.row{display:grid;grid-template-columns:110px 1fr 190px;gap:12px;align-items:center;height:26px}
-.track{position:relative;height:14px;background:var(--track);border-radius:3px}
-.bar{position:absolute;top:0;height:100%;border-radius:3px;min-width:2px;overflow:hidden}
-.cmd{height:100%;background:rgba(0,0,0,.22)}
-.dur{color:var(--muted);white-space:nowrap;font-variant-numeric:tabular-nums}
-.axis{display:flex;justify-content:space-between;color:var(--muted);font-size:12px;
-margin-left:122px;margin-right:202px}
-details{border:1px solid var(--line);border-radius:6px;margin:8px 0}
-summary{cursor:pointer;padding:6px 12px}
-.dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:6px}
-.msg{color:var(--muted)}
-pre{margin:0;padding:10px 12px;border-top:1px solid var(--line);overflow:auto;max-height:600px;
-white-space:pre-wrap;overflow-wrap:anywhere}
-)";
-
-std::string percent(double v) {
-  return fmt::format("{:.2f}", std::clamp(v, 0.0, 100.0));
-}
-
-// One timeline row: a bar placed by start offset and sized by duration, both relative to the run.
-std::string timeline_row(const StepRecord& step, const RunRecord& run, int64_t span) {
-  std::string status(to_string(step.status));
-  std::string bar, dur;
-  bool started = step.start_unix_ms > 0 && step.status != StepStatus::kPending &&
-                 step.status != StepStatus::kSkipped;
-  if (started && span > 0) {
-    double left = 100.0 * static_cast<double>(step.start_unix_ms - run.start_unix_ms) / span;
-    double width = 100.0 * static_cast<double>(step.duration_ms) / span;
-    left = std::clamp(left, 0.0, 100.0);
-    width = std::clamp(width, 0.0, 100.0 - left);
-    std::string title = fmt::format("{} {}", step.name, format_duration(step.duration_ms));
-    std::string inner;
-    if (step.command_ms >= 0 && step.duration_ms > 0) {
-      title += fmt::format(", command {}, overhead {}", format_duration(step.command_ms),
-                           format_duration(step.duration_ms - step.command_ms));
-      inner = fmt::format("<div class=\"cmd\" style=\"width:{}%\"></div>",
-                          percent(100.0 * static_cast<double>(step.command_ms) / step.duration_ms));
-    }
-    bar = fmt::format("<div class=\"bar {}\" style=\"left:{}%;width:{}%\" title=\"{}\">{}</div>",
-                      status, percent(left), percent(width), escape(title, true), inner);
-  }
-  if (step.status == StepStatus::kSkipped || step.status == StepStatus::kPending) {
-    dur = status;
-  } else {
-    dur = format_duration(step.duration_ms);
-    if (step.command_ms >= 0)
-      dur += fmt::format(" <span title=\"time in the command\">(cmd {})</span>",
-                         format_duration(step.command_ms));
-    if (step.status == StepStatus::kRunning) dur += " running";
-  }
-  return fmt::format(
-      "<div class=\"row\"><div class=\"name\"><code>{}</code></div><div class=\"track\">{}</div>"
-      "<div class=\"dur\">{}</div></div>\n",
-      escape(step.name), bar, dur);
-}
-
-std::string log_section(const StepRecord& step, const std::string& run_dir) {
-  std::string status(to_string(step.status));
-  std::string summary = fmt::format("<span class=\"dot {}\"></span><code>{}</code> &middot; {}",
-                                    status, escape(step.name), status);
-  if (step.status != StepStatus::kPending && step.status != StepStatus::kSkipped)
-    summary += fmt::format(" &middot; {}", format_duration(step.duration_ms));
-  if (!step.message.empty())
-    summary += fmt::format(" &middot; <span class=\"msg\">{}</span>", escape(step.message));
-  std::string log = log_tail(run_dir, step.log_file);
-  if (log.empty()) log = step.log_file.empty() ? "(no log)" : "(log is empty)";
-  bool open = step.status == StepStatus::kFailed || step.status == StepStatus::kRunning;
-  return fmt::format("<details{}><summary>{}</summary><pre>{}</pre></details>\n",
-                     open ? " open" : "", summary, escape(log));
-}
-
-}  // namespace
-
-std::string html_report(const RunRecord& run, const std::string& run_dir) {
-  std::string status(run_status(run));
-  int64_t span = run_span_ms(run);
-  std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-  out += "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n";
-  out += fmt::format("<title>{} {} &middot; {} &middot; slipway</title>\n", escape(run.app),
-                     escape(run.environment), status);
-  out += fmt::format("<style>{}</style>\n</head>\n<body>\n<header>\n", kHtmlStyle);
-  out += fmt::format("<h1>{} <span class=\"badge {}\">{}</span></h1>\n<dl>\n", escape(run.app),
-                     status, status);
-  auto item = [&](std::string_view name, const std::string& html) {
-    if (!html.empty()) out += fmt::format("<dt>{}</dt><dd>{}</dd>\n", name, html);
-  };
-  item("environment", escape(run.environment));
-  std::string commit = run.commit.empty() ? "" : fmt::format("<code>{}</code>", escape(run.commit));
-  if (!run.commit_summary.empty()) commit += fmt::format(" {}", escape(run.commit_summary));
-  item("commit", commit);
-  item("branch", escape(run.branch));
-  item("repository", escape(run.repo));
-  item("image", run.image.empty() ? "" : fmt::format("<code>{}</code>", escape(run.image)));
-  item("run", run.id.empty() ? "" : fmt::format("<code>{}</code>", escape(run.id)));
-  if (run.start_unix_ms > 0) item("started", iso_utc(run.start_unix_ms) + " UTC");
-  item("total time", format_duration(span) + (run.finished ? "" : " so far"));
-  out += "</dl>\n</header>\n<h2>Timeline</h2>\n<div class=\"timeline\">\n";
-  for (const auto& step : run.steps) out += timeline_row(step, run, span);
-  out += fmt::format("<div class=\"axis\"><span>0 s</span><span>{}</span></div>\n</div>\n",
-                     format_duration(span));
-  out += "<h2>Logs</h2>\n";
-  for (const auto& step : run.steps) out += log_section(step, run_dir);
-  out += "</body>\n</html>\n";
+  out += "  </testsuite>\n";
+  for (const auto& step : run.steps) out += test_suites(step, run.start_unix_ms);
+  out += "</testsuites>\n";
   return out;
 }
 

@@ -13,6 +13,26 @@ namespace slipway::pipeline {
 
 enum class StepStatus { kPending, kRunning, kPassed, kFailed, kSkipped };
 
+enum class TestStatus { kPassed, kFailed, kError, kSkipped };
+
+// One test case of a step's JUnit report.
+struct TestCaseRecord {
+  std::string suite;  // its <testsuite name>
+  std::string classname;
+  std::string name;
+  double seconds = 0;
+  TestStatus status = TestStatus::kPassed;
+  std::string message;  // of the failure, error or skip
+  std::string details;  // the failure's text, cut to a few kB
+
+  bool operator==(const TestCaseRecord&) const = default;
+};
+
+struct TestCounts {
+  size_t tests = 0, failures = 0, errors = 0, skipped = 0;
+};
+TestCounts count_tests(const std::vector<TestCaseRecord>& tests);
+
 struct StepRecord {
   std::string name;  // checkout, build, unit, integration, deploy, live, push
   StepStatus status = StepStatus::kPending;
@@ -23,6 +43,8 @@ struct StepRecord {
   int exit_code = -1;    // the user command's exit status, -1 if none
   std::string message;   // one-line reason on failure or skip ("unit tests exited with 1")
   std::string log_file;  // relative to the run directory, e.g. "unit.log"; empty if none
+  std::vector<std::string> artifacts = {};  // files kept, relative to the run directory
+  std::vector<TestCaseRecord> tests = {};   // from its JUnit reports
 
   bool operator==(const StepRecord&) const = default;
 };
@@ -38,6 +60,14 @@ struct RunRecord {
   bool operator==(const RunRecord&) const = default;
 };
 
+// The whole run's span: its duration, or longer if a step outlasts it (a run still going on).
+int64_t run_span_ms(const RunRecord& run);
+// "running", "passed" or "failed".
+std::string_view run_status(const RunRecord& run);
+
+// "passed", "failed", "error", "skipped".
+std::string_view to_string(TestStatus status);
+
 // "pending", "running", "passed", "failed", "skipped".
 std::string_view to_string(StepStatus status);
 Result<StepStatus> parse_step_status(std::string_view text);
@@ -50,9 +80,11 @@ std::string summary_json(const RunRecord& run);
 // Reads what summary_json wrote; derived keys (overhead_ms, started_at) are ignored.
 Result<RunRecord> parse_summary_json(std::string_view text);
 
-// One <testsuite> with one <testcase> per step; failed steps carry the tail of their log.
+// One <testsuite> with one <testcase> per step (failed steps carry the tail of their log), then
+// one <testsuite> per suite of each step's JUnit reports, named "STEP: SUITE".
 std::string junit_xml(const RunRecord& run, const std::string& run_dir);
-// One self-contained HTML page: header, timeline of the steps, and each step's log tail.
+// One self-contained HTML page: header, timeline of the steps, test results with each failed
+// test, artifacts, and each step's log tail.
 std::string html_report(const RunRecord& run, const std::string& run_dir);
 
 // Writes summary.json, junit.xml and report.html into run_dir, each atomically, so a run killed at

@@ -85,7 +85,9 @@ std::vector<size_t> StepGraph::take_ready() {
       auto failed_dep = std::find_if(deps.begin(), deps.end(), [&](size_t d) { return bad(states_[d]); });
       if (s.when_status == WhenStatus::kSuccess && failed_dep != deps.end()) {
         states_[i] = StepState::kCancelled;
-        why_[i] = steps_[*failed_dep].name + " failed";
+        // The cause, not the cancelled step in between: "unit failed" all the way down.
+        why_[i] = states_[*failed_dep] == StepState::kCancelled ? why_[*failed_dep]
+                                                                : steps_[*failed_dep].name + " failed";
         changed = true;
       } else if (s.when_status == WhenStatus::kFailure && failed_dep == deps.end()) {
         states_[i] = StepState::kSkipped;

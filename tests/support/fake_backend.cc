@@ -1,5 +1,7 @@
 #include "tests/support/fake_backend.h"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 namespace slipway::testing {
@@ -16,7 +18,9 @@ Result<FakeBackend::ContainerInfo> FakeBackend::create(const RunOptions& options
   c.pid = 100000 + next_;
   bool bridge = options.net != "none" && options.net != "host" && !options.net.starts_with("container:");
   if (bridge) {
-    if (!networks.count(options.net)) return fail("no such network {}", options.net);
+    // The default bridge network is always there, as slipway's (made on first use).
+    bool default_net = options.net == "default" || options.net == "bridge";
+    if (!default_net && !networks.count(options.net)) return fail("no such network {}", options.net);
     c.network = options.net;
     c.ip = fmt::format("10.88.0.{}", next_ + 1);
     c.dns_names = {c.name};
@@ -27,15 +31,21 @@ Result<FakeBackend::ContainerInfo> FakeBackend::create(const RunOptions& options
   return c;
 }
 
-Result<int> FakeBackend::run(RunOptions options, int) {
+Result<int> FakeBackend::run(RunOptions options, int log_fd) {
+  std::unique_lock lock(mu_);
   events.push_back("run " + options.name);
   auto c = SLW_TRY(create(options));
+  // Unlocked: steps run in parallel, and a test may hold one until another has started.
+  lock.unlock();
+  for (const auto& piece : prints(options)) (void)!::write(log_fd, piece.data(), piece.size());
   int code = on_run(options);
+  lock.lock();
   containers.erase(c.name);
   return code;
 }
 
 Result<pipeline::StepContainer> FakeBackend::start(RunOptions options, int, const std::string&) {
+  std::unique_lock lock(mu_);
   events.push_back("start " + options.name);
   pipeline::StepContainer c;
   c.info = SLW_TRY(create(options));
@@ -43,32 +53,38 @@ Result<pipeline::StepContainer> FakeBackend::start(RunOptions options, int, cons
 }
 
 bool FakeBackend::running(pipeline::StepContainer& container) {
+  std::unique_lock lock(mu_);
   auto it = containers.find(container.info.name);
   return it != containers.end() && it->second.running;
 }
 
 void FakeBackend::stop(pipeline::StepContainer& container, int log_fd) {
+  std::unique_lock lock(mu_);
   (void)remove(container.info.name, log_fd);
 }
 
 Result<FakeBackend::ContainerInfo> FakeBackend::start_detached(RunOptions options, int, const std::string&) {
+  std::unique_lock lock(mu_);
   events.push_back("start -d " + options.name);
   return create(options);
 }
 
 Result<std::optional<FakeBackend::ContainerInfo>> FakeBackend::find(const std::string& name) const {
+  std::unique_lock lock(mu_);
   for (const auto& [n, c] : containers)
     if (n == name || c.id == name) return std::optional(c);
   return std::optional<ContainerInfo>();
 }
 
 Result<std::vector<FakeBackend::ContainerInfo>> FakeBackend::list() const {
+  std::unique_lock lock(mu_);
   std::vector<ContainerInfo> out;
   for (const auto& [n, c] : containers) out.push_back(c);
   return out;
 }
 
 Status FakeBackend::remove(const std::string& name, int) {
+  std::unique_lock lock(mu_);
   for (auto it = containers.begin(); it != containers.end(); ++it) {
     if (it->first != name && it->second.id != name) continue;
     events.push_back("remove " + it->first);
@@ -79,6 +95,7 @@ Status FakeBackend::remove(const std::string& name, int) {
 }
 
 Status FakeBackend::set_dns_names(const ContainerInfo& container, std::vector<std::string> names) {
+  std::unique_lock lock(mu_);
   auto it = containers.find(container.name);
   if (it == containers.end()) return fail("no such container {}", container.name);
   events.push_back(fmt::format("names {} {}", container.name, fmt::join(names, ",")));
@@ -89,21 +106,29 @@ Status FakeBackend::set_dns_names(const ContainerInfo& container, std::vector<st
 std::string FakeBackend::last_words(const std::string&) const { return ""; }
 
 Status FakeBackend::ensure_network(const pipeline::ServiceSetSpec& set) {
+  std::unique_lock lock(mu_);
   if (set.network != "host") networks.insert(set.network);
   return {};
 }
 
-Result<bool> FakeBackend::has_image(const std::string& image) const { return images.count(image) > 0; }
+Result<bool> FakeBackend::has_image(const std::string& image) const {
+  std::unique_lock lock(mu_);
+  return images.count(image) > 0;
+}
 
 Result<int> FakeBackend::build(const pipeline::BuildRequest& request, int) {
+  std::unique_lock lock(mu_);
   events.push_back("build " + request.image);
   builds.push_back(request);
+  lock.unlock();
   int code = on_build(request);
+  lock.lock();
   if (code == 0) images.insert(request.image);
   return code;
 }
 
 Result<int> FakeBackend::push(const pipeline::PushRequest& request, int) {
+  std::unique_lock lock(mu_);
   events.push_back("push " + request.destination);
   pushes.push_back(request);
   return images.count(request.image) ? 0 : 1;
@@ -116,6 +141,7 @@ const FakeBackend::ContainerInfo* FakeBackend::by_pid(pid_t pid) const {
 }
 
 Status FakeBackend::wait_until_healthy(const std::string& id, double, const std::function<bool()>& alive) {
+  std::unique_lock lock(mu_);
   for (const auto& [name, c] : containers) {
     if (c.id != id && name != id) continue;
     events.push_back("wait healthy " + name);
@@ -129,6 +155,7 @@ Status FakeBackend::wait_until_healthy(const std::string& id, double, const std:
 
 Status FakeBackend::wait_until_ready(const pipeline::ReadinessProbe& probe, const std::string& host,
                                      pid_t netns_of, const std::function<bool()>& alive) {
+  std::unique_lock lock(mu_);
   // The container probed: the one at that address, or (in a holder's namespace) the holder's
   // joiners, which share its localhost.
   const ContainerInfo* target = nullptr;
@@ -153,6 +180,7 @@ Status FakeBackend::wait_until_ready(const pipeline::ReadinessProbe& probe, cons
 }
 
 void FakeBackend::clean_up_interrupted(const std::string& marker) {
+  std::unique_lock lock(mu_);
   events.push_back("clean up " + marker);
   std::erase_if(containers, [&](const auto& kv) { return kv.first.find(marker) != std::string::npos; });
 }

@@ -1,11 +1,13 @@
 // An in-memory pipeline::ContainerBackend: containers, networks and images are map entries, and
 // every call is recorded as one line in `events` ("run smoke-1a2b3c-unit", "remove ..."), so the
 // engine's skip rules, deploy swap, readiness failures and interrupts are tested without root.
-// Behaviour is set through the std::function members; the defaults make every step pass.
+// Behaviour is set through the std::function members; the defaults make every step pass. The
+// public members are for the test to read once the run is over.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,6 +23,10 @@ class FakeBackend final : public pipeline::ContainerBackend {
 
   // Exit status of a container that `run` runs to its end.
   std::function<int(const RunOptions&)> on_run = [](const RunOptions&) { return 0; };
+  // What such a container prints, in the pieces it writes them (to the step's log).
+  std::function<std::vector<std::string>(const RunOptions&)> prints = [](const RunOptions&) {
+    return std::vector<std::string>{};
+  };
   // Exit status of a build; a build that exits 0 adds its image.
   std::function<int(const pipeline::BuildRequest&)> on_build = [](const pipeline::BuildRequest&) { return 0; };
   // Whether the container serves at host (its address, or 127.0.0.1 in a holder's namespace).
@@ -68,6 +74,9 @@ class FakeBackend final : public pipeline::ContainerBackend {
  private:
   Result<ContainerInfo> create(const RunOptions& options);
   int next_ = 0;
+  // Every call takes it: the engine runs steps in parallel. The callbacks of run and build are
+  // called without it.
+  mutable std::recursive_mutex mu_;
 };
 
 }  // namespace slipway::testing

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/pipeline_engine.h"
+#include "tests/support/engine_fixture.h"
 #include "tests/support/fake_backend.h"
 #include "tests/support/test_support.h"
 
@@ -45,60 +46,15 @@ push:
   tags: [staging]
 )";
 
-class PipelineEngineTest : public ::testing::Test {
+class PipelineEngineTest : public slipway::testing::EngineFixture {
  protected:
   void SetUp() override {
-    git({"init", "-q", "-b", "main"});
+    EngineFixture::SetUp();
     backend_.images = {"slipway/redis"};
   }
-
-  slipway::testing::CommandResult git(std::vector<std::string> args) {
-    args.insert(args.begin(), {"git", "-C", repo_.path(), "-c", "user.name=ci", "-c", "user.email=ci@example.test"});
-    return slipway::testing::run_command(args);
-  }
-
-  // Commits the app with this pipeline file; returns the commit id.
   std::string commit(const std::string& pipeline_file = kPipelineFile, const std::string& page = "v1") {
-    std::ofstream(repo_.path() + "/Dockerfile") << "FROM busybox\nRUN echo " << page << "\n";
-    std::ofstream(repo_.path() + "/.slipway.yml") << pipeline_file;
-    git({"add", "-A"});
-    git({"commit", "-q", "-m", "page " + page});
-    std::string head = git({"rev-parse", "HEAD"}).out;
-    return head.substr(0, head.find('\n'));
+    return EngineFixture::commit(pipeline_file, page);
   }
-
-  PipelineOutcome run(const std::string& environment = "testing") {
-    PipelineRequest request;
-    request.repo = repo_.path();
-    request.environment = environment;
-    request.root = root_.path();
-    request.run_root = run_root_.path();
-    request.progress_fd = -1;
-    auto outcome = run_pipeline(request, backend_);
-    EXPECT_TRUE(outcome) << outcome.error().message();
-    return outcome ? *outcome : PipelineOutcome{};
-  }
-
-  static const StepRecord& step(const PipelineOutcome& o, const std::string& name) {
-    for (const auto& s : o.record.steps)
-      if (s.name == name) return s;
-    static StepRecord none;
-    ADD_FAILURE() << "no step " << name;
-    return none;
-  }
-
-  // Events whose text starts with `prefix`, in order.
-  std::vector<std::string> events(const std::string& prefix) const {
-    std::vector<std::string> out;
-    for (const auto& e : backend_.events)
-      if (e.starts_with(prefix)) out.push_back(e);
-    return out;
-  }
-
-  TempDir repo_{"slipway-engine-repo"};
-  TempDir root_{"slipway-engine-root"};
-  TempDir run_root_{"slipway-engine-run"};
-  FakeBackend backend_;
 };
 
 TEST_F(PipelineEngineTest, AGreenRunRunsEveryStepInOrderAndWritesItsReports) {
@@ -123,7 +79,7 @@ TEST_F(PipelineEngineTest, AGreenRunRunsEveryStepInOrderAndWritesItsReports) {
   // The reports are written, and the checkout is gone once the run ends.
   for (auto f : {"summary.json", "junit.xml", "report.html", "unit.log", "deploy.log"})
     EXPECT_TRUE(stdfs::exists(o.run_dir + "/" + f)) << f;
-  EXPECT_FALSE(stdfs::exists(o.run_dir + "/src"));
+  EXPECT_FALSE(stdfs::exists(o.run_dir + "/workspace"));
   auto summary = nlohmann::json::parse(std::ifstream(o.run_dir + "/summary.json"));
   EXPECT_EQ(summary["passed"], true);
   EXPECT_EQ(summary["commit"], commit_id);
@@ -150,10 +106,11 @@ TEST_F(PipelineEngineTest, AFailedStepFailsTheRunAndSkipsTheRest) {
   EXPECT_EQ(to_string(step(o, "unit").status), "failed");
   EXPECT_EQ(step(o, "unit").exit_code, 3);
   EXPECT_EQ(step(o, "unit").message, "unit tests exited with 3");
-  for (auto name : {"integration", "deploy", "live", "push"}) {
+  for (auto name : {"integration", "deploy", "live"}) {
     EXPECT_EQ(to_string(step(o, name).status), "skipped") << name;
-    EXPECT_EQ(step(o, name).message, "an earlier step failed") << name;
+    EXPECT_EQ(step(o, name).message, "unit failed") << name;
   }
+  EXPECT_EQ(step(o, "push").message, "testing does not push");
   EXPECT_TRUE(events("start -d smoke-testing-").empty()) << "deploy must not run";
 }
 
@@ -184,7 +141,7 @@ TEST_F(PipelineEngineTest, IntegrationTestsShareTheHoldersLocalhostWithTheApp) {
     ADD_FAILURE() << "no container " << suffix;
     return RunOptions{};
   };
-  RunOptions holder = find("-holder"), app = find("-app"), tests = find("-tests");
+  RunOptions holder = find("-integration-holder"), app = find("-integration-app"), tests = find("-integration");
   EXPECT_EQ(holder.net, "none");
   // The dev services' ports reach the host from the holder's localhost.
   EXPECT_EQ(holder.forwards, (std::vector<std::string>{"127.0.0.1:6379=127.0.0.1:6379"}));

@@ -151,31 +151,42 @@ TEST(PipelineFileTest, FullFileRoundTrips) {
   EXPECT_EQ(prodlike.services[1].healthcheck->timeout_seconds, 30) << "the default";
   EXPECT_FALSE(prodlike.services[0].healthcheck);
 
-  EXPECT_TRUE(spec.unit.enabled);
-  EXPECT_EQ(spec.unit.line, 34);
-  EXPECT_EQ(spec.unit.command, (CommandLine{"/bin/sh", "-c", "sh test/unit.sh"}));
-  EXPECT_EQ(spec.unit.image, "");
-  EXPECT_EQ(spec.unit.env.at("A"), "1");
-  EXPECT_EQ(spec.unit.timeout_seconds, 120);
-  EXPECT_EQ(spec.unit.services, "dev");
+  // The map form is the seed's order: build, unit, integration, deploy, live, push, each after
+  // the one before it.
+  std::vector<std::string> order;
+  for (const StepSpec& step : spec.steps)
+    order.push_back(std::string(to_string(step.type)) + " " + step.name + " <- " +
+                    (step.depends_on.empty() ? "" : step.depends_on[0]));
+  EXPECT_EQ(order, (std::vector<std::string>{"build build <- ", "unit unit <- build", "integration integration <- unit",
+                                             "deploy deploy <- integration", "live live <- deploy",
+                                             "push push <- live"}));
 
-  EXPECT_TRUE(spec.integration.enabled);
-  EXPECT_EQ(spec.integration.line, 38);
-  EXPECT_EQ(spec.integration.image, "slipway/tester:1");
-  EXPECT_EQ(spec.integration.command, (CommandLine{"sh", "test/integration.sh"}));
-  EXPECT_EQ(spec.integration.forward, (std::vector<int>{6379, 8081}));
-  EXPECT_EQ(spec.integration.app_env.at("MODE"), "test");
-  EXPECT_EQ(spec.integration.timeout_seconds, 600);
+  const StepSpec& unit = *spec.step("unit");
+  EXPECT_EQ(unit.line, 34);
+  EXPECT_EQ(unit.command, (CommandLine{"/bin/sh", "-c", "sh test/unit.sh"}));
+  EXPECT_EQ(unit.image, "");
+  EXPECT_EQ(unit.env.at("A"), "1");
+  EXPECT_EQ(unit.timeout_seconds, 120);
+  EXPECT_EQ(unit.services, "dev");
 
-  EXPECT_TRUE(spec.deploy.enabled);
-  EXPECT_EQ(spec.deploy.line, 44);
-  EXPECT_EQ(spec.deploy.services, "prodlike");
-  EXPECT_EQ(spec.deploy.env.at("STAGE"), "x");
+  const StepSpec& integration = *spec.step("integration");
+  EXPECT_EQ(integration.line, 38);
+  EXPECT_EQ(integration.image, "slipway/tester:1");
+  EXPECT_EQ(integration.command, (CommandLine{"sh", "test/integration.sh"}));
+  EXPECT_EQ(integration.forward, (std::vector<int>{6379, 8081}));
+  EXPECT_EQ(integration.app_env.at("MODE"), "test");
+  EXPECT_EQ(integration.timeout_seconds, 600);
 
-  EXPECT_TRUE(spec.live.enabled);
-  EXPECT_EQ(spec.live.line, 46);
-  EXPECT_EQ(spec.live.command, (CommandLine{"/bin/sh", "-c", "test/live.sh"}));
-  EXPECT_EQ(spec.live.timeout_seconds, 2.5);
+  const StepSpec& deploy = *spec.step("deploy");
+  EXPECT_EQ(deploy.line, 44);
+  EXPECT_EQ(deploy.services, "prodlike");
+  EXPECT_EQ(deploy.env.at("STAGE"), "x");
+
+  const StepSpec& live = *spec.step("live");
+  EXPECT_EQ(live.line, 46);
+  EXPECT_EQ(live.command, (CommandLine{"/bin/sh", "-c", "test/live.sh"}));
+  EXPECT_EQ(live.timeout_seconds, 2.5);
+  EXPECT_EQ(live.services, "prodlike") << "live tests reach the deployed app on its network";
 
   EXPECT_TRUE(spec.push.enabled);
   EXPECT_EQ(spec.push.line, 49);
@@ -201,13 +212,14 @@ TEST(PipelineFileTest, MinimalFileGetsDefaults) {
   EXPECT_EQ(spec->app.ready.port, 0);
   EXPECT_EQ(spec->app.ready.timeout_seconds, 30);
   EXPECT_TRUE(spec->service_sets.empty());
-  EXPECT_TRUE(spec->unit.enabled);
-  EXPECT_EQ(spec->unit.timeout_seconds, 600);
+  ASSERT_EQ(spec->steps.size(), 2u);
+  EXPECT_EQ(spec->steps[0].type, StepType::kBuild);
+  const StepSpec& unit = spec->steps[1];
+  EXPECT_EQ(unit.type, StepType::kUnit);
+  EXPECT_EQ(unit.timeout_seconds, 600);
+  EXPECT_EQ(unit.retry, 0);
   // No dev set is defined and none was asked for: the tests run without services.
-  EXPECT_EQ(spec->unit.services, "");
-  EXPECT_FALSE(spec->integration.enabled);
-  EXPECT_FALSE(spec->deploy.enabled);
-  EXPECT_FALSE(spec->live.enabled);
+  EXPECT_EQ(unit.services, "");
   EXPECT_FALSE(spec->push.enabled);
 
   ASSERT_EQ(spec->environments.size(), 2u);
@@ -241,9 +253,9 @@ TEST(PipelineFileTest, EmptyValuesTakeDefaults) {
       "app:\n  name: a\n  port: 80\n  env:\nservices:\n  prodlike:\n    network: p\n"
       "steps:\n  deploy:\n");
   ASSERT_TRUE(spec) << spec.error().message();
-  EXPECT_TRUE(spec->deploy.enabled);
-  EXPECT_EQ(spec->deploy.line, 9);
-  EXPECT_EQ(spec->deploy.services, "prodlike");
+  ASSERT_TRUE(spec->step("deploy"));
+  EXPECT_EQ(spec->step("deploy")->line, 9);
+  EXPECT_EQ(spec->step("deploy")->services, "prodlike");
   EXPECT_TRUE(spec->app.env.empty());
   EXPECT_TRUE(spec->service_sets.at("prodlike").services.empty());
 }
