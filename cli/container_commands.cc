@@ -376,8 +376,9 @@ Result<int> do_gc(const GlobalOptions& g, const GcArgs& a) {
   std::string runs_root = SLW_TRY(run_root(g));
   pipeline::PruneRequest prune;
   prune.keep_runs = a.keep_runs;
+  // 0 removes every cache not in use.
   if (!a.cache_max.empty())
-    prune.cache_max = static_cast<uint64_t>(SLW_TRY(engine::parse_size(a.cache_max, "--cache-max")));
+    prune.cache_max = a.cache_max == "0" ? 0 : static_cast<uint64_t>(SLW_TRY(engine::parse_size(a.cache_max, "--cache-max")));
   ContainerStore store = SLW_TRY(ContainerStore::open(runs_root));
   auto report = SLW_TRY(engine::collect_garbage(g.root, store));
   auto runs = SLW_TRY(pipeline::collect_run_garbage(g.root));

@@ -162,5 +162,39 @@ TEST_F(PipelineStepsTest, LintAndPlanShowWhatARunWouldDo) {
   EXPECT_EQ(lint.err, "slipway: error: " + file + ":2: steps.a.depends_on: no step named \"b\"\n");
 }
 
+TEST_F(PipelineStepsTest, ACacheHitShowsInTheSecondRunsTimeAndGcPrunesRunsAndCaches) {
+  // The first run fills the cache slowly; the second finds it and skips the work.
+  commit(R"(steps:
+  - name: deps
+    image: busybox
+    network: none
+    cache: [{key: "deps-{{ checksum \"input.txt\" }}", paths: [/cache]}]
+    commands:
+      - if [ -f /cache/built ]; then echo cache hit; else sleep 1.5; echo built > /cache/built; fi
+)");
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(slipway({"pipeline", "run", "--repo", repo_->path()}).exit_code, 0);
+  std::vector<std::string> dirs;
+  for (auto& e : stdfs::directory_iterator(root() + "/pipelines/runs")) dirs.push_back(e.path().string());
+  std::sort(dirs.begin(), dirs.end());
+  ASSERT_EQ(dirs.size(), 2u);
+  auto duration = [&](const std::string& dir) {
+    std::ifstream in(dir + "/summary.json");
+    return step(json::parse(in), "deps")["duration_ms"].get<int64_t>();
+  };
+  EXPECT_GT(duration(dirs[0]), 1500);
+  EXPECT_LT(duration(dirs[1]), duration(dirs[0]) - 1000) << "the second run found the cache";
+  EXPECT_NE(read(dirs[1] + "/deps.log").find("cache hit"), std::string::npos);
+  EXPECT_NE(read(dirs[1] + "/deps.log").find("cache deps-"), std::string::npos);
+
+  auto gc = slipway({"gc", "--keep-runs", "1", "--cache-max", "0"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_NE(gc.out.find("removed pipeline run " + stdfs::path(dirs[0]).filename().string()), std::string::npos)
+      << gc.out;
+  EXPECT_NE(gc.out.find("removed cache deps-"), std::string::npos) << gc.out;
+  EXPECT_FALSE(stdfs::exists(dirs[0]));
+  EXPECT_TRUE(stdfs::exists(dirs[1])) << "the newest run stays";
+  EXPECT_EQ(slipway({"gc", "--cache-max", "lots"}).exit_code, 125);
+}
+
 }  // namespace
 }  // namespace slipway::testing

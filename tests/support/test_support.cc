@@ -143,6 +143,7 @@ std::string probe_binary() { return SLIPWAY_PROBE; }
 std::string source_dir() { return SLIPWAY_SOURCE_DIR; }
 std::string busybox_layout() { return std::string(SLIPWAY_TEST_IMAGES) + "/busybox"; }
 std::string redis_layout() { return std::string(SLIPWAY_TEST_IMAGES) + "/redis"; }
+std::string python_layout() { return std::string(SLIPWAY_TEST_IMAGES) + "/python"; }
 
 std::string shared_dir() {
   const char* env = std::getenv("SLIPWAY_SHARED_DIR");

@@ -35,6 +35,8 @@ std::string source_dir();
 std::string busybox_layout();
 // The OCI layout of the redis test image (slipway/redis) made by scripts/mkimage-redis.
 std::string redis_layout();
+// The OCI layout of the python test image (slipway/python) made by scripts/mkimage-python.
+std::string python_layout();
 // ../shared next to the repository, or "" when absent.
 std::string shared_dir();
 
