@@ -210,16 +210,9 @@ void StepRunner::run_graph(int jobs) {
       --running;
     }
     results.clear();
-    if (pipeline_interrupted()) {
-      // Nothing new starts, not even a failure step: the user asked the run to end.
-      ready.clear();
-      for (size_t i = 0; i < plan.steps.size(); ++i)
-        if (graph.state(i) == StepState::kWaiting && !recorded[i]) {
-          recorded[i] = true;
-          run_.skip_step(record_index[i], "the run was interrupted");
-        }
-      if (running == 0) break;
-    } else {
+    // After an interrupt nothing new starts, not even a failure step: the user asked the run to
+    // end. The steps still running end as their children were killed.
+    if (!pipeline_interrupted()) {
       for (size_t i : graph.take_ready()) ready.push_back(i);
       for (size_t i = 0; i < plan.steps.size(); ++i) {
         StepState state = graph.state(i);
@@ -243,10 +236,13 @@ void StepRunner::run_graph(int jobs) {
           ended.notify_one();
         });
       }
-      if (running == 0 && ready.empty() && graph.done()) break;
     }
+    // Nothing runs and nothing can start: the graph is done (or the run interrupted).
+    if (running == 0 && (ready.empty() || pipeline_interrupted())) break;
     ended.wait(lock, [&] { return !results.empty(); });
   }
+  for (size_t i = 0; i < plan.steps.size(); ++i)
+    if (!recorded[i]) run_.skip_step(record_index[i], pipeline_interrupted() ? "the run was interrupted" : "not run");
   lock.unlock();
   for (auto& t : threads) t.join();
 }

@@ -2,6 +2,7 @@
 // follow-ups, commands steps in the workspace with the CI variables, retries; secrets (masked in
 // logs, never in reports), artifacts, JUnit reports and caches.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -148,6 +149,24 @@ TEST_F(PipelineStepsEngineTest, AFailedStepIsTriedAgainUpToItsRetries) {
   EXPECT_EQ(attempts, -8) << "two attempts, then the step fails";
 }
 
+
+TEST_F(PipelineStepsEngineTest, AnInterruptStartsNothingMoreNotEvenTheFollowUps) {
+  commit(kListFile);
+  std::vector<std::string> ran;
+  backend_.on_run = [&](const RunOptions& o) {
+    ran.push_back(o.name);
+    ::raise(SIGINT);  // caught by the run
+    return 137;
+  };
+  auto o = run("testing", 1);
+  EXPECT_TRUE(o.interrupted);
+  ASSERT_EQ(ran.size(), 1u) << "one step at a time, and none after the interrupt";
+  EXPECT_EQ(step(o, "lint").message, "interrupted by INT");
+  for (auto name : {"test", "docs", "package", "on-failure", "finally"}) {
+    EXPECT_EQ(to_string(step(o, name).status), "skipped") << name;
+    EXPECT_EQ(step(o, name).message, "the run was interrupted") << name;
+  }
+}
 
 // The workspace of a container: the source of its /workspace volume.
 std::string workspace_of(const RunOptions& o) {
