@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/fs.h"
+#include "tests/support/pipeline_helpers.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::testing {
@@ -52,23 +53,9 @@ class PipelinePyLibTest : public RootTest {
     git({"commit", "-q", "-m", message});
   }
 
-  std::string last_run_dir() {
-    std::vector<std::string> dirs;
-    for (auto& e : stdfs::directory_iterator(root() + "/pipelines/runs")) dirs.push_back(e.path().string());
-    std::sort(dirs.begin(), dirs.end());
-    return dirs.back();
-  }
-
-  static json step(const json& s, const std::string& name) {
-    for (const auto& st : s["steps"])
-      if (st["name"] == name) return st;
-    return json();
-  }
-
-  static std::string read(const std::string& path) {
-    std::ifstream in(path);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  }
+  std::string last_run_dir() { return pipeline_run_dirs(root()).back(); }
+  static json step(const json& s, const std::string& name) { return summary_step(s, name); }
+  static std::string read(const std::string& path) { return read_text(path); }
 
   std::unique_ptr<TempDir> repo_;
 };

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/pipeline_helpers.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::testing {
@@ -22,45 +23,25 @@ class PipelineStepsTest : public RootTest {
     RootTest::SetUp();
     if (IsSkipped()) return;
     load_busybox();
-    repo_ = std::make_unique<TempDir>("slipway-steps-repo");
-    git({"init", "-q", "-b", "main"});
-  }
-
-  CommandResult git(std::vector<std::string> args) {
-    args.insert(args.begin(), {"git", "-C", repo_->path(), "-c", "user.name=ci", "-c", "user.email=ci@example.test"});
-    return run_command(args);
+    repo_ = std::make_unique<GitRepo>("slipway-steps-repo");
   }
 
   std::string commit(const std::string& pipeline_file) {
-    std::ofstream(repo_->path() + "/.slipway.yml") << pipeline_file;
-    std::ofstream(repo_->path() + "/input.txt") << "from the repository\n";
-    git({"add", "-A"});
-    git({"commit", "-q", "-m", "steps"});
-    auto head = git({"rev-parse", "HEAD"}).out;
-    return head.substr(0, head.find('\n'));
+    repo_->write(".slipway.yml", pipeline_file);
+    repo_->write("input.txt", "from the repository\n");
+    return repo_->commit("steps");
   }
 
-  // The finished run's summary and directory.
+  // The newest run's summary and directory.
   std::pair<json, std::string> last_run() {
-    std::vector<std::string> dirs;
-    for (auto& e : stdfs::directory_iterator(root() + "/pipelines/runs")) dirs.push_back(e.path().string());
-    std::sort(dirs.begin(), dirs.end());
-    std::ifstream in(dirs.back() + "/summary.json");
-    return {json::parse(in), dirs.back()};
+    std::string dir = pipeline_run_dirs(root()).back();
+    return {run_summary(dir), dir};
   }
 
-  static json step(const json& s, const std::string& name) {
-    for (const auto& st : s["steps"])
-      if (st["name"] == name) return st;
-    return json();
-  }
+  static json step(const json& s, const std::string& name) { return summary_step(s, name); }
+  static std::string read(const std::string& path) { return read_text(path); }
 
-  static std::string read(const std::string& path) {
-    std::ifstream in(path);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  }
-
-  std::unique_ptr<TempDir> repo_;
+  std::unique_ptr<GitRepo> repo_;
 };
 
 // Six steps: prepare, then three independent ones of a second each, then a step that needs all
@@ -173,14 +154,9 @@ TEST_F(PipelineStepsTest, ACacheHitShowsInTheSecondRunsTimeAndGcPrunesRunsAndCac
       - if [ -f /cache/built ]; then echo cache hit; else sleep 1.5; echo built > /cache/built; fi
 )");
   for (int i = 0; i < 2; ++i) ASSERT_EQ(slipway({"pipeline", "run", "--repo", repo_->path()}).exit_code, 0);
-  std::vector<std::string> dirs;
-  for (auto& e : stdfs::directory_iterator(root() + "/pipelines/runs")) dirs.push_back(e.path().string());
-  std::sort(dirs.begin(), dirs.end());
+  std::vector<std::string> dirs = pipeline_run_dirs(root());
   ASSERT_EQ(dirs.size(), 2u);
-  auto duration = [&](const std::string& dir) {
-    std::ifstream in(dir + "/summary.json");
-    return step(json::parse(in), "deps")["duration_ms"].get<int64_t>();
-  };
+  auto duration = [&](const std::string& dir) { return step(run_summary(dir), "deps")["duration_ms"].get<int64_t>(); };
   EXPECT_GT(duration(dirs[0]), 1500);
   EXPECT_LT(duration(dirs[1]), duration(dirs[0]) - 1000) << "the second run found the cache";
   EXPECT_NE(read(dirs[1] + "/deps.log").find("cache hit"), std::string::npos);

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/pipeline_helpers.h"
 #include "tests/support/test_support.h"
 
 namespace slipway::testing {
@@ -16,10 +17,7 @@ namespace {
 namespace stdfs = std::filesystem;
 using nlohmann::json;
 
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+std::string read(const std::string& path) { return read_text(path); }
 
 // The ```yaml block after "<!-- translation: NAME -->" in docs/ci-translations.md.
 std::string translation(const std::string& name) {
@@ -37,8 +35,7 @@ class PipelineTranslationsTest : public RootTest {
     RootTest::SetUp();
     if (IsSkipped()) return;
     ::setenv("SLIPWAY_DNS_UPSTREAMS", "127.0.0.1:9", 1);
-    repo_ = std::make_unique<TempDir>("slipway-translation");
-    git({"init", "-q", "-b", "main"});
+    repo_ = std::make_unique<GitRepo>("slipway-translation");
   }
 
   void TearDown() override {
@@ -47,35 +44,17 @@ class PipelineTranslationsTest : public RootTest {
     RootTest::TearDown();
   }
 
-  CommandResult git(std::vector<std::string> args) {
-    args.insert(args.begin(), {"git", "-C", repo_->path(), "-c", "user.name=ci", "-c", "user.email=ci@example.test"});
-    return run_command(args);
-  }
-
-  void write(const std::string& path, const std::string& text) {
-    stdfs::create_directories(stdfs::path(repo_->path() + "/" + path).parent_path());
-    std::ofstream(repo_->path() + "/" + path) << text;
-  }
-
-  void commit() {
-    git({"add", "-A"});
-    git({"commit", "-q", "-m", "ci"});
-  }
+  void write(const std::string& path, const std::string& text) { repo_->write(path, text); }
+  void commit() { repo_->commit("ci"); }
 
   std::pair<json, std::string> last_run() {
-    std::vector<std::string> dirs;
-    for (auto& e : stdfs::directory_iterator(root() + "/pipelines/runs")) dirs.push_back(e.path().string());
-    std::sort(dirs.begin(), dirs.end());
-    return {json::parse(read(dirs.back() + "/summary.json")), dirs.back()};
+    std::string dir = pipeline_run_dirs(root()).back();
+    return {run_summary(dir), dir};
   }
 
-  static json step(const json& s, const std::string& name) {
-    for (const auto& st : s["steps"])
-      if (st["name"] == name) return st;
-    return json();
-  }
+  static json step(const json& s, const std::string& name) { return summary_step(s, name); }
 
-  std::unique_ptr<TempDir> repo_;
+  std::unique_ptr<GitRepo> repo_;
 };
 
 TEST_F(PipelineTranslationsTest, TheGitlabJobWithARedisServiceAndArtifacts) {
