@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -91,6 +92,17 @@ std::vector<std::string> merged_env(const std::map<std::string, std::string>& ba
   return out;
 }
 
+// CI_PROJECT_NAME of a pipeline without an app: the repository's last path element, without
+// ".git" ("https://host/team/lib.git" -> "lib"). It names <root>/secrets/<project>.env too.
+std::string project_name(const std::string& repo) {
+  std::string name = std::filesystem::path(repo).lexically_normal().filename().string();
+  if (name.empty()) name = std::filesystem::path(repo).lexically_normal().parent_path().filename().string();
+  if (name.ends_with(".git")) name.resize(name.size() - 4);
+  bool plain = !name.empty() && name != "." && name != ".." &&
+               std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; });
+  return plain ? name : "project";
+}
+
 void log_line(StepLog& log, const std::string& text) {
   (void)!::write(log.fd.get(), (text + "\n").data(), text.size() + 1);
 }
@@ -162,8 +174,7 @@ Result<StepOutcome> StepRunner::checkout(StepLog& log) {
                           .message = run.checkout.message,
                           .timestamp = run.checkout.commit_time};
   context.facts.pipeline_id = rec.id;
-  context.facts.project =
-      !rec.app.empty() ? rec.app : std::filesystem::path(r.repo).lexically_normal().filename().string();
+  context.facts.project = !rec.app.empty() ? rec.app : project_name(r.repo);
   context.facts.environment = r.environment;
   context.event = r.event;
   context.environment_pushes = run.environment->push;
@@ -183,8 +194,9 @@ Status StepRunner::load_secrets_in_use() {
   const PipelineRequest& r = run_.request();
   bool given = !r.secrets_file.empty();
   std::string path = given ? r.secrets_file : default_secrets_file(r.root, run_.plan_context.facts.project);
+  bool exists = given || fs::exists(path);
   run_.secrets = SLW_TRY(load_secrets(path, given));
-  if (!given && run_.secrets.values.empty()) run_.secrets.path.clear();  // no file: say so
+  if (!exists) run_.secrets.path.clear();  // errors then say that there is no file
   run_.mask_secrets(SLW_TRY(used_secret_values(run_.spec, using_secrets, run_.secrets)));
   return {};
 }
