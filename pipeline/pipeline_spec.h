@@ -130,8 +130,10 @@ struct StepSpec {
   CommandLine command;  // seed test steps' `command:`
   std::map<std::string, std::string> env;  // values may use ${CI_...} (variables.h)
   std::string services;  // a service set the step reaches; empty: none
+  // As parsed: what the file wrote, plus the implicit ones (the step before it when no step has
+  // depends_on; the build step for steps that use the app image). See PipelineSpec::steps.
   std::vector<std::string> depends_on;
-  bool depends_on_written = false;  // `depends_on: []` starts at once; absent: see PipelineSpec
+  bool depends_on_written = false;  // `depends_on: []` starts at once
   WhenSpec when;
   double timeout_seconds = 600;
   int retry = 0;         // more attempts after a failed one

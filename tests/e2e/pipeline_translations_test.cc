@@ -63,9 +63,13 @@ TEST_F(PipelineTranslationsTest, TheGitlabJobWithARedisServiceAndArtifacts) {
   ASSERT_EQ(slipway({"image", "load", redis_layout()}).exit_code, 0);
   std::string file = translation("gitlab");
   ASSERT_NE(file.find("network: gitlab-ci"), std::string::npos) << file;
-  // A network of this test's own.
-  std::string net = "gl" + std::to_string(::getpid() % 100000);
-  file.replace(file.find("network: gitlab-ci"), std::string("network: gitlab-ci").size(), "network: " + net);
+  // A network and subnet of this test's own: a subnet chosen from the default pools (a /16) could
+  // overlap the fixed /24s of tests running beside it.
+  int pid = ::getpid();
+  std::string net = "gl" + std::to_string(pid % 100000);
+  std::string subnet = "10." + std::to_string(210 + pid % 40) + "." + std::to_string(pid / 40 % 256) + ".0/24";
+  file.replace(file.find("network: gitlab-ci"), std::string("network: gitlab-ci").size(),
+               "network: " + net + "\n    subnet: " + subnet);
   write(".slipway.yml", file);
   write("app/__init__.py", "NAME = 'app'\n");
   write("tests/__init__.py", "");
