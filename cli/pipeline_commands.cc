@@ -30,6 +30,12 @@ struct PipelineArgs {
   int max_runs = 0;  // watch: stop after this many runs (0: never)
 };
 
+// What started a run, for `when: event:`.
+Status check_event(const std::string& event) {
+  if (event == "push" || event == "manual" || event == "watch") return {};
+  return fail("invalid --event \"{}\": want push, manual or watch", event);
+}
+
 Result<pipeline::PipelineRequest> make_request(const GlobalOptions& g, const PipelineArgs& a) {
   pipeline::PipelineRequest r;
   r.repo = a.repo;
@@ -40,9 +46,8 @@ Result<pipeline::PipelineRequest> make_request(const GlobalOptions& g, const Pip
   r.branch = a.branch;
   r.environment = a.env;
   r.file = a.file;
+  SLW_TRY(check_event(a.event));
   r.event = a.event;
-  if (r.event != "push" && r.event != "manual" && r.event != "watch")
-    return fail("invalid --event \"{}\": want push, manual or watch", a.event);
   if (a.jobs < 0) return fail("invalid --jobs {}: want 0 (one per CPU) or more", a.jobs);
   r.jobs = a.jobs;
   r.keep_workspace = a.keep_workspace;
@@ -150,8 +155,7 @@ struct PlanArgs {
 Result<int> do_plan(const PlanArgs& a) {
   pipeline::PipelineSpec spec = SLW_TRY(pipeline::load_pipeline_file(a.file));
   const pipeline::EnvironmentSpec* env = SLW_TRY(pipeline::find_environment(spec, a.env));
-  if (a.event != "push" && a.event != "manual" && a.event != "watch")
-    return fail("invalid --event \"{}\": want push, manual or watch", a.event);
+  SLW_TRY(check_event(a.event));
   pipeline::PlanContext context;
   context.facts.commit = {.sha = std::string(40, '0'), .branch = a.branch, .tag = "", .message = "", .timestamp = 0};
   context.facts.pipeline_id = "plan";
