@@ -27,6 +27,9 @@ namespace {
 
 constexpr size_t kMaxNameLength = 63;
 
+// A path with a ".." element: what a repository writes must not climb out of where it is used.
+bool has_dot_dot(const std::filesystem::path& p) { return std::find(p.begin(), p.end(), "..") != p.end(); }
+
 // Names become container, DNS and image names: lowercase DNS-label-ish. App names may also hold
 // '_' and '.', which image repositories allow.
 bool is_name(std::string_view name, bool app) {
@@ -114,7 +117,7 @@ class Parser : private YamlReader {
   Result<std::string> repo_path(const Value& v) const {
     std::string s = SLW_TRY(nonempty_string(v));
     std::filesystem::path p(s);
-    if (p.is_absolute() || std::find(p.begin(), p.end(), "..") != p.end())
+    if (p.is_absolute() || has_dot_dot(p))
       return want(v, "a path inside the repository (relative, without \"..\")");
     return s;
   }
@@ -520,7 +523,7 @@ class Parser : private YamlReader {
     std::vector<std::string> out = SLW_TRY(one_or_more(v));
     for (const auto& pattern : out) {
       std::filesystem::path p(pattern);
-      if (pattern.empty() || p.is_absolute() || std::find(p.begin(), p.end(), "..") != p.end())
+      if (pattern.empty() || p.is_absolute() || has_dot_dot(p))
         return error(v.line, "{}: {}: want a pattern relative to the workspace, without \"..\"", v.path,
                      shown(pattern));
     }
@@ -538,7 +541,7 @@ class Parser : private YamlReader {
         if (e.key == "paths") cache.paths = SLW_TRY(one_or_more(e.value));
         for (const auto& path : cache.paths) {
           std::filesystem::path p(path);
-          if (std::find(p.begin(), p.end(), "..") != p.end() || p.lexically_normal() == "/")
+          if (has_dot_dot(p) || p.lexically_normal() == "/")
             return error(e.value.line, "{}: {}: want a directory (absolute, or relative to /workspace), without \"..\"",
                          e.value.path, shown(path));
         }
