@@ -91,7 +91,15 @@ Status ContainerNetwork::attach(pid_t pid) {
   UniqueFd ns = SLW_TRY(netns::open_netns(pid));
   const netns::Network& n = *network_;
   std::string host_if = netns::host_veth_name(container_id_);
-  SLW_TRY_CTX(netns::create_veth_into(host_if, n.bridge, ns.get(), "eth0", n.mtu), "network {}", n.name);
+  // A start right after a stop can find this container's old host end still there: the kernel
+  // removes a veth with its namespace, but in the background. The name is this container's own.
+  auto created = netns::create_veth_into(host_if, n.bridge, ns.get(), "eth0", n.mtu);
+  if (!created && created.error().code() == EEXIST) {
+    auto nl = SLW_TRY(netns::Netlink::open());
+    SLW_TRY(nl.delete_link(host_if));
+    created = netns::create_veth_into(host_if, n.bridge, ns.get(), "eth0", n.mtu);
+  }
+  SLW_TRY_CTX(std::move(created), "network {}", n.name);
   SLW_TRY_CTX(netns::configure_container_interface(ns.get(), "eth0", lease_->ip, n.subnet.prefix,
                                                    n.gateway, n.mtu),
               "network {}", n.name);

@@ -37,21 +37,32 @@ ContainerState running_state(const StartedContainer& c) {
 
 // The state after an exit; `status` is kExited, or kRestarting when the supervisor starts it again
 // (one write, so a reader never sees an exit that is not final).
-ContainerState record_exit(const ContainerStore& store, const ContainerRecord& record, ContainerState s,
-                           const ExitStatus& exit, ContainerStatus status = ContainerStatus::kExited) {
+ContainerState exit_state(ContainerState s, const ExitStatus& exit, ContainerStatus status = ContainerStatus::kExited) {
   s.status = status;
   s.exit_code = exit.exit_code;
   s.oom_killed = exit.oom_killed;
   s.timed_out = exit.timed_out;
   if (exit.holder_exited) s.error = "stopped: the container whose network it shared exited";
   s.finished_at = now_rfc3339();
-  if (auto st = store.save_state(record.id, s); !st) log::warn("{}", st.error().message());
   return s;
 }
 
-// Releases what a record holds once its container is gone: the record itself for --rm.
-void finish(const ContainerStore& store, const ContainerRecord& record, const ContainerHooks& hooks) {
+// The state of a container that could not be started (or waited for): exit code 125 and why.
+ContainerState failed_state(ContainerState s, const std::string& why) {
+  s.status = ContainerStatus::kExited;
+  s.exit_code = 125;
+  s.error = why;
+  s.finished_at = now_rfc3339();
+  return s;
+}
+
+// Writes the final state of a run that failed to start or has ended. What the container held (its
+// network lease, names and veth) is released first, so whoever sees the exit (`wait`, `restart`,
+// `stop`, `rm`) finds it free; an --rm record goes last.
+void finish(const ContainerStore& store, const ContainerRecord& record, const ContainerHooks& hooks,
+            const ContainerState& final_state) {
   if (hooks.finished) hooks.finished();
+  if (auto st = store.save_state(record.id, final_state); !st) log::warn("{}", st.error().message());
   if (!record.auto_remove) return;
   if (auto st = store.remove(record); !st) log::warn("{}", st.error().message());
 }
@@ -128,27 +139,18 @@ static void supervise_with_restarts(const ContainerStore& store, const Container
     auto health = monitor_health(store, record, hooks);
     auto exit = wait_container(started, wait_options(record, false, hooks));
     health.reset();
-    if (!exit) {
-      s.status = ContainerStatus::kExited;
-      s.exit_code = 125;
-      s.error = exit.error().message();
-      s.finished_at = now_rfc3339();
-      (void)store.save_state(record.id, s);
-      return;
-    }
-    if (!should_restart(record.restart, exit->exit_code, s.restart_count, store.stop_requested(record.id))) {
-      record_exit(store, record, s, *exit);
-      return;
-    }
+    if (!exit) return finish(store, record, hooks, failed_state(s, exit.error().message()));
+    if (!should_restart(record.restart, exit->exit_code, s.restart_count, store.stop_requested(record.id)))
+      return finish(store, record, hooks, exit_state(s, *exit));
     s.pid = 0;
-    s = record_exit(store, record, s, *exit, ContainerStatus::kRestarting);
+    s = exit_state(s, *exit, ContainerStatus::kRestarting);
+    if (auto st = store.save_state(record.id, s); !st) log::warn("{}", st.error().message());
     if (std::chrono::steady_clock::now() - began >= kRestartResetAfter) in_a_row = 0;
     std::chrono::milliseconds delay = restart_delay(in_a_row++);
     if (hooks.stopped) hooks.stopped();
     if (!back_off(store, record, delay)) {
       s.status = ContainerStatus::kExited;
-      (void)store.save_state(record.id, s);
-      return;
+      return finish(store, record, hooks, s);
     }
     auto stdio = detached_stdio(store, record);
     auto again = stdio ? start_with_hooks(record, hooks, std::move(*stdio))
@@ -157,8 +159,7 @@ static void supervise_with_restarts(const ContainerStore& store, const Container
       s.status = ContainerStatus::kExited;
       s.exit_code = 125;
       s.error = again.error().message();
-      (void)store.save_state(record.id, s);
-      return;
+      return finish(store, record, hooks, s);
     }
     int restarts = s.restart_count + 1;
     s = running_state(*again);
@@ -180,12 +181,7 @@ Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRe
   stdio.terminal = record.spec.process.terminal;
   auto started = start_with_hooks(record, hooks, std::move(stdio));
   if (!started) {
-    ContainerState failed;
-    failed.status = ContainerStatus::kExited;
-    failed.exit_code = 125;
-    failed.error = started.error().message();
-    (void)store.save_state(record.id, failed);
-    finish(store, record, hooks);
+    finish(store, record, hooks, failed_state({}, started.error().message()));
     return std::unexpected(started.error());
   }
   ContainerState s = running_state(*started);
@@ -194,8 +190,7 @@ Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRe
   auto exit = wait_container(*started, wait_options(record, true, hooks));
   health.reset();
   if (!exit) return std::unexpected(exit.error());
-  record_exit(store, record, s, *exit);
-  finish(store, record, hooks);
+  finish(store, record, hooks, exit_state(s, *exit));
   return exit;
 }
 
@@ -231,13 +226,8 @@ Status run_detached(const ContainerStore& store, const ContainerRecord& record,
       if (!started) message = started.error().message();
     }
     if (!started) {
-      ContainerState failed;
-      failed.status = ContainerStatus::kExited;
-      failed.exit_code = 125;
-      failed.error = message;
-      (void)store.save_state(record.id, failed);
+      finish(store, record, hooks, failed_state(claim, message));
       (void)!::write(ready_write.get(), message.data(), message.size());
-      finish(store, record, hooks);
       ::_exit(1);
     }
     ContainerState s = running_state(*started);
@@ -245,7 +235,6 @@ Status run_detached(const ContainerStore& store, const ContainerRecord& record,
     (void)!::write(ready_write.get(), "ok", 2);
     ready_write.reset();
     supervise_with_restarts(store, record, hooks, std::move(*started), s);
-    finish(store, record, hooks);
     ::_exit(0);
   }
   ready_write.reset();

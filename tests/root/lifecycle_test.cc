@@ -62,7 +62,8 @@ TEST_F(LifecycleTest, RestartKeepsTheNetworkAndItsNames) {
   ASSERT_EQ(slipway({"network", "create", "lnet"}).exit_code, 0);
   ASSERT_EQ(slipway({"run", "-d", "--name", "web", "--net", "lnet", "--alias", "www", "busybox", "sh", "-c",
                      "hostname -i; exec sleep 60"}).exit_code, 0);
-  ASSERT_EQ(slipway({"restart", "-t", "0", "web"}).exit_code, 0);
+  auto restarted = slipway({"restart", "-t", "0", "web"});
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.err;
   ASSERT_EQ(slipway({"run", "--rm", "--net", "lnet", "busybox", "sh", "-c", "nslookup www >/dev/null && echo found"}).out,
             "found\n");
   EXPECT_EQ(inspect("web", "{{.State.Status}}"), "running\n");
