@@ -2,8 +2,12 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <ctime>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 namespace slipway::log {
 namespace {
@@ -18,18 +22,49 @@ Level level_from_env() {
   return Level::kWarn;
 }
 
+std::atomic<int> g_level{-1};
+std::atomic<int> g_extra_fd{-1};
+std::atomic<bool> g_extra_json{false};
+
+std::string json_line(std::string_view level, std::string_view msg) {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm t;
+  ::gmtime_r(&ts.tv_sec, &t);
+  char time[64];
+  std::strftime(time, sizeof time, "%Y-%m-%dT%H:%M:%S", &t);
+  nlohmann::json j = {{"level", level}, {"msg", msg}, {"time", fmt::format("{}.{:09d}Z", time, ts.tv_nsec)}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 }  // namespace
 
 Level level() {
-  static const Level from_env = level_from_env();
-  return from_env;
+  int l = g_level.load();
+  if (l < 0) {
+    l = static_cast<int>(level_from_env());
+    g_level.store(l);
+  }
+  return static_cast<Level>(l);
+}
+
+void set_level(Level l) { g_level.store(static_cast<int>(l)); }
+
+void also_write_to(int fd, bool json) {
+  g_extra_json.store(json);
+  g_extra_fd.store(fd);
 }
 
 void write(Level l, std::string_view msg) {
   static constexpr std::string_view kNames[] = {"error", "warning", "info", "debug"};
-  std::string line = fmt::format("slipway: {}: {}\n", kNames[static_cast<int>(l)], msg);
+  std::string_view name = kNames[static_cast<int>(l)];
+  std::string line = fmt::format("slipway: {}: {}\n", name, msg);
   // One write() per line so lines from threads and processes do not interleave.
   (void)!::write(STDERR_FILENO, line.data(), line.size());
+  if (int fd = g_extra_fd.load(); fd >= 0) {
+    std::string extra = g_extra_json.load() ? json_line(l == Level::kWarn ? "warning" : name, msg) : line;
+    (void)!::write(fd, extra.data(), extra.size());
+  }
 }
 
 }  // namespace slipway::log

@@ -10,7 +10,12 @@ namespace slipway::log {
 enum class Level { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
 
 Level level();
+void set_level(Level l);
 void write(Level l, std::string_view msg);
+
+// Every line also goes to `fd` (not owned; the OCI runtime's --log file): as text, or as runc's
+// JSON lines {"level":"error","msg":"...","time":"..."} that containerd reads back on failure.
+void also_write_to(int fd, bool json);
 
 template <class... A>
 void error(fmt::format_string<A...> f, A&&... a) {

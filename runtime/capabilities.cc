@@ -162,6 +162,18 @@ Result<CapabilityPlan> plan_capabilities(uint64_t set) {
   return CapabilityPlan{.set = set, .last_cap = last_cap};
 }
 
+Result<CapabilityPlan> plan_capability_sets(const CapabilitySets& sets) {
+  uint64_t all = sets.bounding | sets.effective | sets.permitted | sets.inheritable | sets.ambient;
+  CapabilityPlan plan = SLW_TRY(plan_capabilities(all));
+  if (uint64_t lone = sets.ambient & ~(sets.permitted & sets.inheritable))
+    return fail("ambient capabilities {} must be permitted and inheritable too",
+                fmt::join(capability_names(lone), ","));
+  plan.set = 0;
+  plan.separate = true;
+  plan.sets = sets;
+  return plan;
+}
+
 int prepare_keep_caps() noexcept {
   if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return errno;
   return 0;
@@ -179,8 +191,10 @@ int apply_capabilities(const CapabilityPlan& plan) noexcept {
   header = {_LINUX_CAPABILITY_VERSION_3, 0};
   if (::syscall(SYS_capset, &header, data) != 0) return errno;
 
+  const CapabilitySets same{plan.set, plan.set, plan.set, plan.set, 0};
+  const CapabilitySets& sets = plan.separate ? plan.sets : same;
   for (int cap = 0; cap <= plan.last_cap && cap < kMaxCapBits; ++cap) {
-    if (plan.set & bit(cap)) continue;
+    if (sets.bounding & bit(cap)) continue;
     int present = ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
     if (present < 0) return errno;
     // Skipping caps already gone lets a plan that only shrinks work without CAP_SETPCAP.
@@ -192,12 +206,14 @@ int apply_capabilities(const CapabilityPlan& plan) noexcept {
   if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
     return errno;
 
-  const auto low = static_cast<uint32_t>(plan.set);
-  const auto high = static_cast<uint32_t>(plan.set >> 32);
-  data[0] = {.effective = low, .permitted = low, .inheritable = low};
-  data[1] = {.effective = high, .permitted = high, .inheritable = high};
+  auto low = [](uint64_t set) { return static_cast<uint32_t>(set); };
+  auto high = [](uint64_t set) { return static_cast<uint32_t>(set >> 32); };
+  data[0] = {.effective = low(sets.effective), .permitted = low(sets.permitted), .inheritable = low(sets.inheritable)};
+  data[1] = {.effective = high(sets.effective), .permitted = high(sets.permitted), .inheritable = high(sets.inheritable)};
   header = {_LINUX_CAPABILITY_VERSION_3, 0};
   if (::syscall(SYS_capset, &header, data) != 0) return errno;
+  for (int cap = 0; cap <= plan.last_cap && cap < kMaxCapBits; ++cap)
+    if ((sets.ambient & bit(cap)) && ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) return errno;
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "runtime/container_spec.h"
 
 namespace slipway::runtime {
 
@@ -48,13 +49,17 @@ uint64_t docker_default_capabilities();
 
 // What the child needs, computed in the parent.
 struct CapabilityPlan {
-  uint64_t set = 0;  // bounding = permitted = effective = inheritable after apply
+  uint64_t set = 0;  // bounding = permitted = effective = inheritable after apply, ambient empty
   int last_cap = 0;  // from kernel_last_capability()
+  bool separate = false;  // `sets` instead of `set` (an OCI bundle's process.capabilities)
+  CapabilitySets sets{};
 };
 
 // Builds the plan for `set`, checking that the kernel has every capability in it and that this
 // process can pass each on.
 [[nodiscard]] Result<CapabilityPlan> plan_capabilities(uint64_t set);
+// The same for five sets apart. An ambient capability must be permitted and inheritable too.
+[[nodiscard]] Result<CapabilityPlan> plan_capability_sets(const CapabilitySets& sets);
 
 // Child side, async-signal-safe. Call before changing uid: keeps the permitted set across
 // setresuid() to a non-zero uid (PR_SET_KEEPCAPS; the kernel clears it again at execve).
@@ -66,7 +71,8 @@ int prepare_keep_caps() noexcept;
 // The uid change clears the effective set of a non-root user but keeps permitted (thanks to
 // keep_caps); this first raises effective back to permitted so CAP_SETPCAP can shrink the bounding
 // set, then drops every bounding capability not in plan.set, clears the ambient set and sets
-// effective = permitted = inheritable = plan.set. Docker gives no ambient capabilities, so a
+// effective = permitted = inheritable = plan.set (with plan.separate: each set its own, then the
+// ambient ones raised). Docker gives no ambient capabilities, so a
 // non-root process ends up with an empty effective set after execve, as it does under Docker.
 // Returns 0 or the errno of the first failing call.
 int apply_capabilities(const CapabilityPlan& plan) noexcept;

@@ -154,6 +154,13 @@ Result<std::vector<CgroupWrite>> plan_cgroup_writes(const CgroupLimits& limits, 
       writes.push_back({"cpu", "cpu.cfs_quota_us", std::to_string(quota)});
     }
   }
+  if (limits.cpu_shares) {
+    uint64_t shares = *limits.cpu_shares;
+    if (shares < 2 || shares > 262144) return fail("cpu shares {} are outside 2..262144", shares);
+    // The conversion the OCI runtimes share: 2..262144 maps onto cpu.weight's 1..10000.
+    if (v2) writes.push_back({"cpu", "cpu.weight", std::to_string(1 + ((shares - 2) * 9999) / 262142)});
+    else writes.push_back({"cpu", "cpu.shares", std::to_string(shares)});
+  }
   if (limits.pids) {
     if (*limits.pids <= 0) return fail("--pids-limit must be at least 1, got {}", *limits.pids);
     writes.push_back({"pids", "pids.max", std::to_string(*limits.pids), false, limits.pids_optional});

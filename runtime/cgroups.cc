@@ -353,6 +353,28 @@ Result<bool> Cgroup::oom_killed() const {
   return *kills > 0;
 }
 
+std::string Cgroup::freezer_file() const {
+  if (version_ != CgroupVersion::kV2) {
+    const Hierarchy* h = find("freezer");
+    return h ? fs::join(h->dir, "freezer.state") : "";
+  }
+  std::string file = fs::join(hierarchies_.front().dir, "cgroup.freeze");
+  return fs::exists(file) ? file : "";
+}
+
+Status Cgroup::freeze(bool frozen) {
+  if (freezer_file().empty()) return fail("cgroup {}: this host has no freezer to pause it with", name_);
+  return set_frozen(frozen);
+}
+
+bool Cgroup::frozen() const {
+  std::string file = freezer_file();
+  if (file.empty()) return false;
+  auto now = fs::read_file(file);
+  if (!now) return false;
+  return version_ != CgroupVersion::kV2 ? now->starts_with("FROZEN") : now->starts_with("1");
+}
+
 Status Cgroup::set_frozen(bool frozen) {
   std::string state;
   std::string value;

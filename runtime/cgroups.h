@@ -58,6 +58,8 @@ struct CgroupLimits {
   // A default limit rather than one the user asked for: dropped on a host without the pids
   // controller instead of failing the start.
   bool pids_optional = false;
+  // The CPU weight against other cgroups (v1 cpu.shares, 2..262144; v2 cpu.weight from it).
+  std::optional<uint64_t> cpu_shares{};
 };
 
 // One write of a limit: `value` into the file `file` of the container's `controller` directory.
@@ -143,6 +145,10 @@ class Cgroup {
   // Kills every member, then removes the directories (descendants first) and the ancestors named in
   // `name` that become empty. Idempotent.
   Status destroy();
+  // Freezes every member (`pause`) or thaws them (`resume`); fails when the host has no freezer.
+  Status freeze(bool frozen);
+  // Whether the members are frozen now (false without a freezer).
+  bool frozen() const;
   // Gives up ownership: the destructor will leave the cgroup alone (a supervisor takes it over).
   void release() { owned_ = false; }
 
@@ -158,6 +164,7 @@ class Cgroup {
   const Hierarchy* find(std::string_view controller) const;
   Status signal_members(int sig);
   Status set_frozen(bool frozen);
+  std::string freezer_file() const;  // freezer.state or cgroup.freeze; empty without a freezer
   // The processes still in the cgroup at `deadline`, or none as soon as it is empty.
   Result<std::vector<pid_t>> wait_until_empty(std::chrono::steady_clock::time_point deadline) const;
   Status remove_dirs();

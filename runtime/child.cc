@@ -12,6 +12,8 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -143,6 +145,24 @@ int open_parent_in_root(int root_fd, const char* path, char* parent_buf, const c
   return open_target_in_root(root_fd, parent_buf[0] ? parent_buf : "/", false, out_fd);
 }
 
+// The fd still names the directory under a new mount: reopen it to reach the mount itself.
+int reopen_mount(int root_fd, const MountOp& op, int* fd, char* proc_path) {
+  ::close(*fd);
+  *fd = openat2_in_root(root_fd, op.target.c_str(), O_PATH);
+  if (*fd < 0) return errno;
+  fd_path(*fd, proc_path);
+  return 0;
+}
+
+// Returns -1 with errno set, as mount(2) does.
+int set_propagation(int root_fd, const MountOp& op, int* fd, char* proc_path) {
+  if (int e = reopen_mount(root_fd, op, fd, proc_path)) {
+    errno = e;
+    return -1;
+  }
+  return ::mount(nullptr, proc_path, nullptr, op.propagation, nullptr);
+}
+
 int apply_in_rootfs(int root_fd, const MountOp& op) {
   char path[kPathMax];
   char proc_path[64];
@@ -154,19 +174,18 @@ int apply_in_rootfs(int root_fd, const MountOp& op) {
       fd_path(fd, proc_path);
       rc = ::mount(op.source.c_str(), proc_path, op.fstype.c_str(), op.flags,
                    op.data.empty() ? nullptr : op.data.c_str());
+      if (rc == 0 && op.propagation) rc = set_propagation(root_fd, op, &fd, proc_path);
       break;
     case MountOp::Kind::kBind:
       if ((rc = open_target_in_root(root_fd, op.target.c_str(), op.target_is_file, &fd))) return rc;
       fd_path(fd, proc_path);
       rc = ::mount(op.source.c_str(), proc_path, nullptr, op.flags, nullptr);
-      if (rc == 0 && op.read_only) {
-        // The fd still names the directory under the new mount; reopen to reach the mount itself.
-        ::close(fd);
-        fd = openat2_in_root(root_fd, op.target.c_str(), O_PATH);
-        if (fd < 0) return errno;
-        fd_path(fd, proc_path);
-        rc = ::mount(nullptr, proc_path, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC, nullptr);
+      if (rc == 0 && (op.read_only || op.remount_flags)) {
+        if ((rc = reopen_mount(root_fd, op, &fd, proc_path))) return rc;
+        unsigned long extra = op.remount_flags | (op.read_only ? MS_RDONLY : 0);
+        rc = ::mount(nullptr, proc_path, nullptr, MS_REMOUNT | MS_BIND | MS_REC | extra, nullptr);
       }
+      if (rc == 0 && op.propagation) rc = set_propagation(root_fd, op, &fd, proc_path);
       break;
     case MountOp::Kind::kDevice: {
       const char* name;
@@ -195,17 +214,20 @@ int apply_after_pivot(const MountOp& op) {
   struct stat st;
   if (::lstat(t, &st) < 0) return errno == ENOENT ? 0 : errno;  // nothing to hide or protect
   switch (op.kind) {
-    case MountOp::Kind::kMaskWithNull:
-      return ::mount("/dev/null", t, nullptr, MS_BIND, nullptr) < 0 ? errno : 0;
-    case MountOp::Kind::kMaskWithTmpfs:
+    case MountOp::Kind::kMask:
+      if (!S_ISDIR(st.st_mode)) return ::mount("/dev/null", t, nullptr, MS_BIND, nullptr) < 0 ? errno : 0;
       return ::mount("tmpfs", t, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0")
                  < 0 ? errno : 0;
-    case MountOp::Kind::kReadOnly:
-      // Only /proc paths are made read-only; keep proc's nosuid/nodev/noexec on the remount.
+    case MountOp::Kind::kReadOnly: {
+      // The remount keeps the flags of the mount the path is on (proc's nosuid, nodev, noexec).
+      struct statvfs vfs;
+      if (::statvfs(t, &vfs) < 0) return errno;
+      unsigned long keep = ((vfs.f_flag & ST_NOSUID) ? MS_NOSUID : 0) | ((vfs.f_flag & ST_NODEV) ? MS_NODEV : 0) |
+                           ((vfs.f_flag & ST_NOEXEC) ? MS_NOEXEC : 0);
       if (::mount(t, t, nullptr, MS_BIND | MS_REC, nullptr) < 0) return errno;
-      return ::mount(nullptr, t, nullptr,
-                     MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                     nullptr) < 0 ? errno : 0;
+      return ::mount(nullptr, t, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC | keep, nullptr) < 0 ? errno
+                                                                                                      : 0;
+    }
     default:
       return EINVAL;
   }
@@ -273,6 +295,61 @@ int exec_command(const ChildPlan& plan) {
   return first_error;
 }
 
+int write_sysctl(const ChildPlan::Sysctl& s) {
+  int fd = ::open(s.path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return errno;
+  size_t len = std::strlen(s.value);
+  ssize_t n = ::write(fd, s.value, len);
+  int e = n < 0 ? errno : static_cast<size_t>(n) == len ? 0 : EIO;
+  ::close(fd);
+  return e;
+}
+
+// Whether exec_command would find the command: 0, or the errno it would fail with.
+int check_command(const ChildPlan& plan) {
+  const char* cmd = plan.argv[0];
+  if (std::strchr(cmd, '/')) return ::access(cmd, X_OK) == 0 ? 0 : errno;
+  const char* path = plan.path_env ? plan.path_env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  int first_error = ENOENT;
+  char buf[kPathMax];
+  size_t cmd_len = std::strlen(cmd);
+  while (*path) {
+    const char* end = std::strchr(path, ':');
+    size_t dir_len = end ? static_cast<size_t>(end - path) : std::strlen(path);
+    if (dir_len + cmd_len + 2 <= sizeof buf) {
+      std::memcpy(buf, path, dir_len);
+      size_t n = dir_len;
+      if (n == 0) buf[n++] = '.';
+      buf[n++] = '/';
+      std::memcpy(buf + n, cmd, cmd_len + 1);
+      struct stat st;
+      if (::stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (::access(buf, X_OK) == 0) return 0;
+        first_error = EACCES;
+      }
+    }
+    if (!end) break;
+    path = end + 1;
+  }
+  return first_error;
+}
+
+// The create/start split: setup is done, so the runtime hears "created" (EOF on the report pipe)
+// and may exit without taking this process along; then opening the FIFO for writing blocks until
+// `start` opens it for reading. A missing command is still a create-time error, as runc's.
+void wait_for_start(const ChildPlan& plan) {
+  if (int e = check_command(plan)) report_and_exit(plan, ChildStep::kExec, e);
+  ::prctl(PR_SET_PDEATHSIG, 0);
+  ::close(plan.report_fd);
+  int fifo;
+  do fifo = ::openat(plan.start_fifo_dir, plan.start_fifo_name, O_WRONLY | O_CLOEXEC);
+  while (fifo < 0 && errno == EINTR);
+  if (fifo < 0) ::_exit(127);
+  (void)!::write(fifo, "0", 1);
+  ::close(fifo);
+  ::close(plan.start_fifo_dir);
+}
+
 // PID 1 for --init: forwards signals to the workload, reaps every zombie, exits with the
 // workload's status (128+N when it was killed by signal N).
 [[noreturn]] void run_init(pid_t workload) {
@@ -322,11 +399,17 @@ void reset_signal_handling() noexcept {
     if (::write(plan.cgroup_task_fds[i], "0", 1) != 1)
       report_and_exit(plan, ChildStep::kJoinCgroup, errno);
 
+  for (size_t i = 0; i < plan.join_count; ++i)
+    if (::setns(plan.join_fds[i], plan.join_types[i]) < 0)
+      report_and_exit(plan, ChildStep::kJoinNamespace, errno, static_cast<int>(i));
   if (plan.netns_fd >= 0 && ::setns(plan.netns_fd, CLONE_NEWNET) < 0)
     report_and_exit(plan, ChildStep::kJoinNetwork, errno);
   if (plan.loopback_up)
     if (int e = bring_up_loopback()) report_and_exit(plan, ChildStep::kLoopback, e);
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0)
+  // Through the host's /proc, which shows the caller's own namespaces: the container's now.
+  for (size_t i = 0; i < plan.sysctl_count; ++i)
+    if (int e = write_sysctl(plan.sysctls[i])) report_and_exit(plan, ChildStep::kSysctl, e, static_cast<int>(i));
+  if (::mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) < 0)
     report_and_exit(plan, ChildStep::kMountPropagation, errno);
 
   const MountPlan& m = plan.mounts;
@@ -344,6 +427,8 @@ void reset_signal_handling() noexcept {
   else
     rc = ::mount("overlay", root, "overlay", 0, m.rootfs.data.c_str());
   if (rc < 0) report_and_exit(plan, ChildStep::kMountRootfs, errno);
+  if (plan.rootfs_propagation && ::mount(nullptr, root, nullptr, plan.rootfs_propagation, nullptr) < 0)
+    report_and_exit(plan, ChildStep::kMountRootfs, errno);
 
   int root_fd = ::open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) report_and_exit(plan, ChildStep::kOpenRootfs, errno);
@@ -366,6 +451,8 @@ void reset_signal_handling() noexcept {
 
   if (plan.hostname && ::sethostname(plan.hostname, std::strlen(plan.hostname)) < 0)
     report_and_exit(plan, ChildStep::kHostname, errno);
+  if (plan.domainname && ::setdomainname(plan.domainname, std::strlen(plan.domainname)) < 0)
+    report_and_exit(plan, ChildStep::kDomainname, errno);
 
   // The filesystem work above overlaps with the parent's own setup (networking hooks).
   char go;
@@ -374,7 +461,8 @@ void reset_signal_handling() noexcept {
   while (got < 0 && errno == EINTR);
   if (got != 1) report_and_exit(plan, ChildStep::kWaitForParent, got < 0 ? errno : EPIPE);
   ::close(plan.sync_fd);
-  if (::unshare(CLONE_NEWCGROUP) < 0) report_and_exit(plan, ChildStep::kCgroupNamespace, errno);
+  if (plan.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0)
+    report_and_exit(plan, ChildStep::kCgroupNamespace, errno);
 
   for (int i = 0; i < 3; ++i)
     if (plan.stdio_fds[i] >= 0 && ::dup2(plan.stdio_fds[i], i) < 0)
@@ -391,7 +479,7 @@ void reset_signal_handling() noexcept {
       // until the workload attaches it).
       ::syscall(SYS_close_range, 0U, ~0U, 0U);
       ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-      CapabilityPlan none{0, plan.last_cap};
+      CapabilityPlan none{.set = 0, .last_cap = plan.capabilities.last_cap};
       (void)apply_capabilities(none);
       run_init(workload);
     }
@@ -405,6 +493,13 @@ void reset_signal_handling() noexcept {
 
   if (make_dirs_in_container(plan.cwd) != 0 || ::chdir(plan.cwd) < 0)
     report_and_exit(plan, ChildStep::kWorkingDir, errno);
+  // Before the user changes: raising a hard limit needs CAP_SYS_RESOURCE.
+  for (size_t i = 0; i < plan.rlimit_count; ++i) {
+    rlimit limit{plan.rlimits[i].soft, plan.rlimits[i].hard};
+    if (::setrlimit(static_cast<__rlimit_resource>(plan.rlimits[i].resource), &limit) < 0)
+      report_and_exit(plan, ChildStep::kRlimit, errno, static_cast<int>(i));
+  }
+  if (plan.start_fifo_dir >= 0) wait_for_start(plan);
 
   // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it while we have it.
   if (plan.seccomp && !plan.no_new_privileges)
@@ -414,12 +509,14 @@ void reset_signal_handling() noexcept {
     report_and_exit(plan, ChildStep::kSetGroups, errno);
   if (::setresgid(plan.gid, plan.gid, plan.gid) < 0) report_and_exit(plan, ChildStep::kSetGid, errno);
   if (::setresuid(plan.uid, plan.uid, plan.uid) < 0) report_and_exit(plan, ChildStep::kSetUid, errno);
-  CapabilityPlan caps{plan.capabilities, plan.last_cap};
-  if (int e = apply_capabilities(caps)) report_and_exit(plan, ChildStep::kCapabilities, e);
+  if (int e = apply_capabilities(plan.capabilities)) report_and_exit(plan, ChildStep::kCapabilities, e);
   if (plan.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     report_and_exit(plan, ChildStep::kNoNewPrivileges, errno);
-  // Every inherited fd above stdio closes at exec: no runtime fd reaches the container.
-  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+  // Every inherited fd above stdio closes at exec: no runtime fd reaches the container. Only
+  // those an OCI caller passes on (--preserve-fds) stay.
+  for (int fd = 3; fd < 3 + plan.preserve_fds; ++fd)
+    if (::fcntl(fd, F_SETFD, 0) < 0) report_and_exit(plan, ChildStep::kCloseFds, errno);
+  if (::syscall(SYS_close_range, 3U + static_cast<unsigned>(plan.preserve_fds), ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     report_and_exit(plan, ChildStep::kCloseFds, errno);
   // Seccomp last: the filter may forbid calls the steps above need.
   if (plan.seccomp && plan.no_new_privileges)

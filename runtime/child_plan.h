@@ -2,11 +2,13 @@
 // after clone() the child may run async-signal-safe code only (no allocation, no exceptions, no logs).
 #pragma once
 
+#include <sys/mount.h>
 #include <sys/types.h>
 
 #include <cstdint>
 #include <vector>
 
+#include "runtime/capabilities.h"
 #include "runtime/console.h"
 #include "runtime/mount_plan.h"
 #include "runtime/seccomp_filter.h"
@@ -41,6 +43,11 @@ enum class ChildStep : int32_t {
   kExec,
   kStdio,
   kConsole,
+  kJoinNamespace,
+  kSysctl,
+  kDomainname,
+  kRlimit,
+  kStartFifo,
 };
 
 // Written by the child to the report pipe when a step fails; EOF on the pipe means exec succeeded.
@@ -61,8 +68,7 @@ struct ChildPlan {
   gid_t gid = 0;
   const gid_t* groups = nullptr;
   size_t group_count = 0;
-  uint64_t capabilities = 0;
-  int last_cap = 40;
+  CapabilityPlan capabilities;
   const SeccompProgram* seccomp = nullptr;  // null: unconfined
   bool no_new_privileges = true;
   bool init = false;
@@ -73,6 +79,26 @@ struct ChildPlan {
   int stdio_fds[3] = {-1, -1, -1};  // dup'ed onto 0,1,2 when >= 0 (the relay's pipes)
   int console_socket = -1;  // a terminal instead (console.h): the pty master goes back over this
   ConsoleSize console_size;
+  const int* join_fds = nullptr;  // namespaces to enter first (setns), with their CLONE_NEW* types
+  const int* join_types = nullptr;
+  size_t join_count = 0;
+  bool new_cgroup_ns = true;  // unshare the cgroup namespace once in the container's cgroup
+  unsigned long root_propagation = MS_REC | MS_PRIVATE;  // of every mount, before the rootfs's
+  unsigned long rootfs_propagation = 0;  // of the rootfs mount itself, when set
+  struct Sysctl {
+    const char* path;  // /proc/sys/net/ipv4/ip_forward: the child's own namespaces' value
+    const char* value;
+  };
+  const Sysctl* sysctls = nullptr;
+  size_t sysctl_count = 0;
+  const char* domainname = nullptr;
+  const ProcessSpec::Rlimit* rlimits = nullptr;
+  size_t rlimit_count = 0;
+  // The create/start split: the setup is done and reported (report_fd closed), then opening this
+  // FIFO for writing waits for `start`. -1: none.
+  int start_fifo_dir = -1;
+  const char* start_fifo_name = nullptr;
+  int preserve_fds = 0;  // fds 3 .. 3+N-1 of the runtime's caller stay open in the container
   int sync_fd = -1;        // read end: parent says "go" once the cgroup (and network) are set
   int report_fd = -1;      // write end: ChildReport on failure, closed by exec on success
 };

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,12 +34,27 @@ struct ExecOptions {
   std::optional<std::pair<uid_t, gid_t>> user;  // default: the container's user
   // Where its stdio goes: pipes (or a terminal, with stdio.terminal) copied to and from these.
   StdioTargets stdio;
+  // Return once it runs, leaving it to whoever reaps this process's orphans (the OCI `exec
+  // --detach`, under containerd's shim); else wait and return its exit code.
+  bool detach = false;
+  std::function<Status(pid_t)> started;  // called once it runs (the OCI --pid-file)
 };
 
 // Runs a process inside a running container's namespaces and cgroup with the container's
 // capabilities, seccomp filter and user; returns its exit code (128+N for signal N).
 Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord& record,
                               const ExecOptions& options);
+
+// The container an exec goes into: its PID 1 and cgroup, and the spec whose process (env, cwd,
+// user, rlimits) and security (capabilities, seccomp, no_new_privs) the new process starts from.
+struct ExecTarget {
+  std::string name;  // for messages
+  pid_t pid = 0;
+  uint64_t pid_start_time = 0;
+  std::string cgroup_name;
+  const ContainerSpec* spec = nullptr;
+};
+Result<int> exec_process(const ExecTarget& target, const ExecOptions& options);
 
 struct GcReport {
   std::vector<std::string> containers;  // ids of records cleaned up

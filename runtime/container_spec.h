@@ -2,11 +2,13 @@
 // image config plus flags, or the CLI for --rootfs); the runtime knows nothing of images.
 #pragma once
 
+#include <sched.h>
 #include <sys/types.h>
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace slipway::runtime {
@@ -42,6 +44,33 @@ struct BindMount {
   bool source_is_file{};
 };
 
+// A mount of the container's own list (an OCI bundle's `mounts`), its options already parsed.
+struct MountEntry {
+  std::string source{};
+  std::string target{};  // absolute path inside the container
+  std::string fstype{};  // empty for a bind
+  // MS_* flags. A bind (MS_BIND) is made first and remounted with the rest (MS_RDONLY, MS_NOSUID,
+  // ...), as the kernel ignores them on the bind itself.
+  unsigned long flags{};
+  unsigned long propagation{};  // MS_PRIVATE, MS_SHARED, MS_SLAVE or MS_UNBINDABLE, maybe | MS_REC
+  std::string data{};             // file-system options: "mode=755,size=65536k"
+  // A bind of a file: its target is made as a file. Found out by the launcher, as BindMount's.
+  bool source_is_file{};
+};
+
+// The namespaces a container gets beyond its network (NetworkSpec): CLONE_NEW* flags. Those in
+// `create` are new; those in `join` are entered by path; the rest are the runtime's own (an OCI
+// bundle that does not list them).
+struct NamespaceJoin {
+  int type = 0;      // CLONE_NEWIPC, CLONE_NEWUTS or CLONE_NEWCGROUP
+  std::string path;  // /proc/PID/ns/ipc, a bind-mounted namespace file
+};
+
+struct NamespaceSpec {
+  uint64_t create = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+  std::vector<NamespaceJoin> join;
+};
+
 enum class NetworkMode {
   kNone,  // own network namespace with only lo up
   kHost,  // share the host's
@@ -65,15 +94,32 @@ struct ProcessSpec {
   gid_t gid = 0;
   std::vector<gid_t> additional_gids;
   bool terminal = false;  // stdio is a pseudo-terminal (console.h), as the OCI spec's process.terminal
+  struct Rlimit {
+    int resource = 0;  // RLIMIT_*
+    uint64_t soft = 0;
+    uint64_t hard = 0;
+  };
+  std::vector<Rlimit> rlimits{};         // set in the container before exec
+  std::optional<int> oom_score_adj{};    // written for PID 1 before it execs
 };
 
-enum class SeccompMode { kDefault, kUnconfined, kFile };
+// kProfile: the profile's JSON is in SecuritySpec::seccomp_profile (an OCI bundle's linux.seccomp).
+enum class SeccompMode { kDefault, kUnconfined, kFile, kProfile };
+
+// The five capability sets apart, as the OCI spec gives them.
+struct CapabilitySets {
+  uint64_t bounding = 0, effective = 0, permitted = 0, inheritable = 0, ambient = 0;
+};
 
 struct SecuritySpec {
   uint64_t capabilities = 0;  // bit set of CAP_* numbers
   SeccompMode seccomp = SeccompMode::kDefault;
   std::string seccomp_file;  // for kFile
   bool no_new_privileges = true;
+  // Set apart: these instead of `capabilities` in every set (which then only picks the default
+  // seccomp rules) and an empty ambient set, Docker's way.
+  std::optional<CapabilitySets> capability_sets{};
+  std::string seccomp_profile{};  // for kProfile
 };
 
 struct ResourceSpec {
@@ -81,6 +127,7 @@ struct ResourceSpec {
   std::optional<double> cpus;
   std::optional<int64_t> pids;
   bool pids_is_default = false;  // see CgroupLimits::pids_optional
+  std::optional<uint64_t> cpu_shares{};
 };
 
 struct ContainerSpec {
@@ -95,6 +142,22 @@ struct ContainerSpec {
   SecuritySpec security;
   ResourceSpec resources;
   bool init = false;  // run a minimal PID 1 that reaps zombies and forwards signals
+
+  // What an OCI bundle says for itself; the defaults are slipway's own containers'.
+  NamespaceSpec namespaces{};
+  // The container's mounts instead of the standard set (proc, /dev with its devices, /dev/pts,
+  // /dev/shm, mqueue, sysfs, and /etc/hostname, hosts, resolv.conf). `binds` still follow them.
+  std::optional<std::vector<MountEntry>> mounts{};
+  std::optional<std::vector<std::string>> masked_paths{};    // nullopt: Docker's
+  std::optional<std::vector<std::string>> readonly_paths{};  // nullopt: Docker's
+  unsigned long rootfs_propagation = 0;  // 0: private, as Docker's; else MS_SHARED, MS_SLAVE, ...
+  std::string domainname{};
+  // Namespaced sysctls ("net.ipv4.ip_forward" -> "1"), written inside the container's namespaces.
+  std::vector<std::pair<std::string, std::string>> sysctl{};
+  std::string cgroup_name{};  // empty: slipway/<id>
+  // The OCI create/start split: the container's process stops just before exec and waits until
+  // something opens this FIFO for reading (`slipway oci start`); empty: it goes on at once.
+  std::string start_fifo{};
 };
 
 }  // namespace slipway::runtime

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -36,7 +37,7 @@ struct ExecReport {
   int32_t error;
 };
 
-enum ExecStep : int32_t { kWait = 1, kJoin, kStdio, kConsole, kChdir, kIds, kCaps, kNnp, kFds, kSeccomp, kExecve };
+enum ExecStep : int32_t { kWait = 1, kJoin, kStdio, kConsole, kChdir, kRlimit, kIds, kCaps, kNnp, kFds, kSeccomp, kExecve };
 
 const char* step_name(int32_t step) {
   switch (step) {
@@ -45,6 +46,7 @@ const char* step_name(int32_t step) {
     case kStdio: return "set up stdio";
     case kConsole: return "set up terminal";
     case kChdir: return "change to working directory";
+    case kRlimit: return "set resource limit";
     case kIds: return "set user";
     case kCaps: return "set capabilities";
     case kNnp: return "set no_new_privs";
@@ -71,23 +73,23 @@ const char* path_of(const std::vector<std::string>& env) {
 
 Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord& record,
                               const ExecOptions& options) {
-  if (options.args.empty()) return fail("exec: no command given");
   ContainerState s = SLW_TRY(store.load_state(record.id));
   if (!container_running(s)) return fail("container {} is not running", record.name);
-  int pidfd_raw = static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0));
-  if (pidfd_raw < 0) return fail_errno(fmt::format("open pidfd of container {}", record.name));
-  UniqueFd pidfd(pidfd_raw);
-  if (!process_alive(s.pid, s.pid_start_time)) return fail("container {} is not running", record.name);
+  return exec_process({record.name, s.pid, s.pid_start_time, container_cgroup_name(record.id), &record.spec}, options);
+}
 
-  const ContainerSpec& spec = record.spec;
-  SeccompProgram seccomp;
-  if (spec.security.seccomp == SeccompMode::kDefault) {
-    seccomp = SLW_TRY(compile_seccomp_cached(docker_default_profile(spec.security.capabilities), spec.cache_dir));
-  } else if (spec.security.seccomp == SeccompMode::kFile) {
-    std::string json = SLW_TRY(fs::read_file(spec.security.seccomp_file));
-    seccomp = SLW_TRY(compile_seccomp(SLW_TRY(parse_seccomp_profile_json(json, spec.security.capabilities))));
-  }
-  CapabilityPlan caps = SLW_TRY(plan_capabilities(spec.security.capabilities));
+Result<int> exec_process(const ExecTarget& target, const ExecOptions& options) {
+  if (options.args.empty()) return fail("exec: no command given");
+  int pidfd_raw = static_cast<int>(::syscall(SYS_pidfd_open, target.pid, 0));
+  if (pidfd_raw < 0) return fail_errno(fmt::format("open pidfd of container {}", target.name));
+  UniqueFd pidfd(pidfd_raw);
+  if (!process_alive(target.pid, target.pid_start_time)) return fail("container {} is not running", target.name);
+
+  const ContainerSpec& spec = *target.spec;
+  const std::vector<ProcessSpec::Rlimit>& rlimits = spec.process.rlimits;
+  SeccompProgram seccomp = SLW_TRY(container_seccomp(spec.security, spec.cache_dir));
+  CapabilityPlan caps = spec.security.capability_sets ? SLW_TRY(plan_capability_sets(*spec.security.capability_sets))
+                                                      : SLW_TRY(plan_capabilities(spec.security.capabilities));
   std::vector<std::string> env = spec.process.env;
   env.insert(env.end(), options.env.begin(), options.env.end());
   std::vector<char*> argv, envp;
@@ -102,7 +104,7 @@ Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord
   const char* path = path_of(env);
 
   CgroupLayout layout = SLW_TRY(detect_cgroup_layout());
-  Cgroup cgroup = SLW_TRY(Cgroup::open_existing(layout, container_cgroup_name(record.id)));
+  Cgroup cgroup = SLW_TRY(Cgroup::open_existing(layout, target.cgroup_name));
   cgroup.release();  // the container owns it, not this exec
 
   // The exec'd process gets pipes or a terminal, never this process's own stdio (stdio_relay.h).
@@ -113,7 +115,7 @@ Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord
   // Threads cannot be made once this process has entered another pid namespace for its children.
   SLW_TRY(stdio->start());
   // Children of this process are born in the container's pid namespace from here on.
-  UniqueFd pidns = SLW_TRY(fs::open_file(fmt::format("/proc/{}/ns/pid", s.pid), O_RDONLY));
+  UniqueFd pidns = SLW_TRY(fs::open_file(fmt::format("/proc/{}/ns/pid", target.pid), O_RDONLY));
   if (::setns(pidns.get(), CLONE_NEWPID) < 0) return fail_errno("enter container pid namespace");
 
   int sync[2], rep[2];
@@ -127,15 +129,21 @@ Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord
     ::prctl(PR_SET_DUMPABLE, 0);  // nothing in the container may open our /proc/PID/exe
     char go;
     if (::read(sync[0], &go, 1) != 1) report(rep[1], kWait, EPIPE);
+    // A detached process outlives the runtime, which only waits for its report from here on.
+    if (options.detach) ::prctl(PR_SET_PDEATHSIG, 0);
     int ns = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
     if (::setns(pidfd.get(), ns) < 0) report(rep[1], kJoin, errno);
     if (console_socket >= 0) {
       if (int e = attach_console(console_socket, console_size, uid)) report(rep[1], kConsole, e);
     } else {
-      for (int i = 0; i < 3; ++i)
-        if (::dup2(stdio_fds[i], i) < 0) report(rep[1], kStdio, errno);
+      for (int i = 0; i < 3; ++i)  // -1: the caller's own, passed through (OCI)
+        if (stdio_fds[i] >= 0 && ::dup2(stdio_fds[i], i) < 0) report(rep[1], kStdio, errno);
     }
     if (::chdir(cwd.c_str()) < 0) report(rep[1], kChdir, errno);
+    for (const auto& r : rlimits) {
+      rlimit limit{r.soft, r.hard};
+      if (::setrlimit(static_cast<__rlimit_resource>(r.resource), &limit) < 0) report(rep[1], kRlimit, errno);
+    }
     if (int e = prepare_keep_caps()) report(rep[1], kCaps, e);
     if (::setgroups(groups.size(), groups.data()) < 0 || ::setresgid(gid, gid, gid) < 0 ||
         ::setresuid(uid, uid, uid) < 0)
@@ -188,6 +196,8 @@ Result<int> exec_in_container(const ContainerStore& store, const ContainerRecord
                                  r.step == kExecve ? ErrorKind::kCommandNotExecutable : ErrorKind::kOther));
   }
   reap.release();
+  if (options.started) SLW_TRY(options.started(child));
+  if (options.detach) return 0;
   // Forward the usual termination signals to the exec'd process while waiting for it; the pidfd
   // wakes us the moment it exits.
   UniqueFd child_fd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -12,7 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
 
 #include "base/fs.h"
 #include "base/log.h"
@@ -86,24 +89,19 @@ std::string describe_step(const ChildReport& r, const ChildPlan& plan, const Con
     case ChildStep::kExec: return fmt::format("exec {}", spec.process.args.front());
     case ChildStep::kStdio: return "set up stdio";
     case ChildStep::kConsole: return "set up terminal";
+    case ChildStep::kJoinNamespace:
+      return r.op_index >= 0 && static_cast<size_t>(r.op_index) < spec.namespaces.join.size()
+                 ? fmt::format("join namespace {}", spec.namespaces.join[r.op_index].path)
+                 : "join namespace";
+    case ChildStep::kSysctl:
+      return r.op_index >= 0 && static_cast<size_t>(r.op_index) < spec.sysctl.size()
+                 ? fmt::format("set sysctl {}", spec.sysctl[r.op_index].first)
+                 : "set sysctl";
+    case ChildStep::kDomainname: return fmt::format("set domain name {}", spec.domainname);
+    case ChildStep::kRlimit: return "set resource limit";
+    case ChildStep::kStartFifo: return "wait for start";
   }
   return "container setup";
-}
-
-Result<SeccompProgram> seccomp_for(const SecuritySpec& sec, const std::string& cache_dir) {
-  switch (sec.seccomp) {
-    case SeccompMode::kUnconfined:
-      return SeccompProgram{};
-    case SeccompMode::kFile: {
-      std::string json = SLW_TRY(fs::read_file(sec.seccomp_file));
-      SeccompProfile profile = SLW_TRY_CTX(parse_seccomp_profile_json(json, sec.capabilities),
-                                           "seccomp profile {}", sec.seccomp_file);
-      return compile_seccomp_cached(profile, cache_dir);
-    }
-    case SeccompMode::kDefault:
-      break;
-  }
-  return compile_seccomp_cached(docker_default_profile(sec.capabilities), cache_dir);
 }
 
 // clone3 with CLONE_PIDFD (and CLONE_INTO_CGROUP when cgroup_fd >= 0) where the kernel has it,
@@ -164,6 +162,24 @@ Status prepare_cow_volume(const BindMount& b) {
   return {};
 }
 
+// Each hierarchy's directory of the container's cgroup by the hierarchy's mount name.
+CgroupView cgroup_view(const CgroupLayout& layout, const Cgroup& cgroup) {
+  CgroupView view;
+  for (const auto& dir : cgroup.paths()) {
+    if (!layout.uses_v1()) {
+      view.v2_dir = dir;
+      continue;
+    }
+    for (const auto& [controller, mount] : layout.v1_mounts) {
+      if (!dir.starts_with(mount + "/")) continue;
+      std::string name = std::filesystem::path(mount).filename();
+      auto same = [&](const auto& p) { return p.first == name; };
+      if (std::none_of(view.v1_dirs.begin(), view.v1_dirs.end(), same)) view.v1_dirs.emplace_back(name, dir);
+    }
+  }
+  return view;
+}
+
 }  // namespace
 
 Result<StartedContainer> start_container(const ContainerSpec& spec, const LaunchOptions& options) {
@@ -193,15 +209,18 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
       b.source_is_file = !fs::is_dir(b.source);
     }
   }
+  if (planned.mounts)
+    for (auto& m : *planned.mounts)
+      if (m.flags & MS_BIND) m.source_is_file = fs::exists(m.source) && !fs::is_dir(m.source);
   SLW_TRY(write_etc_files(etc_dir, spec));
 
   ChildPlan plan;
-  plan.mounts = plan_mounts(planned, etc_dir);
-  SeccompProgram seccomp = SLW_TRY(seccomp_for(spec.security, spec.cache_dir));
-  CapabilityPlan caps = SLW_TRY(plan_capabilities(spec.security.capabilities));
+  SeccompProgram seccomp = SLW_TRY(container_seccomp(spec.security, spec.cache_dir));
+  CapabilityPlan caps = spec.security.capability_sets ? SLW_TRY(plan_capability_sets(*spec.security.capability_sets))
+                                                      : SLW_TRY(plan_capabilities(spec.security.capabilities));
   CStringArray argv(spec.process.args);
   CStringArray envp(spec.process.env);
-  plan.hostname = spec.hostname.c_str();
+  plan.hostname = spec.hostname.empty() ? nullptr : spec.hostname.c_str();  // else the uts namespace's own
   plan.cwd = spec.process.cwd.empty() ? "/" : spec.process.cwd.c_str();
   plan.argv = argv.get();
   plan.envp = envp.get();
@@ -210,12 +229,46 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   plan.gid = spec.process.gid;
   plan.groups = spec.process.additional_gids.data();
   plan.group_count = spec.process.additional_gids.size();
-  plan.capabilities = caps.set;
-  plan.last_cap = caps.last_cap;
+  plan.capabilities = caps;
   plan.seccomp = seccomp.filter.empty() ? nullptr : &seccomp;
   plan.no_new_privileges = spec.security.no_new_privileges;
   plan.init = spec.init;
   plan.loopback_up = spec.network.mode == NetworkMode::kNone;
+  plan.preserve_fds = options.preserve_fds;
+  plan.domainname = spec.domainname.empty() ? nullptr : spec.domainname.c_str();
+  plan.rlimits = spec.process.rlimits.data();
+  plan.rlimit_count = spec.process.rlimits.size();
+  plan.new_cgroup_ns = (spec.namespaces.create & CLONE_NEWCGROUP) != 0;
+  if (spec.rootfs_propagation) plan.rootfs_propagation = spec.rootfs_propagation;
+  std::vector<std::string> sysctl_paths;
+  std::vector<ChildPlan::Sysctl> sysctls;
+  for (const auto& [key, value] : spec.sysctl) {
+    std::string path = "/proc/sys/" + key;
+    std::replace(path.begin() + 10, path.end(), '.', '/');
+    sysctl_paths.push_back(std::move(path));
+  }
+  for (size_t i = 0; i < spec.sysctl.size(); ++i)
+    sysctls.push_back({sysctl_paths[i].c_str(), spec.sysctl[i].second.c_str()});
+  plan.sysctls = sysctls.data();
+  plan.sysctl_count = sysctls.size();
+  std::vector<UniqueFd> join_fds;
+  std::vector<int> join_fd_numbers, join_types;
+  for (const auto& j : spec.namespaces.join) {
+    join_fds.push_back(SLW_TRY_CTX(fs::open_file(j.path, O_RDONLY), "namespace {}", j.path));
+    join_fd_numbers.push_back(join_fds.back().get());
+    join_types.push_back(j.type);
+  }
+  plan.join_fds = join_fd_numbers.data();
+  plan.join_types = join_types.data();
+  plan.join_count = join_types.size();
+  UniqueFd start_fifo_dir;
+  std::filesystem::path start_fifo(spec.start_fifo);
+  std::string start_fifo_name = start_fifo.filename();
+  if (!spec.start_fifo.empty()) {
+    start_fifo_dir = SLW_TRY(fs::open_file(start_fifo.parent_path(), O_PATH | O_DIRECTORY));
+    plan.start_fifo_dir = start_fifo_dir.get();
+    plan.start_fifo_name = start_fifo_name.c_str();
+  }
   std::unique_ptr<StdioRelay> stdio = SLW_TRY(StdioRelay::create(options.stdio));
   for (int i = 0; i < 3; ++i) plan.stdio_fds[i] = stdio->container_fds()[i];
   plan.console_socket = stdio->console_socket();
@@ -228,9 +281,11 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   }
 
   CgroupLimits limits{spec.resources.memory_bytes, spec.resources.cpus, spec.resources.pids,
-                      spec.resources.pids_is_default};
+                      spec.resources.pids_is_default, spec.resources.cpu_shares};
   CgroupLayout layout = SLW_TRY(detect_cgroup_layout());
-  Cgroup cgroup = SLW_TRY(Cgroup::create(layout, "slipway/" + spec.id, limits));
+  Cgroup cgroup = SLW_TRY(
+      Cgroup::create(layout, spec.cgroup_name.empty() ? container_cgroup_name(spec.id) : spec.cgroup_name, limits));
+  plan.mounts = plan_mounts(planned, etc_dir, cgroup_view(layout, cgroup));
 
   int sync[2], report[2];
   if (::pipe2(sync, O_CLOEXEC) < 0) return fail_errno("create sync pipe");
@@ -240,7 +295,8 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   plan.sync_fd = sync_read.get();
   plan.report_fd = report_write.get();
 
-  uint64_t ns_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+  // The cgroup namespace is unshared by the child once it is in its cgroup.
+  uint64_t ns_flags = spec.namespaces.create & ~static_cast<uint64_t>(CLONE_NEWCGROUP);
   if (spec.network.mode == NetworkMode::kNone) ns_flags |= CLONE_NEWNET;
   CgroupJoin join = SLW_TRY(cgroup.open_join());
   std::vector<int> task_fds;
@@ -269,6 +325,9 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   join = {};
   // A v2 kernel without CLONE_INTO_CGROUP: the parent moves the child (the slow path).
   if (task_fds.empty() && !born_in_cgroup) SLW_TRY(c.cgroup.add_process(pid));
+  if (spec.process.oom_score_adj)
+    SLW_TRY_CTX(fs::write_file(fmt::format("/proc/{}/oom_score_adj", pid), std::to_string(*spec.process.oom_score_adj)),
+                "set oom_score_adj");
   if (options.before_exec) SLW_TRY(options.before_exec(pid));
   // The child may already have failed (and closed its end): its report below says why. The
   // caller ignores SIGPIPE (cli main), so this write fails with EPIPE rather than killing us.

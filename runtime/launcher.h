@@ -24,6 +24,7 @@ namespace slipway::runtime {
 struct LaunchOptions {
   StdioTargets stdio;  // the container gets pipes; the runtime copies to and from these
   std::function<Status(pid_t pid)> before_exec;
+  int preserve_fds = 0;  // OCI --preserve-fds: this process's fds 3 .. 3+N-1 go to the container
 };
 
 // A started container: PID 1 (in the host's pid namespace), its pidfd and its cgroup.

@@ -6,6 +6,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "base/fs.h"
 
 namespace slipway::runtime {
@@ -81,7 +83,84 @@ MountOp bind_op(std::string source, std::string target, bool read_only, bool is_
   return op;
 }
 
+// The devices a container's own /dev holds, and its standard symlinks.
+void add_standard_devices(std::vector<MountOp>& in) {
+  in.push_back(device_op("/dev/null", 0666, 1, 3));
+  in.push_back(device_op("/dev/zero", 0666, 1, 5));
+  in.push_back(device_op("/dev/full", 0666, 1, 7));
+  in.push_back(device_op("/dev/random", 0666, 1, 8));
+  in.push_back(device_op("/dev/urandom", 0666, 1, 9));
+  in.push_back(device_op("/dev/tty", 0666, 5, 0));
+  in.push_back(symlink_op("pts/ptmx", "/dev/ptmx"));
+  in.push_back(symlink_op("/proc/self/fd", "/dev/fd"));
+  in.push_back(symlink_op("/proc/self/fd/0", "/dev/stdin"));
+  in.push_back(symlink_op("/proc/self/fd/1", "/dev/stdout"));
+  in.push_back(symlink_op("/proc/self/fd/2", "/dev/stderr"));
+  in.push_back(symlink_op("/proc/kcore", "/dev/core"));
+}
+
+// Docker's set: proc, a /dev of its own with the standard devices, sysfs, and the generated
+// /etc/hostname, hosts and resolv.conf.
+void add_standard_mounts(std::vector<MountOp>& in, const std::string& etc_files_dir) {
+  constexpr unsigned long kNoSuidExecDev = MS_NOSUID | MS_NOEXEC | MS_NODEV;
+  in.push_back(mount_op("proc", "/proc", kNoSuidExecDev, ""));
+  in.push_back(mount_op("tmpfs", "/dev", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"));
+  in.push_back(mount_op("devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC,
+                        "newinstance,ptmxmode=0666,mode=0620,gid=5"));
+  in.push_back(mount_op("tmpfs", "/dev/shm", kNoSuidExecDev, "mode=1777,size=65536k"));
+  in.push_back(mount_op("mqueue", "/dev/mqueue", kNoSuidExecDev, ""));
+  in.push_back(mount_op("sysfs", "/sys", kNoSuidExecDev | MS_RDONLY, ""));
+  add_standard_devices(in);
+  for (const char* name : {"hostname", "hosts", "resolv.conf"})
+    in.push_back(bind_op(fs::join(etc_files_dir, name), fmt::format("/etc/{}", name), false, true));
+}
+
+// The container's own cgroup in place of a cgroup file system mount (see plan_mounts).
+void add_cgroup_mount(std::vector<MountOp>& in, const MountEntry& m, const CgroupView& cgroups) {
+  constexpr unsigned long kNoSuidExecDev = MS_NOSUID | MS_NOEXEC | MS_NODEV;
+  bool read_only = (m.flags & MS_RDONLY) != 0;
+  if (cgroups.v1_dirs.empty()) {
+    MountOp bind = bind_op(cgroups.v2_dir, m.target, read_only, false);
+    bind.remount_flags = kNoSuidExecDev;
+    in.push_back(bind);
+    return;
+  }
+  in.push_back(mount_op("tmpfs", m.target, kNoSuidExecDev, "mode=755"));
+  for (const auto& [name, dir] : cgroups.v1_dirs) {
+    MountOp bind = bind_op(dir, fs::join(m.target, name), read_only, false);
+    bind.remount_flags = kNoSuidExecDev;
+    in.push_back(bind);
+    if (name.find(',') == std::string::npos) continue;
+    for (size_t start = 0; start <= name.size();) {
+      size_t comma = std::min(name.find(',', start), name.size());
+      in.push_back(symlink_op(name, fs::join(m.target, name.substr(start, comma - start))));
+      start = comma + 1;
+    }
+  }
+  if (read_only) in.push_back(mount_op("tmpfs", m.target, MS_REMOUNT | MS_RDONLY | kNoSuidExecDev, "mode=755"));
+}
+
 }  // namespace
+
+MountOp mount_entry_op(const MountEntry& m) {
+  MountOp op;
+  op.source = m.source;
+  op.target = m.target;
+  op.propagation = m.propagation;
+  if (m.flags & MS_BIND) {
+    op.kind = MountOp::Kind::kBind;
+    op.flags = m.flags & (MS_BIND | MS_REC);
+    op.read_only = (m.flags & MS_RDONLY) != 0;
+    op.remount_flags = m.flags & ~(MS_BIND | MS_REC | MS_RDONLY);
+    op.target_is_file = m.source_is_file;
+  } else {
+    op.kind = MountOp::Kind::kMount;
+    op.fstype = m.fstype;
+    op.flags = m.flags;
+    op.data = m.data;
+  }
+  return op;
+}
 
 MountOp volume_op(const BindMount& b) {
   if (!b.copy_on_write) return bind_op(b.source, b.target, b.read_only, b.source_is_file);
@@ -92,7 +171,7 @@ MountOp volume_op(const BindMount& b) {
   return mount_op("overlay", b.target, 0, overlay_options(layers));
 }
 
-MountPlan plan_mounts(const ContainerSpec& spec, const std::string& etc_files_dir) {
+MountPlan plan_mounts(const ContainerSpec& spec, const std::string& etc_files_dir, const CgroupView& cgroups) {
   MountPlan plan;
   plan.rootfs_target = fs::join(spec.state_dir, "rootfs");
   if (spec.rootfs.plain_dir.empty()) {
@@ -106,41 +185,28 @@ MountPlan plan_mounts(const ContainerSpec& spec, const std::string& etc_files_di
     plan.rootfs = bind_op(spec.rootfs.plain_dir, plan.rootfs_target, false, false);
   }
 
-  constexpr unsigned long kNoSuidExecDev = MS_NOSUID | MS_NOEXEC | MS_NODEV;
   auto& in = plan.in_rootfs;
-  in.push_back(mount_op("proc", "/proc", kNoSuidExecDev, ""));
-  in.push_back(mount_op("tmpfs", "/dev", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"));
-  in.push_back(mount_op("devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC,
-                        "newinstance,ptmxmode=0666,mode=0620,gid=5"));
-  in.push_back(mount_op("tmpfs", "/dev/shm", kNoSuidExecDev, "mode=1777,size=65536k"));
-  in.push_back(mount_op("mqueue", "/dev/mqueue", kNoSuidExecDev, ""));
-  in.push_back(mount_op("sysfs", "/sys", kNoSuidExecDev | MS_RDONLY, ""));
-  in.push_back(device_op("/dev/null", 0666, 1, 3));
-  in.push_back(device_op("/dev/zero", 0666, 1, 5));
-  in.push_back(device_op("/dev/full", 0666, 1, 7));
-  in.push_back(device_op("/dev/random", 0666, 1, 8));
-  in.push_back(device_op("/dev/urandom", 0666, 1, 9));
-  in.push_back(device_op("/dev/tty", 0666, 5, 0));
-  in.push_back(symlink_op("pts/ptmx", "/dev/ptmx"));
-  in.push_back(symlink_op("/proc/self/fd", "/dev/fd"));
-  in.push_back(symlink_op("/proc/self/fd/0", "/dev/stdin"));
-  in.push_back(symlink_op("/proc/self/fd/1", "/dev/stdout"));
-  in.push_back(symlink_op("/proc/self/fd/2", "/dev/stderr"));
-  in.push_back(symlink_op("/proc/kcore", "/dev/core"));
-  for (const char* name : {"hostname", "hosts", "resolv.conf"})
-    in.push_back(bind_op(fs::join(etc_files_dir, name), fmt::format("/etc/{}", name), false, true));
+  if (spec.mounts) {
+    for (const auto& m : *spec.mounts) {
+      if (m.fstype == "cgroup" || m.fstype == "cgroup2") add_cgroup_mount(in, m, cgroups);
+      else in.push_back(mount_entry_op(m));
+    }
+    // A /dev of its own (not the host's bound in) gets the standard devices, as runc gives it.
+    auto dev = std::find_if(spec.mounts->begin(), spec.mounts->end(),
+                            [](const MountEntry& m) { return m.target == "/dev"; });
+    if (dev != spec.mounts->end() && !(dev->flags & MS_BIND)) add_standard_devices(in);
+  } else {
+    add_standard_mounts(in, etc_files_dir);
+  }
   for (const auto& b : spec.binds) in.push_back(volume_op(b));
 
-  for (const auto& p : default_masked_paths()) {
+  for (const auto& p : spec.masked_paths.value_or(default_masked_paths())) {
     MountOp op;
+    op.kind = MountOp::Kind::kMask;
     op.target = p;
-    // /proc/kcore and friends are files; the rest are directories.
-    bool is_dir = p == "/proc/asound" || p == "/proc/acpi" || p == "/proc/scsi" ||
-                  p == "/sys/firmware" || p == "/sys/devices/virtual/powercap";
-    op.kind = is_dir ? MountOp::Kind::kMaskWithTmpfs : MountOp::Kind::kMaskWithNull;
     plan.after_pivot.push_back(op);
   }
-  for (const auto& p : default_readonly_paths()) {
+  for (const auto& p : spec.readonly_paths.value_or(default_readonly_paths())) {
     MountOp op;
     op.kind = MountOp::Kind::kReadOnly;
     op.target = p;

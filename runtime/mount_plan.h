@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/container_spec.h"
@@ -17,8 +18,8 @@ struct MountOp {
     kBind,          // bind source (host path) to target; read-only via a second remount
     kDevice,        // mknod target with mode and dev
     kSymlink,       // symlink source -> target
-    kMaskWithNull,  // bind /dev/null over a file (after pivot; skipped when absent)
-    kMaskWithTmpfs, // read-only empty tmpfs over a dir (after pivot; skipped when absent)
+    kMask,          // read-only empty tmpfs over a dir, /dev/null over anything else (after
+                    // pivot; skipped when absent)
     kReadOnly,      // bind target onto itself read-only (after pivot; skipped when absent)
   };
   Kind kind = Kind::kMount;
@@ -28,6 +29,8 @@ struct MountOp {
   std::string data;
   unsigned long flags = 0;
   bool read_only = false;       // kBind: remount read-only after binding
+  unsigned long remount_flags = 0;  // kBind: remount with these too (MS_NOSUID, MS_NODEV, ...)
+  unsigned long propagation = 0;    // kMount/kBind: then set this (MS_SHARED, MS_SLAVE, ... | MS_REC)
   bool target_is_file = false;  // kBind/kDevice: create the target as a file, not a directory
   mode_t mode = 0;              // kDevice
   dev_t device = 0;             // kDevice
@@ -57,7 +60,21 @@ std::string overlay_options(const RootfsSpec& rootfs);
 // target is a file when volume.source_is_file says so; the host is not looked at.
 MountOp volume_op(const BindMount& volume);
 
-// Builds the whole plan. `etc_files_dir` holds the generated hostname, hosts and resolv.conf.
-MountPlan plan_mounts(const ContainerSpec& spec, const std::string& etc_files_dir);
+// The op of one mount of the container's own list (ContainerSpec::mounts).
+MountOp mount_entry_op(const MountEntry& entry);
+
+// Where the container's own cgroup is on the host, for a `cgroup` mount of its list (an OCI
+// bundle's /sys/fs/cgroup): the directory in each v1 hierarchy by the hierarchy's mount name
+// ("cpu,cpuacct"), or its v2 directory.
+struct CgroupView {
+  std::vector<std::pair<std::string, std::string>> v1_dirs;  // {"memory", "/sys/fs/cgroup/memory/slipway/ID"}
+  std::string v2_dir;
+};
+
+// Builds the whole plan. `etc_files_dir` holds the generated hostname, hosts and resolv.conf. A
+// `cgroup` or `cgroup2` mount becomes the container's own cgroup: on v1 a tmpfs with each
+// hierarchy's directory bound in (and symlinks for co-mounted ones, "cpu" -> "cpu,cpuacct"), on v2
+// its directory bound; read-only when the mount says so, as runc makes it.
+MountPlan plan_mounts(const ContainerSpec& spec, const std::string& etc_files_dir, const CgroupView& cgroups = {});
 
 }  // namespace slipway::runtime

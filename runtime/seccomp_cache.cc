@@ -46,4 +46,25 @@ Result<SeccompProgram> compile_seccomp_cached(const SeccompProfile& profile, con
   return program;
 }
 
+Result<SeccompProgram> container_seccomp(const SecuritySpec& sec, const std::string& cache_dir) {
+  switch (sec.seccomp) {
+    case SeccompMode::kUnconfined:
+      return SeccompProgram{};
+    case SeccompMode::kFile: {
+      std::string json = SLW_TRY(fs::read_file(sec.seccomp_file));
+      SeccompProfile profile = SLW_TRY_CTX(parse_seccomp_profile_json(json, sec.capabilities),
+                                           "seccomp profile {}", sec.seccomp_file);
+      return compile_seccomp_cached(profile, cache_dir);
+    }
+    case SeccompMode::kProfile: {
+      SeccompProfile profile = SLW_TRY_CTX(parse_seccomp_profile_json(sec.seccomp_profile, sec.capabilities),
+                                           "seccomp profile");
+      return compile_seccomp_cached(profile, cache_dir);
+    }
+    case SeccompMode::kDefault:
+      break;
+  }
+  return compile_seccomp_cached(docker_default_profile(sec.capabilities), cache_dir);
+}
+
 }  // namespace slipway::runtime

@@ -138,6 +138,15 @@ Result<std::unique_ptr<StdioRelay>> StdioRelay::create(StdioTargets targets) {
   int stop = ::eventfd(0, EFD_CLOEXEC);
   if (stop < 0) return fail_errno("create eventfd");
   r->stop_.reset(stop);
+  if (r->targets_.pass_through) {
+    // The child keeps the 0, 1 and 2 it inherits (container_fds() are all -1).
+    if (r->targets_.terminal) {
+      int fd = ::fcntl(r->targets_.console_socket, F_DUPFD_CLOEXEC, 3);
+      if (fd < 0) return fail_errno("duplicate the console socket");
+      r->console_child_.reset(fd);
+    }
+    return r;
+  }
   if (r->targets_.terminal) {
     int sp[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
@@ -179,6 +188,7 @@ void StdioRelay::close_container_fds() {
 }
 
 Status StdioRelay::start() {
+  if (targets_.pass_through) return {};  // nothing to copy
   // Signals are for the thread that waits for the container (it forwards them through a
   // signalfd, which needs them blocked everywhere): the relay is born with all of them blocked.
   sigset_t all, old;

@@ -79,6 +79,11 @@ struct StdioTargets {
   bool terminal = false;
   // A host terminal whose window size the container's terminal takes, at start and on SIGWINCH.
   int size_from = -1;
+  // The OCI runtime contract (`slipway oci create`): the container's 0, 1 and 2 are this
+  // process's own, made for it by the caller (containerd's shim, conmon), and nothing is copied;
+  // with a terminal, the pty master goes to the caller's --console-socket, connected here.
+  bool pass_through = false;
+  int console_socket = -1;
 };
 
 // The pipes and the thread that copies through them.

@@ -200,6 +200,20 @@ TEST(CgroupPlan, CpusBecomeAQuotaOfTheFixedPeriod) {
   EXPECT_EQ(v2->at(0).value, "25000 100000");
 }
 
+TEST(CgroupPlan, CpuSharesAreV1SharesOrAV2Weight) {
+  auto v1 = plan_cgroup_writes({.cpu_shares = 512}, CgroupVersion::kV1);
+  ASSERT_TRUE(v1);
+  EXPECT_EQ(*v1, (std::vector<CgroupWrite>{{"cpu", "cpu.shares", "512"}}));
+  auto weight = [](uint64_t shares) {
+    auto w = plan_cgroup_writes({.cpu_shares = shares}, CgroupVersion::kV2);
+    return w ? w->at(0).file + "=" + w->at(0).value : w.error().message();
+  };
+  EXPECT_EQ(weight(2), "cpu.weight=1");
+  EXPECT_EQ(weight(1024), "cpu.weight=39");
+  EXPECT_EQ(weight(262144), "cpu.weight=10000");
+  EXPECT_EQ(weight(1), "cpu shares 1 are outside 2..262144");
+}
+
 TEST(CgroupPlan, OnlyRequestedLimitsAreWritten) {
   auto none = plan_cgroup_writes({}, CgroupVersion::kV2);
   ASSERT_TRUE(none);

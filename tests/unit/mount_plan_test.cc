@@ -152,8 +152,8 @@ TEST(MountPlan, MasksAndReadOnlyPathsLikeRunc) {
   MountPlan p = plan_mounts(overlay_spec(), "/c/etc");
   const MountOp* kcore = find_target(p.after_pivot, "/proc/kcore");
   ASSERT_NE(kcore, nullptr);
-  EXPECT_EQ(kcore->kind, MountOp::Kind::kMaskWithNull);
-  EXPECT_EQ(find_target(p.after_pivot, "/sys/firmware")->kind, MountOp::Kind::kMaskWithTmpfs);
+  EXPECT_EQ(kcore->kind, MountOp::Kind::kMask);  // /dev/null over a file, a tmpfs over a dir
+  EXPECT_EQ(find_target(p.after_pivot, "/sys/firmware")->kind, MountOp::Kind::kMask);
   EXPECT_EQ(find_target(p.after_pivot, "/proc/sys")->kind, MountOp::Kind::kReadOnly);
   EXPECT_EQ(find_target(p.after_pivot, "/proc/sysrq-trigger")->kind, MountOp::Kind::kReadOnly);
   EXPECT_FALSE(p.read_only_root);
@@ -179,4 +179,34 @@ TEST(EtcFiles, ResolvConfDropsLoopbackNameserversOutsideHostNetwork) {
 }
 
 }  // namespace
+TEST(MountPlan, AnOwnMountListReplacesTheStandardOne) {
+  ContainerSpec s = overlay_spec();
+  MountEntry dev{.source = "tmpfs", .target = "/dev", .fstype = "tmpfs", .flags = MS_NOSUID, .data = "mode=755"};
+  MountEntry data{.source = "/host/data", .target = "/data", .flags = MS_BIND | MS_REC | MS_RDONLY | MS_NOEXEC,
+                  .propagation = MS_SLAVE | MS_REC};
+  s.mounts = std::vector<MountEntry>{dev, data};
+  s.masked_paths = std::vector<std::string>{"/proc/secret"};
+  s.readonly_paths = std::vector<std::string>{};
+  MountPlan p = plan_mounts(s, "/c/etc");
+  EXPECT_EQ(find_target(p.in_rootfs, "/proc"), nullptr);
+  EXPECT_EQ(find_target(p.in_rootfs, "/etc/hosts"), nullptr) << "an OCI bundle brings its own /etc";
+  ASSERT_NE(find_target(p.in_rootfs, "/dev/null"), nullptr) << "a /dev of its own gets the standard devices";
+  const MountOp* bind = find_target(p.in_rootfs, "/data");
+  ASSERT_NE(bind, nullptr);
+  EXPECT_EQ(bind->kind, MountOp::Kind::kBind);
+  EXPECT_EQ(bind->flags, static_cast<unsigned long>(MS_BIND | MS_REC));
+  EXPECT_TRUE(bind->read_only);
+  EXPECT_EQ(bind->remount_flags, static_cast<unsigned long>(MS_NOEXEC)) << "the kernel ignores them on the bind";
+  EXPECT_EQ(bind->propagation, static_cast<unsigned long>(MS_SLAVE | MS_REC));
+  const MountOp* tmpfs = find_target(p.in_rootfs, "/dev");
+  EXPECT_EQ(tmpfs->kind, MountOp::Kind::kMount);
+  EXPECT_EQ(tmpfs->data, "mode=755");
+  ASSERT_EQ(p.after_pivot.size(), 1u);
+  EXPECT_EQ(p.after_pivot[0].target, "/proc/secret");
+
+  // A /dev bound from the host gets no devices made in it.
+  s.mounts = std::vector<MountEntry>{{.source = "/dev", .target = "/dev", .flags = MS_BIND | MS_REC}};
+  EXPECT_EQ(find_target(plan_mounts(s, "/c/etc").in_rootfs, "/dev/null"), nullptr);
+}
+
 }  // namespace slipway::runtime
