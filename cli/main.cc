@@ -104,8 +104,12 @@ int main(int argc, char** argv) {
   register_build_commands(app, global, outcome);
   register_pipeline_commands(app, global, outcome);
   register_prune_commands(app, global, outcome);  // after image: adds `image prune`
+  register_oci_commands(app, outcome);
   try {
     std::vector<std::string> args = split_container_command(app, argc, argv, global.command);
+    // Installed as slipway-runc: runc's command line, i.e. `slipway oci ...`.
+    std::string_view self = argv[0];
+    if (self.substr(self.rfind('/') + 1) == "slipway-runc") args.insert(args.begin(), "oci");
     std::reverse(args.begin(), args.end());  // CLI11 takes them back to front
     app.parse(args);
   } catch (const CLI::ParseError& e) {
