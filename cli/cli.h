@@ -64,6 +64,6 @@ void register_registry_commands(CLI::App& app, const GlobalOptions& global, Outc
 void register_build_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void register_pipeline_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void register_prune_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
-void register_oci_commands(CLI::App& app, Outcome& outcome);
+void register_oci_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 
 }  // namespace slipway::cli

@@ -28,12 +28,11 @@ void print_note(std::string_view note) {
   (void)!::write(STDERR_FILENO, line.data(), line.size());
 }
 
-// `run IMAGE CMD...` and `exec CONTAINER CMD...`: everything after the first positional belongs to
-// the container's command, even "--help" or "-e". CLI11 would parse those itself, so they are cut
-// off before parsing and handed to the sub-command in `command`.
-std::vector<std::string> split_container_command(CLI::App& app, int argc, char** argv,
+// `run IMAGE CMD...`, `exec CONTAINER CMD...` and `oci exec ID CMD...`: everything after the first
+// positional belongs to the container's command, even "--help" or "-e". CLI11 would parse those
+// itself, so they are cut off before parsing and handed to the sub-command in `command`.
+std::vector<std::string> split_container_command(CLI::App& app, std::vector<std::string> args,
                                                  std::vector<std::string>& command) {
-  std::vector<std::string> args(argv + 1, argv + argc);
   auto takes_value = [](CLI::App* on, const std::string& a) {
     if (a.find('=') != std::string::npos) return false;
     try {
@@ -42,17 +41,24 @@ std::vector<std::string> split_container_command(CLI::App& app, int argc, char**
       return false;
     }
   };
+  // The sub-command named after the options of `on` from args[i] on (i then at its name), or null.
   size_t i = 0;
-  while (i < args.size() && args[i].starts_with("-") && args[i] != "--")
-    i += takes_value(&app, args[i]) ? 2 : 1;
-  if (i >= args.size()) return args;
-  CLI::App* sub = nullptr;
-  try {
-    sub = app.get_subcommand(args[i]);
-  } catch (const CLI::Error&) {
-    return args;
+  auto next_subcommand = [&](CLI::App* on) -> CLI::App* {
+    while (i < args.size() && args[i].starts_with("-") && args[i] != "--") i += takes_value(on, args[i]) ? 2 : 1;
+    if (i >= args.size()) return nullptr;
+    try {
+      return on->get_subcommand(args[i]);
+    } catch (const CLI::Error&) {
+      return nullptr;
+    }
+  };
+  CLI::App* sub = next_subcommand(&app);
+  if (sub && sub->get_name() == "oci") {
+    ++i;
+    sub = next_subcommand(sub);
+    if (!sub || sub->get_name() != "exec") return args;
   }
-  if (sub->get_name() != "run" && sub->get_name() != "exec") return args;
+  if (!sub || (sub->get_name() != "run" && sub->get_name() != "exec")) return args;
   for (++i; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--") {
@@ -104,12 +110,13 @@ int main(int argc, char** argv) {
   register_build_commands(app, global, outcome);
   register_pipeline_commands(app, global, outcome);
   register_prune_commands(app, global, outcome);  // after image: adds `image prune`
-  register_oci_commands(app, outcome);
+  register_oci_commands(app, global, outcome);
   try {
-    std::vector<std::string> args = split_container_command(app, argc, argv, global.command);
+    std::vector<std::string> args(argv + 1, argv + argc);
     // Installed as slipway-runc: runc's command line, i.e. `slipway oci ...`.
     std::string_view self = argv[0];
     if (self.substr(self.rfind('/') + 1) == "slipway-runc") args.insert(args.begin(), "oci");
+    args = split_container_command(app, std::move(args), global.command);
     std::reverse(args.begin(), args.end());  // CLI11 takes them back to front
     app.parse(args);
   } catch (const CLI::ParseError& e) {

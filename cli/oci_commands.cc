@@ -182,7 +182,7 @@ Result<int> print_process_table(const std::vector<pid_t>& pids, std::vector<std:
 
 }  // namespace
 
-void register_oci_commands(CLI::App& app, Outcome& outcome) {
+void register_oci_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome) {
   auto oci = app.add_subcommand("oci", "an OCI runtime with runc's commands (also installed as slipway-runc)");
   oci->require_subcommand(1);
   auto g = std::make_shared<OciGlobals>();
@@ -267,14 +267,13 @@ void register_oci_commands(CLI::App& app, Outcome& outcome) {
   exec->add_option("--cwd", exec_opts->cwd, "working directory in the container");
   exec->add_option("-e,--env", exec_opts->env, "KEY=VALUE added to its environment");
   exec->add_option("-u,--user", *exec_user, "UID[:GID]");
-  // Everything from the container ID on is positional, so the command's own flags stay its own.
-  exec->prefix_command();
-  exec->callback([&outcome, g, exec, exec_opts, exec_user] {
+  auto exec_id = std::make_shared<std::string>();
+  // The command after the ID is cut off before parsing (main.cc), so its own flags stay its own.
+  exec->add_option("ID", *exec_id, "container ID")->required();
+  exec->callback([&outcome, &global, g, exec_opts, exec_user, exec_id] {
     run_oci(outcome, [&]() -> Result<int> {
-      std::vector<std::string> rest = exec->remaining();
-      if (rest.empty()) return fail("exec: a container ID is required");
       engine::OciExecOptions o = *exec_opts;
-      o.args.assign(rest.begin() + 1, rest.end());
+      o.args = global.command;
       if (!exec_user->empty()) {
         auto colon = exec_user->find(':');
         char* end = nullptr;
@@ -285,7 +284,7 @@ void register_oci_commands(CLI::App& app, Outcome& outcome) {
         o.user = std::make_pair(static_cast<uid_t>(uid), static_cast<gid_t>(gid));
       }
       auto rt = SLW_TRY(open_runtime(*g));
-      return rt.exec(rest.front(), o);
+      return rt.exec(*exec_id, o);
     });
   });
 

@@ -378,6 +378,7 @@ Result<int> OciRuntime::exec(const std::string& id, const OciExecOptions& o) {
   if (!o.process_file.empty()) {
     std::string text = SLW_TRY(fs::read_file(o.process_file));
     SLW_TRY_CTX(apply_oci_process(text, b), "--process {}", o.process_file);
+    fit_rlimits(p, b.warnings);
     for (const auto& w : b.warnings) log::warn("{}", w);
   } else {
     if (o.args.empty()) return fail("exec: no command given (a COMMAND or --process FILE)");
