@@ -194,6 +194,10 @@ int apply_in_rootfs(int root_fd, const MountOp& op) {
       if (rc == 0) rc = ::fchmodat(fd, name, op.mode & 07777, 0);  // mknod obeys the umask
       break;
     }
+    case MountOp::Kind::kDirectory:
+      rc = open_target_in_root(root_fd, op.target.c_str(), false, &fd);
+      if (rc) return rc;
+      break;
     case MountOp::Kind::kSymlink: {
       const char* name;
       if ((rc = open_parent_in_root(root_fd, op.target.c_str(), path, &name, &fd))) return rc;

@@ -199,6 +199,13 @@ MountPlan plan_mounts(const ContainerSpec& spec, const std::string& etc_files_di
     add_standard_mounts(in, etc_files_dir);
   }
   for (const auto& b : spec.binds) in.push_back(volume_op(b));
+  // The working dir is made while the root may still be written (runc makes it too).
+  if (spec.process.cwd.size() > 1) {
+    MountOp cwd;
+    cwd.kind = MountOp::Kind::kDirectory;
+    cwd.target = spec.process.cwd;
+    in.push_back(cwd);
+  }
 
   for (const auto& p : spec.masked_paths.value_or(default_masked_paths())) {
     MountOp op;

@@ -21,6 +21,7 @@ struct MountOp {
     kMask,          // read-only empty tmpfs over a dir, /dev/null over anything else (after
                     // pivot; skipped when absent)
     kReadOnly,      // bind target onto itself read-only (after pivot; skipped when absent)
+    kDirectory,     // make the target a directory if missing (the working dir, before a read-only root)
   };
   Kind kind = Kind::kMount;
   std::string source;
