@@ -111,6 +111,8 @@ int main(int argc, char** argv) {
   register_pipeline_commands(app, global, outcome);
   register_prune_commands(app, global, outcome);  // after image: adds `image prune`
   register_oci_commands(app, global, outcome);
+  app.get_subcommand("oci")->set_version_flag(
+      "-v,--version", "slipway-runc version " SLIPWAY_VERSION "\ncommit: " SLIPWAY_COMMIT "\nspec: 1.1.0");
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
     // Installed as slipway-runc: runc's command line, i.e. `slipway oci ...`.

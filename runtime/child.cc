@@ -505,6 +505,13 @@ void reset_signal_handling() noexcept {
   }
   if (plan.start_fifo_dir >= 0) wait_for_start(plan);
 
+  // Every inherited fd above stdio closes at exec: no runtime fd reaches the container. Only
+  // those an OCI caller passes on (--preserve-fds) stay. Before any filter, which may not allow
+  // close_range.
+  for (int fd = 3; fd < 3 + plan.preserve_fds; ++fd)
+    if (::fcntl(fd, F_SETFD, 0) < 0) report_and_exit(plan, ChildStep::kCloseFds, errno);
+  if (::syscall(SYS_close_range, 3U + static_cast<unsigned>(plan.preserve_fds), ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    report_and_exit(plan, ChildStep::kCloseFds, errno);
   // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it while we have it.
   if (plan.seccomp && !plan.no_new_privileges)
     if (int e = load_seccomp(*plan.seccomp)) report_and_exit(plan, ChildStep::kSeccomp, e);
@@ -516,12 +523,6 @@ void reset_signal_handling() noexcept {
   if (int e = apply_capabilities(plan.capabilities)) report_and_exit(plan, ChildStep::kCapabilities, e);
   if (plan.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     report_and_exit(plan, ChildStep::kNoNewPrivileges, errno);
-  // Every inherited fd above stdio closes at exec: no runtime fd reaches the container. Only
-  // those an OCI caller passes on (--preserve-fds) stay.
-  for (int fd = 3; fd < 3 + plan.preserve_fds; ++fd)
-    if (::fcntl(fd, F_SETFD, 0) < 0) report_and_exit(plan, ChildStep::kCloseFds, errno);
-  if (::syscall(SYS_close_range, 3U + static_cast<unsigned>(plan.preserve_fds), ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    report_and_exit(plan, ChildStep::kCloseFds, errno);
   // Seccomp last: the filter may forbid calls the steps above need.
   if (plan.seccomp && plan.no_new_privileges)
     if (int e = load_seccomp(*plan.seccomp)) report_and_exit(plan, ChildStep::kSeccomp, e);

@@ -144,6 +144,8 @@ Result<int> exec_process(const ExecTarget& target, const ExecOptions& options) {
       rlimit limit{r.soft, r.hard};
       if (::setrlimit(static_cast<__rlimit_resource>(r.resource), &limit) < 0) report(rep[1], kRlimit, errno);
     }
+    // Before any filter, which may not allow close_range.
+    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) report(rep[1], kFds, errno);
     // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: load it while we have it.
     if (!seccomp.filter.empty() && !spec.security.no_new_privileges)
       if (int e = load_seccomp(seccomp)) report(rep[1], kSeccomp, e);
@@ -154,7 +156,6 @@ Result<int> exec_process(const ExecTarget& target, const ExecOptions& options) {
     if (int e = apply_capabilities(caps)) report(rep[1], kCaps, e);
     if (spec.security.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
       report(rep[1], kNnp, errno);
-    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) report(rep[1], kFds, errno);
     if (!seccomp.filter.empty() && spec.security.no_new_privileges)
       if (int e = load_seccomp(seccomp)) report(rep[1], kSeccomp, e);
     if (std::strchr(argv[0], '/')) {
