@@ -222,8 +222,12 @@ Status read_mounts(const Field& mounts, OciBundle& b, const OciPlace& place) {
       e.fstype.clear();
       // A bind's source is a host path; relative ones are the bundle's.
       e.source = SLW_TRY(absolute_in_bundle(m.at("source"), place.bundle));
-      if (!e.data.empty())
-        return std::unexpected(m.at("options").error(fmt::format("\"{}\" is not an option of a bind mount", e.data)));
+      // The kernel takes no file-system options for a bind; runc drops them too.
+      if (!e.data.empty()) {
+        b.warnings.push_back(fmt::format("{}: \"{}\" ignored: a bind mount takes no file-system options",
+                                         m.join("options"), e.data));
+        e.data.clear();
+      }
     } else {
       if (e.fstype.empty()) return std::unexpected(m.error("type is required for a mount that is not a bind"));
       if (auto source = m.member("source")) e.source = SLW_TRY(source->string());
@@ -273,14 +277,14 @@ Status read_namespaces(const Field& namespaces, OciBundle& b) {
       s.network.join_path = path;
     } else if (path.empty()) {
       s.namespaces.create |= static_cast<uint64_t>(kind->flag);
-    } else if (type == "pid" || type == "mount") {
-      return std::unexpected(n.at("path").error(fmt::format("joining an existing {} namespace is not supported by slipway yet", type)));
     } else {
       s.namespaces.join.push_back({kind->flag, path});
     }
   }
-  if (!(s.namespaces.create & CLONE_NEWNS))
-    return std::unexpected(namespaces.error("a mount namespace of its own is required (slipway pivots into the rootfs)"));
+  bool joins_mount = std::any_of(s.namespaces.join.begin(), s.namespaces.join.end(),
+                                 [](const runtime::NamespaceJoin& j) { return j.type == CLONE_NEWNS; });
+  if (!(s.namespaces.create & CLONE_NEWNS) && !joins_mount)
+    return std::unexpected(namespaces.error("a mount namespace is required, new or joined: slipway pivots into the rootfs"));
   return {};
 }
 
@@ -312,18 +316,26 @@ Status check_sysctl(const Field& f, const std::string& key, const runtime::Conta
   return std::unexpected(f.error(fmt::format("{} is not namespaced: setting it would change the host", key)));
 }
 
-// The device rules containerd and Podman send are the standard set (deny all, then the usual
-// character devices), which slipway's cgroup applies anyway; only a rule beyond it is worth a
-// warning.
-bool standard_device_rule(const json& rule) {
-  if (!rule.value("allow", false)) return true;
-  std::string type = rule.value("type", "a");
-  int64_t major = rule.contains("major") && rule["major"].is_number_integer() ? rule["major"].get<int64_t>() : -1;
-  int64_t minor = rule.contains("minor") && rule["minor"].is_number_integer() ? rule["minor"].get<int64_t>() : -1;
-  if (type != "c") return false;
-  static constexpr std::array<std::pair<int64_t, int64_t>, 11> kStandard = {
-      {{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {136, -1}, {10, 200}, {1, 11}}};
-  return std::find(kStandard.begin(), kStandard.end(), std::make_pair(major, minor)) != kStandard.end();
+// One rule of linux.resources.devices as the v1 devices controller reads it: "allow c 10:229 rwm".
+Result<std::string> device_rule(const Field& d) {
+  SLW_TRY(d.object());
+  bool allow = SLW_TRY(d.at("allow").boolean());
+  std::string type = "a";
+  if (auto t = d.member("type")) type = SLW_TRY(t->string());
+  if (type != "a" && type != "c" && type != "b")
+    return std::unexpected(d.at("type").error(fmt::format("unknown device type (a, c or b) \"{}\"", type)));
+  std::string access = "rwm";
+  if (auto a = d.member("access")) access = SLW_TRY(a->string());
+  if (access.empty() || access.find_first_not_of("rwm") != std::string::npos)
+    return std::unexpected(d.at("access").error(fmt::format("\"{}\" is not made of r, w and m", access)));
+  auto number = [&](const char* key) -> Result<std::string> {
+    auto f = d.member(key);
+    if (!f) return std::string("*");
+    int64_t n = SLW_TRY(f->integer());
+    return n < 0 ? std::string("*") : std::to_string(n);
+  };
+  std::string what = type == "a" ? "a" : fmt::format("{} {}:{} {}", type, SLW_TRY(number("major")), SLW_TRY(number("minor")), access);
+  return fmt::format("{} {}", allow ? "allow" : "deny", what);
 }
 
 Status read_resources(const Field& r, OciBundle& b) {
@@ -366,16 +378,33 @@ Status read_resources(const Field& r, OciBundle& b) {
     }
   }
   if (auto devices = r.member("devices")) {
-    for (const Field& d : SLW_TRY(devices->array())) {
-      SLW_TRY(d.object());
-      if (!standard_device_rule(d.value)) {
-        warn(d.path + " (slipway's cgroup allows its standard devices only)");
-        break;
-      }
-    }
+    for (const Field& d : SLW_TRY(devices->array())) res.device_rules.push_back(SLW_TRY(device_rule(d)));
   }
   for (const char* other : {"hugepageLimits", "blockIO", "network", "rdma", "unified"})
     if (const json* v = r.find(other); v && !v->empty()) warn(r.join(other));
+  return {};
+}
+
+// linux.devices: nodes made in the container's /dev (after its mounts).
+Status read_devices(const Field& devices, runtime::ContainerSpec& s) {
+  for (const Field& d : SLW_TRY(devices.array())) {
+    SLW_TRY(d.object());
+    runtime::DeviceNode node;
+    node.path = SLW_TRY(d.at("path").string());
+    if (!node.path.starts_with('/')) return std::unexpected(d.at("path").error("must be an absolute path"));
+    std::string type = SLW_TRY(d.at("type").string());
+    if (type != "c" && type != "u" && type != "b" && type != "p")
+      return unknown(d.at("type"), "device type (c, u, b or p)", type);
+    node.type = type[0] == 'u' ? 'c' : type[0];
+    if (node.type != 'p') {
+      node.major = static_cast<unsigned>(SLW_TRY(d.at("major").unsigned_integer()));
+      node.minor = static_cast<unsigned>(SLW_TRY(d.at("minor").unsigned_integer()));
+    }
+    if (auto mode = d.member("fileMode")) node.mode = static_cast<mode_t>(SLW_TRY(mode->unsigned_integer()) & 07777);
+    if (auto uid = d.member("uid")) node.uid = static_cast<uid_t>(SLW_TRY(uid->unsigned_integer()));
+    if (auto gid = d.member("gid")) node.gid = static_cast<gid_t>(SLW_TRY(gid->unsigned_integer()));
+    s.devices.push_back(std::move(node));
+  }
   return {};
 }
 
@@ -429,8 +458,7 @@ Status read_linux(const Field& linux_field, OciBundle& b) {
     s.security.seccomp_profile = seccomp->value.dump();
   }
   if (auto p = linux_field.member("rootfsPropagation")) s.rootfs_propagation = SLW_TRY(propagation_of(*p));
-  if (auto devices = linux_field.member("devices"); devices && !devices->value.empty())
-    b.warnings.push_back(fmt::format("{}: device nodes are not created by slipway yet", devices->path));
+  if (auto devices = linux_field.member("devices")) SLW_TRY(read_devices(*devices, s));
   for (const char* other : {"mountLabel", "intelRdt", "personality", "timeOffsets"})
     if (const json* v = linux_field.find(other); v && !(v->is_string() ? v->get<std::string>().empty() : v->empty()))
       b.warnings.push_back(fmt::format("{}: not supported by slipway on this host, ignored", linux_field.join(other)));
@@ -500,7 +528,9 @@ Status read_config(const Field& doc, const OciPlace& place, OciBundle& b) {
     SLW_TRY(annotations->object());
     for (const auto& [key, value] : annotations->value.items()) b.annotations[key] = SLW_TRY(annotations->at(key).string());
   }
-  if ((!s.hostname.empty() || !s.domainname.empty()) && !(s.namespaces.create & CLONE_NEWUTS))
+  bool joins_uts = std::any_of(s.namespaces.join.begin(), s.namespaces.join.end(),
+                               [](const runtime::NamespaceJoin& j) { return j.type == CLONE_NEWUTS; });
+  if ((!s.hostname.empty() || !s.domainname.empty()) && !(s.namespaces.create & CLONE_NEWUTS) && !joins_uts)
     return std::unexpected(doc.error("hostname and domainname need a uts namespace of the container's own"));
   for (const char* other : {"windows", "solaris", "vm", "zos"})
     if (doc.find(other)) b.warnings.push_back(fmt::format("{}: not a Linux field, ignored", other));

@@ -35,12 +35,15 @@ using nlohmann::json;
 
 constexpr char kStateFile[] = "state.json";
 constexpr char kStartFifo[] = "exec.fifo";
+// config.json as it was at create: later edits of the bundle's must not affect the container.
+constexpr char kConfigCopy[] = "config.json";
 constexpr size_t kMaxConfigBytes = 16 << 20;
 
 json to_json(const OciRecord& r) {
   return {{"ociVersion", r.oci_version}, {"id", r.id},           {"bundle", r.bundle},
           {"rootfs", r.rootfs},          {"created", r.created}, {"pid", r.pid},
-          {"pid_start_time", r.pid_start_time}, {"cgroup", r.cgroup_name}, {"annotations", r.annotations}};
+          {"pid_start_time", r.pid_start_time}, {"cgroup", r.cgroup_name}, {"annotations", r.annotations},
+          {"has_process", r.has_process}};
 }
 
 Result<OciRecord> record_from(const std::string& text, const std::string& path) {
@@ -57,6 +60,7 @@ Result<OciRecord> record_from(const std::string& text, const std::string& path) 
     r.pid_start_time = j.at("pid_start_time").get<uint64_t>();
     r.cgroup_name = j.at("cgroup").get<std::string>();
     r.annotations = j.at("annotations").get<std::map<std::string, std::string>>();
+    r.has_process = j.value("has_process", true);
     return r;
   } catch (const json::exception& e) {
     return fail("{}: {}", path, e.what());
@@ -187,7 +191,7 @@ Result<OciRecord> OciRuntime::load(const std::string& id) const {
 }
 
 Result<OciBundle> OciRuntime::load_bundle(const OciRecord& r) const {
-  std::string text = SLW_TRY(read_config(r.bundle));
+  std::string text = SLW_TRY(fs::read_file(fs::join(dir(r.id), kConfigCopy)));
   return parse_oci_config(text, {r.id, r.bundle, dir(r.id), cache_dir_});
 }
 
@@ -200,7 +204,7 @@ Result<pid_t> OciRuntime::create(const std::string& id, const OciCreateOptions& 
   std::string text = SLW_TRY(read_config(bundle));
   std::string state_dir = dir(id);
   OciBundle b = SLW_TRY(parse_oci_config(text, {id, bundle, state_dir, cache_dir_}));
-  if (!b.has_process) return fail("config.json: process: is required to create a container");
+  if (!b.has_process) return create_without_process(id, bundle, text, b);
   fit_rlimits(b.spec.process, b.warnings);
   for (const auto& w : b.warnings) log::warn("{}", w);
   if (!fs::is_dir(b.spec.rootfs.plain_dir)) return fail("root.path {}: not a directory", b.spec.rootfs.plain_dir);
@@ -216,6 +220,7 @@ Result<pid_t> OciRuntime::create(const std::string& id, const OciCreateOptions& 
     return fail_errno(fmt::format("create {}", state_dir));
   }
   auto cleanup = ScopeExit([&] { (void)fs::remove_tree(state_dir); });
+  SLW_TRY(fs::write_file(fs::join(state_dir, kConfigCopy), text, 0600));
   std::string fifo = fs::join(state_dir, kStartFifo);
   if (::mkfifo(fifo.c_str(), 0600) < 0) return fail_errno(fmt::format("create {}", fifo));
   b.spec.start_fifo = fifo;
@@ -256,8 +261,33 @@ Result<pid_t> OciRuntime::create(const std::string& id, const OciCreateOptions& 
   return c.pid;
 }
 
+// The spec allows a config without `process`: such a container is recorded as created and can be
+// inspected and deleted, but never started.
+Result<pid_t> OciRuntime::create_without_process(const std::string& id, const std::string& bundle,
+                                                 const std::string& text, const OciBundle& b) {
+  std::string state_dir = dir(id);
+  if (::mkdir(state_dir.c_str(), 0700) < 0) {
+    if (errno == EEXIST) return fail("container {} already exists", id);
+    return fail_errno(fmt::format("create {}", state_dir));
+  }
+  auto cleanup = ScopeExit([&] { (void)fs::remove_tree(state_dir); });
+  SLW_TRY(fs::write_file(fs::join(state_dir, kConfigCopy), text, 0600));
+  OciRecord r;
+  r.oci_version = b.oci_version;
+  r.id = id;
+  r.bundle = bundle;
+  r.rootfs = b.spec.rootfs.plain_dir;
+  r.created = runtime::now_rfc3339();
+  r.annotations = b.annotations;
+  r.has_process = false;
+  SLW_TRY(fs::write_file_atomic(fs::join(state_dir, kStateFile), dump_byte_safe(to_json(r)), 0600));
+  cleanup.release();
+  return 0;
+}
+
 Status OciRuntime::start(const std::string& id) {
   OciState s = SLW_TRY(state(id));
+  if (!s.record.has_process) return fail("container {} has no process to start: its config.json has none", id);
   if (s.status != OciStatus::kCreated)
     return fail("container {} is {}: only a created container can be started", id, to_string(s.status));
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, s.record.pid, 0)));
@@ -289,7 +319,9 @@ Status OciRuntime::start(const std::string& id) {
 Result<OciState> OciRuntime::state(const std::string& id) const {
   OciState s;
   s.record = SLW_TRY(load(id));
-  if (!alive(s.record)) {
+  if (!s.record.has_process) {
+    s.status = OciStatus::kCreated;
+  } else if (!alive(s.record)) {
     s.status = OciStatus::kStopped;
   } else if (fs::exists(fs::join(dir(id), kStartFifo))) {
     s.status = OciStatus::kCreated;
@@ -314,7 +346,7 @@ Result<std::vector<OciState>> OciRuntime::list() const {
 
 Status OciRuntime::kill(const std::string& id, int signal, bool all) {
   OciState s = SLW_TRY(state(id));
-  if (s.status == OciStatus::kStopped) return fail("container {} is not running", id);
+  if (s.status == OciStatus::kStopped || !s.record.has_process) return fail("container {} is not running", id);
   if (all) {
     runtime::Cgroup cg = SLW_TRY(open_cgroup(s.record));
     auto keep = ScopeExit([&] { cg.release(); });
@@ -336,7 +368,7 @@ Status OciRuntime::remove(const std::string& id, bool force) {
     return std::unexpected(loaded.error());
   }
   OciState s = std::move(*loaded);
-  if (s.status != OciStatus::kStopped) {
+  if (s.status != OciStatus::kStopped && s.record.has_process) {
     if (!force) return fail("container {} is {}: stop it first or use delete --force", id, to_string(s.status));
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, s.record.pid, 0)));
     if (auto cg = open_cgroup(s.record)) {
@@ -350,7 +382,8 @@ Status OciRuntime::remove(const std::string& id, bool force) {
         return fail("container {} did not stop within 10 s of SIGKILL", id);
     }
   }
-  if (auto cg = open_cgroup(s.record)) SLW_TRY(cg->destroy());
+  if (!s.record.cgroup_name.empty())
+    if (auto cg = open_cgroup(s.record)) SLW_TRY(cg->destroy());
   auto b = load_bundle(s.record);
   SLW_TRY(fs::remove_tree(dir(id)));
   s.status = OciStatus::kStopped;
@@ -363,7 +396,7 @@ Status OciRuntime::remove(const std::string& id, bool force) {
 
 Result<std::vector<pid_t>> OciRuntime::pids(const std::string& id) const {
   OciState s = SLW_TRY(state(id));
-  if (s.status == OciStatus::kStopped) return std::vector<pid_t>{};
+  if (s.status == OciStatus::kStopped || !s.record.has_process) return std::vector<pid_t>{};
   runtime::Cgroup cg = SLW_TRY(open_cgroup(s.record));
   auto keep = ScopeExit([&] { cg.release(); });
   return cg.pids();
@@ -371,6 +404,7 @@ Result<std::vector<pid_t>> OciRuntime::pids(const std::string& id) const {
 
 Result<int> OciRuntime::exec(const std::string& id, const OciExecOptions& o) {
   OciState s = SLW_TRY(state(id));
+  if (!s.record.has_process) return fail("container {} has no process to exec into", id);
   if (s.status != OciStatus::kRunning && s.status != OciStatus::kCreated)
     return fail("container {} is {}: exec needs a running container", id, to_string(s.status));
   OciBundle b = SLW_TRY(load_bundle(s.record));
@@ -420,6 +454,7 @@ Result<int> OciRuntime::exec(const std::string& id, const OciExecOptions& o) {
 
 Status OciRuntime::pause(const std::string& id) {
   OciState s = SLW_TRY(state(id));
+  if (!s.record.has_process) return fail("container {} has no process to pause", id);
   if (s.status != OciStatus::kRunning && s.status != OciStatus::kCreated)
     return fail("container {} is {}: only a running container can be paused", id, to_string(s.status));
   runtime::Cgroup cg = SLW_TRY(open_cgroup(s.record));

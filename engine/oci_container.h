@@ -31,6 +31,7 @@ struct OciRecord {
   uint64_t pid_start_time = 0;
   std::string cgroup_name;
   std::map<std::string, std::string> annotations;
+  bool has_process = true;  // false: config.json had no `process`; it can never start
 };
 
 struct OciState {
@@ -91,6 +92,8 @@ class OciRuntime {
   std::string dir(const std::string& id) const;
   Result<OciRecord> load(const std::string& id) const;
   Result<OciBundle> load_bundle(const OciRecord& record) const;
+  Result<pid_t> create_without_process(const std::string& id, const std::string& bundle, const std::string& text,
+                                       const OciBundle& bundle_config);
   std::string root_;
   std::string cache_dir_;
 };

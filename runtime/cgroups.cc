@@ -234,6 +234,11 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& nam
   // controller lets it open only the devices a container is given.
   if (const Hierarchy* h = cg.find("devices")) {
     SLW_TRY(write_cgroup_file(fs::join(h->dir, "devices.deny"), "a"));
+    for (const auto& rule : limits.device_rules) {
+      bool allow = rule.starts_with("allow ");
+      std::string_view what = std::string_view(rule).substr(allow ? 6 : 5);
+      SLW_TRY(write_cgroup_file(fs::join(h->dir, allow ? "devices.allow" : "devices.deny"), what));
+    }
     for (std::string_view rule : container_device_rules())
       SLW_TRY(write_cgroup_file(fs::join(h->dir, "devices.allow"), rule));
   }

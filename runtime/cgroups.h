@@ -60,6 +60,9 @@ struct CgroupLimits {
   bool pids_optional = false;
   // The CPU weight against other cgroups (v1 cpu.shares, 2..262144; v2 cpu.weight from it).
   std::optional<uint64_t> cpu_shares{};
+  // Device rules applied in order after denying all and before the standard allows (v1 devices
+  // controller): "allow c 10:229 rwm", "deny a". Not applied on v2 (that needs an eBPF program).
+  std::vector<std::string> device_rules{};
 };
 
 // One write of a limit: `value` into the file `file` of the container's `controller` directory.

@@ -191,7 +191,10 @@ int apply_in_rootfs(int root_fd, const MountOp& op) {
       const char* name;
       if ((rc = open_parent_in_root(root_fd, op.target.c_str(), path, &name, &fd))) return rc;
       rc = ::mknodat(fd, name, op.mode, op.device);
+      // A bundle's own device replaces a standard one of that name.
+      if (rc < 0 && errno == EEXIST && op.chown && ::unlinkat(fd, name, 0) == 0) rc = ::mknodat(fd, name, op.mode, op.device);
       if (rc == 0) rc = ::fchmodat(fd, name, op.mode & 07777, 0);  // mknod obeys the umask
+      if (rc == 0 && op.chown) rc = ::fchownat(fd, name, op.uid, op.gid, AT_SYMLINK_NOFOLLOW);
       break;
     }
     case MountOp::Kind::kDirectory:
@@ -431,8 +434,6 @@ void reset_signal_handling() noexcept {
   else
     rc = ::mount("overlay", root, "overlay", 0, m.rootfs.data.c_str());
   if (rc < 0) report_and_exit(plan, ChildStep::kMountRootfs, errno);
-  if (plan.rootfs_propagation && ::mount(nullptr, root, nullptr, plan.rootfs_propagation, nullptr) < 0)
-    report_and_exit(plan, ChildStep::kMountRootfs, errno);
 
   int root_fd = ::open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) report_and_exit(plan, ChildStep::kOpenRootfs, errno);
@@ -445,6 +446,9 @@ void reset_signal_handling() noexcept {
   if (::chdir(root) < 0 || ::syscall(SYS_pivot_root, ".", ".") < 0 ||
       ::umount2(".", MNT_DETACH) < 0 || ::chdir("/") < 0)
     report_and_exit(plan, ChildStep::kPivotRoot, errno);
+  // After the pivot, which refuses a shared new root.
+  if (plan.rootfs_propagation && ::mount(nullptr, "/", nullptr, plan.rootfs_propagation, nullptr) < 0)
+    report_and_exit(plan, ChildStep::kMountPropagation, errno);
 
   for (size_t i = 0; i < m.after_pivot.size(); ++i)
     if (int e = apply_after_pivot(m.after_pivot[i]))

@@ -58,11 +58,21 @@ struct MountEntry {
   bool source_is_file{};
 };
 
+// A device node of the container's own (an OCI bundle's linux.devices).
+struct DeviceNode {
+  std::string path{};  // absolute, inside the container
+  char type = 'c';     // c, b or p (a FIFO)
+  unsigned major = 0, minor = 0;
+  mode_t mode = 0666;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
 // The namespaces a container gets beyond its network (NetworkSpec): CLONE_NEW* flags. Those in
 // `create` are new; those in `join` are entered by path; the rest are the runtime's own (an OCI
 // bundle that does not list them).
 struct NamespaceJoin {
-  int type = 0;      // CLONE_NEWIPC, CLONE_NEWUTS or CLONE_NEWCGROUP
+  int type = 0;      // CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWCGROUP, CLONE_NEWNS or CLONE_NEWPID
   std::string path;  // /proc/PID/ns/ipc, a bind-mounted namespace file
 };
 
@@ -128,6 +138,8 @@ struct ResourceSpec {
   std::optional<int64_t> pids;
   bool pids_is_default = false;  // see CgroupLimits::pids_optional
   std::optional<uint64_t> cpu_shares{};
+  // An OCI bundle's device rules, in order, before the standard ones: "allow c 10:229 rwm", "deny a".
+  std::vector<std::string> device_rules{};
 };
 
 struct ContainerSpec {
@@ -155,6 +167,7 @@ struct ContainerSpec {
   // Namespaced sysctls ("net.ipv4.ip_forward" -> "1"), written inside the container's namespaces.
   std::vector<std::pair<std::string, std::string>> sysctl{};
   std::string cgroup_name{};  // empty: slipway/<id>
+  std::vector<DeviceNode> devices{};
   // The OCI create/start split: the container's process stops just before exec and waits until
   // something opens this FIFO for reading (`slipway oci start`); empty: it goes on at once.
   std::string start_fifo{};

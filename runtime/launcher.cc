@@ -253,7 +253,13 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   plan.sysctl_count = sysctls.size();
   std::vector<UniqueFd> join_fds;
   std::vector<int> join_fd_numbers, join_types;
+  UniqueFd join_pid_ns;
   for (const auto& j : spec.namespaces.join) {
+    if (j.type == CLONE_NEWPID) {
+      // A pid namespace is entered by the parent: its next child is born in it.
+      join_pid_ns = SLW_TRY_CTX(fs::open_file(j.path, O_RDONLY), "namespace {}", j.path);
+      continue;
+    }
     join_fds.push_back(SLW_TRY_CTX(fs::open_file(j.path, O_RDONLY), "namespace {}", j.path));
     join_fd_numbers.push_back(join_fds.back().get());
     join_types.push_back(j.type);
@@ -281,7 +287,7 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   }
 
   CgroupLimits limits{spec.resources.memory_bytes, spec.resources.cpus, spec.resources.pids,
-                      spec.resources.pids_is_default, spec.resources.cpu_shares};
+                      spec.resources.pids_is_default, spec.resources.cpu_shares, spec.resources.device_rules};
   CgroupLayout layout = SLW_TRY(detect_cgroup_layout());
   Cgroup cgroup = SLW_TRY(
       Cgroup::create(layout, spec.cgroup_name.empty() ? container_cgroup_name(spec.id) : spec.cgroup_name, limits));
@@ -305,7 +311,13 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   plan.cgroup_task_fd_count = task_fds.size();
   int pidfd = -1;
   bool born_in_cgroup = false;
+  UniqueFd own_pid_ns;
+  if (join_pid_ns) {
+    own_pid_ns = SLW_TRY(fs::open_file("/proc/thread-self/ns/pid_for_children", O_RDONLY));
+    if (::setns(join_pid_ns.get(), CLONE_NEWPID) < 0) return fail_errno(fmt::format("join pid namespace of {}", spec.id));
+  }
   pid_t pid = clone_child(ns_flags, join.v2_dir.get(), &pidfd, &born_in_cgroup);
+  if (own_pid_ns && pid != 0) (void)::setns(own_pid_ns.get(), CLONE_NEWPID);
   if (pid < 0) return fail_errno("clone container process");
   if (pid == 0) {
     ::close(sync[1]);

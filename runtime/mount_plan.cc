@@ -199,6 +199,15 @@ MountPlan plan_mounts(const ContainerSpec& spec, const std::string& etc_files_di
     add_standard_mounts(in, etc_files_dir);
   }
   for (const auto& b : spec.binds) in.push_back(volume_op(b));
+  for (const auto& d : spec.devices) {
+    mode_t type = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;
+    MountOp op = device_op(d.path, d.mode, d.major, d.minor);
+    op.mode = type | (d.mode & 07777);
+    op.chown = true;
+    op.uid = d.uid;
+    op.gid = d.gid;
+    in.push_back(op);
+  }
   // The working dir is made while the root may still be written (runc makes it too).
   if (spec.process.cwd.size() > 1) {
     MountOp cwd;

@@ -35,6 +35,9 @@ struct MountOp {
   bool target_is_file = false;  // kBind/kDevice: create the target as a file, not a directory
   mode_t mode = 0;              // kDevice
   dev_t device = 0;             // kDevice
+  bool chown = false;           // kDevice: then give it to uid:gid
+  uid_t uid = 0;
+  gid_t gid = 0;
 };
 
 struct MountPlan {

@@ -123,6 +123,7 @@ TEST(OciConfig, TheSpecExampleTranslatesFieldByField) {
   ASSERT_TRUE(s.resources.cpus.has_value());
   EXPECT_DOUBLE_EQ(*s.resources.cpus, 2.0) << "quota 1000000 per period 500000";
   EXPECT_EQ(s.resources.cpu_shares, 1024u);
+  EXPECT_EQ(s.resources.device_rules, (std::vector<std::string>{"deny a", "allow c 10:229 rw", "allow b 8:0 r"}));
   EXPECT_EQ(s.rootfs_propagation, static_cast<unsigned long>(MS_SLAVE));
   EXPECT_EQ(s.security.seccomp, runtime::SeccompMode::kProfile);
   EXPECT_EQ(json::parse(s.security.seccomp_profile)["syscalls"][0]["names"][1], "chmod");
@@ -133,15 +134,23 @@ TEST(OciConfig, TheSpecExampleTranslatesFieldByField) {
   EXPECT_EQ(s.masked_paths->size(), 4u);
   EXPECT_EQ(s.readonly_paths->front(), "/proc/asound");
   EXPECT_EQ(b.annotations.at("com.example.key2"), "value2");
+  ASSERT_EQ(s.devices.size(), 2u);
+  EXPECT_EQ(s.devices[0].path, "/dev/fuse");
+  EXPECT_EQ(s.devices[0].type, 'c');
+  EXPECT_EQ(s.devices[0].major, 10u);
+  EXPECT_EQ(s.devices[0].minor, 229u);
+  EXPECT_EQ(s.devices[0].mode, 0666u);
+  EXPECT_EQ(s.devices[1].type, 'b');
+  EXPECT_EQ(s.devices[1].mode, 0660u);
 
   // Every field slipway cannot honour is named, none dropped silently.
   std::string warnings;
   for (const auto& w : b.warnings) warnings += w + "\n";
   for (const char* field :
-       {"process.apparmorProfile", "process.selinuxLabel", "linux.devices", "linux.mountLabel",
+       {"process.apparmorProfile", "process.selinuxLabel", "linux.mountLabel",
         "linux.resources.memory.reservation", "linux.resources.memory.swappiness",
         "linux.resources.cpu.cpus", "linux.resources.hugepageLimits", "linux.resources.blockIO",
-        "linux.resources.network", "linux.resources.devices[1]"})
+        "linux.resources.network"})
     EXPECT_NE(warnings.find(field), std::string::npos) << field << " in:\n" << warnings;
 }
 
@@ -172,15 +181,17 @@ TEST(OciConfig, ContainerdsDefaultsNeedNoWarnings) {
 TEST(OciConfig, NamespacesAreNewJoinedOrTheHosts) {
   json j = json::parse(default_oci_config());
   j["linux"]["namespaces"] = json::array({{{"type", "mount"}},
+                                          {{"type", "pid"}, {"path", "/proc/7/ns/pid"}},
                                           {{"type", "ipc"}, {"path", "/proc/7/ns/ipc"}},
                                           {{"type", "network"}, {"path", "/var/run/netns/n1"}},
                                           {{"type", "uts"}}});
   auto b = parse(j);
   ASSERT_TRUE(b.has_value()) << b.error().message();
   EXPECT_EQ(b->spec.namespaces.create, static_cast<uint64_t>(CLONE_NEWNS | CLONE_NEWUTS));
-  ASSERT_EQ(b->spec.namespaces.join.size(), 1u);
-  EXPECT_EQ(b->spec.namespaces.join[0].type, CLONE_NEWIPC);
-  EXPECT_EQ(b->spec.namespaces.join[0].path, "/proc/7/ns/ipc");
+  ASSERT_EQ(b->spec.namespaces.join.size(), 2u);
+  EXPECT_EQ(b->spec.namespaces.join[0].type, CLONE_NEWPID);
+  EXPECT_EQ(b->spec.namespaces.join[1].type, CLONE_NEWIPC);
+  EXPECT_EQ(b->spec.namespaces.join[1].path, "/proc/7/ns/ipc");
   EXPECT_EQ(b->spec.network.mode, runtime::NetworkMode::kJoin);
   EXPECT_EQ(b->spec.network.join_path, "/var/run/netns/n1");
 
@@ -241,8 +252,10 @@ TEST(OciConfig, BadInputGetsOneLineNamingTheField) {
             "cgroupfs only");
   EXPECT_EQ(with([](json& j) { j["linux"]["rootfsPropagation"] = "sideways"; }),
             "config.json: linux.rootfsPropagation: unknown propagation \"sideways\"");
-  EXPECT_EQ(with([](json& j) { j["linux"]["namespaces"][4]["path"] = "/proc/1/ns/mnt"; }),
-            "config.json: linux.namespaces[4].path: joining an existing mount namespace is not supported by slipway yet");
+  EXPECT_EQ(with([](json& j) { j["linux"]["namespaces"].erase(4); }),
+            "config.json: linux.namespaces: a mount namespace is required, new or joined: slipway pivots into the rootfs");
+  EXPECT_EQ(with([](json& j) { j["linux"]["devices"] = {{{"path", "/dev/x"}, {"type", "q"}}}; }),
+            "config.json: linux.devices[0].type: unknown device type (c, u, b or p) \"q\"");
   EXPECT_EQ(with([](json& j) { j["hooks"] = {{"poststop", {{{"path", "cleanup"}}}}}; }),
             "config.json: hooks.poststop[0].path: must be an absolute path");
   EXPECT_EQ(with([](json& j) { j["process"]["user"]["uid"] = -1; }),
