@@ -270,8 +270,10 @@ Status read_namespaces(const Field& namespaces, OciBundle& b) {
     if (auto p = n.member("path")) path = SLW_TRY(p->string());
     if (!path.empty() && !path.starts_with('/'))
       return std::unexpected(n.at("path").error("must be an absolute path"));
-    if (type == "user" || type == "time")
-      return std::unexpected(type_field.error(fmt::format("{} namespaces are not supported by slipway yet", type)));
+    if (type == "time")
+      return std::unexpected(type_field.error("time namespaces are not supported by slipway yet"));
+    if (type == "user" && !path.empty())
+      return std::unexpected(n.at("path").error("joining an existing user namespace is not supported by slipway yet"));
     if (type == "network") {
       s.network.mode = path.empty() ? runtime::NetworkMode::kNone : runtime::NetworkMode::kJoin;
       s.network.join_path = path;
@@ -285,6 +287,34 @@ Status read_namespaces(const Field& namespaces, OciBundle& b) {
                                  [](const runtime::NamespaceJoin& j) { return j.type == CLONE_NEWNS; });
   if (!(s.namespaces.create & CLONE_NEWNS) && !joins_mount)
     return std::unexpected(namespaces.error("a mount namespace is required, new or joined: slipway pivots into the rootfs"));
+  return {};
+}
+
+Result<std::vector<runtime::IdMapping>> id_mappings(const Field& list) {
+  std::vector<runtime::IdMapping> out;
+  for (const Field& m : SLW_TRY(list.array())) {
+    SLW_TRY(m.object());
+    auto id = [&](const char* key) -> Result<uint32_t> {
+      uint64_t v = SLW_TRY(m.at(key).unsigned_integer());
+      if (v > UINT32_MAX) return std::unexpected(m.at(key).error("is above 4294967295"));
+      return static_cast<uint32_t>(v);
+    };
+    runtime::IdMapping mapping{SLW_TRY(id("containerID")), SLW_TRY(id("hostID")), SLW_TRY(id("size"))};
+    if (mapping.size == 0) return std::unexpected(m.at("size").error("must be above 0"));
+    out.push_back(mapping);
+  }
+  return out;
+}
+
+// uidMappings and gidMappings go with a user namespace of the container's own, and it needs both.
+Status read_id_mappings(const Field& linux_field, runtime::NamespaceSpec& ns) {
+  if (auto uids = linux_field.member("uidMappings")) ns.uid_mappings = SLW_TRY(id_mappings(*uids));
+  if (auto gids = linux_field.member("gidMappings")) ns.gid_mappings = SLW_TRY(id_mappings(*gids));
+  bool any = !ns.uid_mappings.empty() || !ns.gid_mappings.empty();
+  if (any && !ns.user())
+    return std::unexpected(linux_field.error("uidMappings and gidMappings need a user namespace (linux.namespaces)"));
+  if (ns.user() && (ns.uid_mappings.empty() || ns.gid_mappings.empty()))
+    return std::unexpected(linux_field.error("a user namespace needs uidMappings and gidMappings"));
   return {};
 }
 
@@ -432,9 +462,7 @@ Status read_linux(const Field& linux_field, OciBundle& b) {
   SLW_TRY(linux_field.object());
   runtime::ContainerSpec& s = b.spec;
   if (auto n = linux_field.member("namespaces")) SLW_TRY(read_namespaces(*n, b));
-  for (const char* mappings : {"uidMappings", "gidMappings"})
-    if (const json* v = linux_field.find(mappings); v && !v->empty())
-      return std::unexpected(linux_field.at(mappings).error("needs a user namespace, which slipway does not support yet"));
+  SLW_TRY(read_id_mappings(linux_field, s.namespaces));
   if (auto r = linux_field.member("resources")) SLW_TRY(read_resources(*r, b));
   if (auto c = linux_field.member("cgroupsPath")) s.cgroup_name = SLW_TRY(cgroup_name_of(*c));
   if (auto sysctl = linux_field.member("sysctl")) {

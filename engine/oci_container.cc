@@ -115,6 +115,23 @@ void fit_rlimits(runtime::ProcessSpec& process, std::vector<std::string>& warnin
   }
 }
 
+// The host id that `id` of the container is, or nullopt when unmapped.
+std::optional<uint32_t> host_id(const std::vector<runtime::IdMapping>& mappings, uint32_t id) {
+  for (const auto& m : mappings)
+    if (id >= m.container_id && id - m.container_id < m.size) return m.host_id + (id - m.container_id);
+  return std::nullopt;
+}
+
+// In a user namespace the container's root waits on the start FIFO as a host user of the mapping:
+// the FIFO is that user's, and its directory searchable (not listable) by others.
+Status open_fifo_to_namespace_root(const std::string& dir, const std::string& fifo, const runtime::NamespaceSpec& ns) {
+  auto uid = host_id(ns.uid_mappings, 0), gid = host_id(ns.gid_mappings, 0);
+  if (!uid || !gid) return fail("linux.uidMappings and gidMappings must map the container's root (id 0)");
+  if (::chmod(dir.c_str(), 0711) < 0 || ::chown(fifo.c_str(), *uid, *gid) < 0)
+    return fail_errno(fmt::format("give {} to the user namespace's root", fifo));
+  return {};
+}
+
 // Waits until `pid` (a pidfd) has exited, at most `limit`.
 bool wait_gone(int pidfd, std::chrono::milliseconds limit) {
   pollfd p{pidfd, POLLIN, 0};
@@ -224,6 +241,7 @@ Result<pid_t> OciRuntime::create(const std::string& id, const OciCreateOptions& 
   std::string fifo = fs::join(state_dir, kStartFifo);
   if (::mkfifo(fifo.c_str(), 0600) < 0) return fail_errno(fmt::format("create {}", fifo));
   b.spec.start_fifo = fifo;
+  if (b.spec.namespaces.user()) SLW_TRY(open_fifo_to_namespace_root(state_dir, fifo, b.spec.namespaces));
 
   runtime::LaunchOptions launch;
   launch.stdio.pass_through = true;

@@ -401,6 +401,17 @@ void reset_signal_handling() noexcept {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   // Not dumpable until exec: nothing inside can open this process's /proc/PID/exe (the host binary).
   ::prctl(PR_SET_DUMPABLE, 0);
+  // In a new user namespace nothing is permitted until the parent has written the id maps; then
+  // this process becomes the namespace's root (uid and gid 0 inside).
+  if (plan.id_map_fd >= 0) {
+    char mapped;
+    ssize_t got;
+    do got = ::read(plan.id_map_fd, &mapped, 1);
+    while (got < 0 && errno == EINTR);
+    if (got != 1) report_and_exit(plan, ChildStep::kUserNamespace, got < 0 ? errno : EPIPE);
+    if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0 || ::setgroups(0, nullptr) < 0)
+      report_and_exit(plan, ChildStep::kUserNamespace, errno);
+  }
   // Into the container's cgroups first, so all that follows is accounted and limited there.
   for (size_t i = 0; i < plan.cgroup_task_fd_count; ++i)
     if (::write(plan.cgroup_task_fds[i], "0", 1) != 1)

@@ -48,6 +48,7 @@ enum class ChildStep : int32_t {
   kDomainname,
   kRlimit,
   kStartFifo,
+  kUserNamespace,
 };
 
 // Written by the child to the report pipe when a step fails; EOF on the pipe means exec succeeded.
@@ -98,6 +99,8 @@ struct ChildPlan {
   // FIFO for writing waits for `start`. -1: none.
   int start_fifo_dir = -1;
   const char* start_fifo_name = nullptr;
+  // A user namespace: the child waits on this for its uid and gid maps, then becomes its root.
+  int id_map_fd = -1;
   int preserve_fds = 0;  // fds 3 .. 3+N-1 of the runtime's caller stay open in the container
   int sync_fd = -1;        // read end: parent says "go" once the cgroup (and network) are set
   int report_fd = -1;      // write end: ChildReport on failure, closed by exec on success

@@ -76,9 +76,20 @@ struct NamespaceJoin {
   std::string path;  // /proc/PID/ns/ipc, a bind-mounted namespace file
 };
 
+// With a user namespace (CLONE_NEWUSER in `create`): container ids [container_id, +size) are
+// host ids [host_id, +size).
+struct IdMapping {
+  uint32_t container_id = 0;
+  uint32_t host_id = 0;
+  uint32_t size = 0;
+};
+
 struct NamespaceSpec {
   uint64_t create = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
   std::vector<NamespaceJoin> join;
+  std::vector<IdMapping> uid_mappings{};
+  std::vector<IdMapping> gid_mappings{};
+  bool user() const { return (create & CLONE_NEWUSER) != 0; }
 };
 
 enum class NetworkMode {

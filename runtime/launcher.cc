@@ -100,6 +100,7 @@ std::string describe_step(const ChildReport& r, const ChildPlan& plan, const Con
     case ChildStep::kDomainname: return fmt::format("set domain name {}", spec.domainname);
     case ChildStep::kRlimit: return "set resource limit";
     case ChildStep::kStartFifo: return "wait for start";
+    case ChildStep::kUserNamespace: return "become root of the user namespace";
   }
   return "container setup";
 }
@@ -159,6 +160,16 @@ Status prepare_cow_volume(const BindMount& b) {
       ::chmod(b.upper_dir.c_str(), st.st_mode & 07777) < 0)
     return fail_errno(
         fmt::format("copy-on-write volume {}: set owner of {}", b.source, b.upper_dir));
+  return {};
+}
+
+// "container_id host_id size" lines into /proc/PID/uid_map and gid_map.
+Status write_id_maps(pid_t pid, const NamespaceSpec& ns) {
+  for (const auto& [file, mappings] : {std::pair{"uid_map", &ns.uid_mappings}, std::pair{"gid_map", &ns.gid_mappings}}) {
+    std::string text;
+    for (const auto& m : *mappings) text += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
+    SLW_TRY_CTX(fs::write_file(fmt::format("/proc/{}/{}", pid, file), text), "write the container's {}", file);
+  }
   return {};
 }
 
@@ -306,7 +317,17 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   if (spec.network.mode == NetworkMode::kNone) ns_flags |= CLONE_NEWNET;
   CgroupJoin join = SLW_TRY(cgroup.open_join());
   std::vector<int> task_fds;
-  for (const auto& fd : join.v1_task_files) task_fds.push_back(fd.get());
+  // In a user namespace the child may not write the host's tasks files: the parent moves it.
+  if (!spec.namespaces.user())
+    for (const auto& fd : join.v1_task_files) task_fds.push_back(fd.get());
+  UniqueFd id_map_read, id_map_write;
+  if (spec.namespaces.user()) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) return fail_errno("create id map pipe");
+    id_map_read.reset(p[0]);
+    id_map_write.reset(p[1]);
+    plan.id_map_fd = id_map_read.get();
+  }
   plan.cgroup_task_fds = task_fds.data();
   plan.cgroup_task_fd_count = task_fds.size();
   int pidfd = -1;
@@ -331,6 +352,11 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
   });
+  if (spec.namespaces.user()) {
+    id_map_read.reset();
+    SLW_TRY(write_id_maps(pid, spec.namespaces));
+    if (::write(id_map_write.get(), "m", 1) != 1) return fail_errno("let the container go on in its user namespace");
+  }
   c.stdio->close_container_fds();
   SLW_TRY(c.stdio->start());
 

@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "base/fs.h"
 
@@ -84,13 +85,12 @@ MountOp bind_op(std::string source, std::string target, bool read_only, bool is_
 }
 
 // The devices a container's own /dev holds, and its standard symlinks.
-void add_standard_devices(std::vector<MountOp>& in) {
-  in.push_back(device_op("/dev/null", 0666, 1, 3));
-  in.push_back(device_op("/dev/zero", 0666, 1, 5));
-  in.push_back(device_op("/dev/full", 0666, 1, 7));
-  in.push_back(device_op("/dev/random", 0666, 1, 8));
-  in.push_back(device_op("/dev/urandom", 0666, 1, 9));
-  in.push_back(device_op("/dev/tty", 0666, 5, 0));
+// In a user namespace mknod is refused: the host's nodes are bound in instead.
+void add_standard_devices(std::vector<MountOp>& in, bool user_namespace = false) {
+  for (const auto& [path, major_no, minor_no] : {std::tuple{"/dev/null", 1u, 3u}, std::tuple{"/dev/zero", 1u, 5u},
+                                                 std::tuple{"/dev/full", 1u, 7u}, std::tuple{"/dev/random", 1u, 8u},
+                                                 std::tuple{"/dev/urandom", 1u, 9u}, std::tuple{"/dev/tty", 5u, 0u}})
+    in.push_back(user_namespace ? bind_op(path, path, false, true) : device_op(path, 0666, major_no, minor_no));
   in.push_back(symlink_op("pts/ptmx", "/dev/ptmx"));
   in.push_back(symlink_op("/proc/self/fd", "/dev/fd"));
   in.push_back(symlink_op("/proc/self/fd/0", "/dev/stdin"));
@@ -182,6 +182,9 @@ MountPlan plan_mounts(const ContainerSpec& spec, const std::string& etc_files_di
       plan.writable_layer_dirs = {spec.rootfs.upper_dir, spec.rootfs.work_dir};
     }
   } else {
+    // In a user namespace the container's root cannot reach the (root-only) state dir: the rootfs
+    // is bound onto itself, in the container's mount namespace, as runc does.
+    if (spec.namespaces.user()) plan.rootfs_target = spec.rootfs.plain_dir;
     plan.rootfs = bind_op(spec.rootfs.plain_dir, plan.rootfs_target, false, false);
   }
 
@@ -194,12 +197,16 @@ MountPlan plan_mounts(const ContainerSpec& spec, const std::string& etc_files_di
     // A /dev of its own (not the host's bound in) gets the standard devices, as runc gives it.
     auto dev = std::find_if(spec.mounts->begin(), spec.mounts->end(),
                             [](const MountEntry& m) { return m.target == "/dev"; });
-    if (dev != spec.mounts->end() && !(dev->flags & MS_BIND)) add_standard_devices(in);
+    if (dev != spec.mounts->end() && !(dev->flags & MS_BIND)) add_standard_devices(in, spec.namespaces.user());
   } else {
     add_standard_mounts(in, etc_files_dir);
   }
   for (const auto& b : spec.binds) in.push_back(volume_op(b));
   for (const auto& d : spec.devices) {
+    if (spec.namespaces.user()) {
+      in.push_back(bind_op(d.path, d.path, false, true));
+      continue;
+    }
     mode_t type = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;
     MountOp op = device_op(d.path, d.mode, d.major, d.minor);
     op.mode = type | (d.mode & 07777);

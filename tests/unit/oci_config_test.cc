@@ -23,7 +23,7 @@ json example() {
   return json::parse(text.value_or("{}"));
 }
 
-// The example without its user namespace, which slipway refuses (see below).
+// The example without its user namespace and mappings.
 json example_without_userns() {
   json j = example();
   auto& ns = j["linux"]["namespaces"];
@@ -154,12 +154,20 @@ TEST(OciConfig, TheSpecExampleTranslatesFieldByField) {
     EXPECT_NE(warnings.find(field), std::string::npos) << field << " in:\n" << warnings;
 }
 
-TEST(OciConfig, UserNamespacesAreRefusedByName) {
-  EXPECT_EQ(error_of(example()),
-            "config.json: linux.namespaces[5].type: user namespaces are not supported by slipway yet");
+TEST(OciConfig, UserNamespacesComeWithTheirMappings) {
+  auto b = parse(example());
+  ASSERT_TRUE(b.has_value()) << b.error().message();
+  EXPECT_TRUE(b->spec.namespaces.user());
+  ASSERT_EQ(b->spec.namespaces.uid_mappings.size(), 1u);
+  EXPECT_EQ(b->spec.namespaces.uid_mappings[0].container_id, 0u);
+  EXPECT_EQ(b->spec.namespaces.uid_mappings[0].host_id, 1000u);
+  EXPECT_EQ(b->spec.namespaces.gid_mappings[0].size, 32000u);
   json j = example_without_userns();
   j["linux"]["uidMappings"] = json::array({{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}});
-  EXPECT_EQ(error_of(j), "config.json: linux.uidMappings: needs a user namespace, which slipway does not support yet");
+  EXPECT_EQ(error_of(j), "config.json: linux: uidMappings and gidMappings need a user namespace (linux.namespaces)");
+  j = example();
+  j["linux"].erase("gidMappings");
+  EXPECT_EQ(error_of(j), "config.json: linux: a user namespace needs uidMappings and gidMappings");
 }
 
 TEST(OciConfig, ContainerdsDefaultsNeedNoWarnings) {
