@@ -385,19 +385,21 @@ Status read_resources(const Field& r, OciBundle& b) {
   }
   if (auto cpu = r.member("cpu")) {
     SLW_TRY(cpu->object());
-    int64_t quota = 0;
-    uint64_t period = 100000;
-    if (auto q = cpu->member("quota")) quota = SLW_TRY(q->integer());
-    if (auto p = cpu->member("period")) period = SLW_TRY(p->unsigned_integer());
-    if (quota > 0) {
-      if (period == 0) return std::unexpected(cpu->at("period").error("must be above 0"));
-      res.cpus = static_cast<double>(quota) / static_cast<double>(period);
+    if (auto q = cpu->member("quota")) {
+      int64_t quota = SLW_TRY(q->integer());
+      if (quota > 0) res.cpu_quota_us = quota;
     }
+    if (auto p = cpu->member("period")) {
+      uint64_t period = SLW_TRY(p->unsigned_integer());
+      if (period > 0) res.cpu_period_us = period;
+    }
+    if (auto cpus = cpu->member("cpus")) res.cpuset_cpus = SLW_TRY(cpus->string());
+    if (auto mems = cpu->member("mems")) res.cpuset_mems = SLW_TRY(mems->string());
     if (auto shares = cpu->member("shares")) {
       uint64_t v = SLW_TRY(shares->unsigned_integer());
       if (v != 0) res.cpu_shares = v;  // 0: the kernel's default
     }
-    for (const char* other : {"realtimeRuntime", "realtimePeriod", "cpus", "mems", "idle"})
+    for (const char* other : {"realtimeRuntime", "realtimePeriod", "idle"})
       if (const json* v = cpu->find(other); v && !(v->is_string() && v->get<std::string>().empty())) warn(cpu->join(other));
   }
   if (auto pids = r.member("pids")) {

@@ -154,6 +154,21 @@ Result<std::vector<CgroupWrite>> plan_cgroup_writes(const CgroupLimits& limits, 
       writes.push_back({"cpu", "cpu.cfs_quota_us", std::to_string(quota)});
     }
   }
+  if (limits.cpu_period_us || limits.cpu_quota_us) {
+    if (limits.cpus) return fail("cpus and a CFS quota cannot both be given");
+    uint64_t period = limits.cpu_period_us.value_or(kCpuPeriodUs);
+    int64_t quota = limits.cpu_quota_us.value_or(-1);
+    if (period < 1000 || period > 1000000) return fail("cpu period {} us is outside 1000..1000000", period);
+    if (quota != -1 && quota < 1000) return fail("cpu quota {} us is below the minimum of 1000", quota);
+    if (v2) {
+      writes.push_back({"cpu", "cpu.max", fmt::format("{} {}", quota == -1 ? "max" : std::to_string(quota), period)});
+    } else {
+      writes.push_back({"cpu", "cpu.cfs_period_us", std::to_string(period)});
+      writes.push_back({"cpu", "cpu.cfs_quota_us", std::to_string(quota)});
+    }
+  }
+  if (!limits.cpuset_cpus.empty()) writes.push_back({"cpuset", "cpuset.cpus", limits.cpuset_cpus});
+  if (!limits.cpuset_mems.empty()) writes.push_back({"cpuset", "cpuset.mems", limits.cpuset_mems});
   if (limits.cpu_shares) {
     uint64_t shares = *limits.cpu_shares;
     if (shares < 2 || shares > 262144) return fail("cpu shares {} are outside 2..262144", shares);

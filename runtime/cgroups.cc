@@ -40,12 +40,16 @@ constexpr std::string_view kV1Controllers[] = {"memory", "cpu", "cpuacct", "pids
 // v2 controllers enabled for a container when the host has them.
 constexpr std::string_view kV2Controllers[] = {"memory", "cpu", "pids"};
 
-// Mount point -> the controllers of kV1Controllers mounted there (cpu,cpuacct may share one).
-std::map<std::string, std::vector<std::string>> v1_hierarchies(const CgroupLayout& layout) {
+// Mount point -> the controllers of kV1Controllers mounted there (cpu,cpuacct may share one), and
+// cpuset when asked for.
+std::map<std::string, std::vector<std::string>> v1_hierarchies(const CgroupLayout& layout, bool cpuset = false) {
   std::map<std::string, std::vector<std::string>> by_mount;
-  for (std::string_view c : kV1Controllers)
+  auto add = [&](std::string_view c) {
     if (auto it = layout.v1_mounts.find(std::string(c)); it != layout.v1_mounts.end())
       by_mount[it->second].emplace_back(c);
+  };
+  for (std::string_view c : kV1Controllers) add(c);
+  if (cpuset) add("cpuset");
   return by_mount;
 }
 
@@ -88,6 +92,31 @@ Status write_cgroup_file(const std::string& path, std::string_view value) {
     return fail("write {} to {}: only {} bytes were taken", value, path, n);
   return {};
 }
+
+bool needs_cpuset(const std::vector<CgroupWrite>& writes) {
+  return std::any_of(writes.begin(), writes.end(), [](const CgroupWrite& w) { return w.controller == "cpuset"; });
+}
+
+// A v1 cpuset directory starts with no CPUs and no memory nodes, and takes no process so: each
+// level of `name` below the mount gets its parent's.
+Status inherit_cpusets(const std::string& mount, const std::string& name) {
+  std::string parent = mount;
+  size_t start = 0;
+  for (;;) {
+    size_t slash = name.find('/', start);
+    std::string dir = fs::join(mount, name.substr(0, slash));
+    for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+      std::string own = SLW_TRY(fs::read_file(fs::join(dir, file)));
+      if (own.find_first_not_of(" \n") != std::string::npos) continue;
+      std::string inherited = SLW_TRY(fs::read_file(fs::join(parent, file)));
+      SLW_TRY(write_cgroup_file(fs::join(dir, file), inherited));
+    }
+    if (slash == std::string::npos) return {};
+    parent = dir;
+    start = slash + 1;
+  }
+}
+
 
 // The words of a space-separated cgroup file such as cgroup.controllers.
 Result<std::set<std::string>> read_words(const std::string& path) {
@@ -196,7 +225,8 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& nam
       if (!layout.v1_mounts.contains(w.controller))
         return fail("{} needs the {} cgroup controller, which this host does not have mounted",
                     flag_for(w.controller), w.controller);
-    auto by_mount = v1_hierarchies(layout);
+    bool cpuset = needs_cpuset(writes);
+    auto by_mount = v1_hierarchies(layout, cpuset);
     if (by_mount.empty())
       return fail(
           "create cgroup {}: none of the cgroup controllers memory, cpu, pids and freezer "
@@ -204,7 +234,9 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& nam
           name);
     for (auto& [mount, controllers] : by_mount) {
       SLW_TRY(make_leaf(mount, name));
+      bool has_cpuset = std::find(controllers.begin(), controllers.end(), "cpuset") != controllers.end();
       cg.hierarchies_.push_back({mount, fs::join(mount, name), std::move(controllers)});
+      if (has_cpuset) SLW_TRY(inherit_cpusets(mount, name));
     }
   } else {
     std::string list = fs::join(layout.v2_root, "cgroup.controllers");
@@ -221,6 +253,7 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& nam
     std::vector<std::string> wanted;
     for (std::string_view c : kV2Controllers)
       if (available.contains(std::string(c))) wanted.emplace_back(c);
+    if (needs_cpuset(writes)) wanted.emplace_back("cpuset");
     SLW_TRY(make_leaf(layout.v2_root, name));
     cg.hierarchies_.push_back({layout.v2_root, fs::join(layout.v2_root, name), wanted});
     SLW_TRY(enable_controllers(layout.v2_root, name, wanted));
@@ -250,7 +283,7 @@ Result<Cgroup> Cgroup::open_existing(const CgroupLayout& layout, const std::stri
   SLW_TRY(validate_name(name));
   Cgroup cg(layout.version, name);
   if (layout.uses_v1()) {
-    for (auto& [mount, controllers] : v1_hierarchies(layout))
+    for (auto& [mount, controllers] : v1_hierarchies(layout, true))
       if (fs::is_dir(fs::join(mount, name)))
         cg.hierarchies_.push_back({mount, fs::join(mount, name), std::move(controllers)});
   } else if (std::string dir = fs::join(layout.v2_root, name); fs::is_dir(dir)) {

@@ -63,6 +63,12 @@ struct CgroupLimits {
   // Device rules applied in order after denying all and before the standard allows (v1 devices
   // controller): "allow c 10:229 rwm", "deny a". Not applied on v2 (that needs an eBPF program).
   std::vector<std::string> device_rules{};
+  // The CFS quota and period as given (an OCI bundle's), instead of `cpus`; a quota of -1 is none.
+  std::optional<int64_t> cpu_quota_us{};
+  std::optional<uint64_t> cpu_period_us{};
+  // The CPUs and memory nodes it may use ("0-3", "0"): the cpuset controller, made only then.
+  std::string cpuset_cpus{};
+  std::string cpuset_mems{};
 };
 
 // One write of a limit: `value` into the file `file` of the container's `controller` directory.

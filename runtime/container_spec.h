@@ -151,6 +151,10 @@ struct ResourceSpec {
   std::optional<uint64_t> cpu_shares{};
   // An OCI bundle's device rules, in order, before the standard ones: "allow c 10:229 rwm", "deny a".
   std::vector<std::string> device_rules{};
+  std::optional<int64_t> cpu_quota_us{};    // with cpu_period_us: as given, instead of `cpus`
+  std::optional<uint64_t> cpu_period_us{};
+  std::string cpuset_cpus{};
+  std::string cpuset_mems{};
 };
 
 struct ContainerSpec {

@@ -298,7 +298,9 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   }
 
   CgroupLimits limits{spec.resources.memory_bytes, spec.resources.cpus, spec.resources.pids,
-                      spec.resources.pids_is_default, spec.resources.cpu_shares, spec.resources.device_rules};
+                      spec.resources.pids_is_default, spec.resources.cpu_shares, spec.resources.device_rules,
+                      spec.resources.cpu_quota_us, spec.resources.cpu_period_us, spec.resources.cpuset_cpus,
+                      spec.resources.cpuset_mems};
   CgroupLayout layout = SLW_TRY(detect_cgroup_layout());
   Cgroup cgroup = SLW_TRY(
       Cgroup::create(layout, spec.cgroup_name.empty() ? container_cgroup_name(spec.id) : spec.cgroup_name, limits));

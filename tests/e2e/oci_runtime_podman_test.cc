@@ -4,6 +4,7 @@
 // `delete`, and the test checks that none of its containers is left there.
 #include <gtest/gtest.h>
 #include <sys/mount.h>
+#include <unistd.h>
 
 #include <set>
 
@@ -22,6 +23,7 @@ class PodmanTest : public RootTest {
     RootTest::SetUp();
     if (IsSkipped()) return;
     dir_ = std::make_unique<TempDir>("slipway-podman");
+    had_libpod_parent_ = !cgroups_containing("/libpod_parent").empty();
     load_busybox();
     std::string layout = dir_->path() + "/busybox-layout";
     auto saved = slipway({"image", "save", "busybox", layout});
@@ -34,8 +36,16 @@ class PodmanTest : public RootTest {
   void TearDown() override {
     if (dir_) {
       (void)podman({"rm", "-af", "-t", "0"});
-      for (const auto& id : ids_)
+      for (const auto& id : ids_) {
         EXPECT_FALSE(fs::exists("/run/slipway-runc/" + id)) << "container " << id << " left in the runtime root";
+        EXPECT_TRUE(cgroups_containing(id).empty()) << "container " << id << " left its cgroup";
+      }
+      // Podman's own parent cgroups (libpod_parent, its conmon/), when this test made them.
+      if (!had_libpod_parent_)
+        for (const auto& dir : cgroups_containing("/libpod_parent"))
+          if (dir.ends_with("/libpod_parent/conmon")) ::rmdir(dir.c_str());
+      if (!had_libpod_parent_)
+        for (const auto& dir : cgroups_containing("/libpod_parent")) ::rmdir(dir.c_str());
       // containers/storage keeps its overlay home mounted on itself.
       for (const auto& m : mounts_containing(dir_->path())) ::umount2(m.c_str(), MNT_DETACH);
       dir_.reset();
@@ -58,6 +68,7 @@ class PodmanTest : public RootTest {
 
   std::unique_ptr<TempDir> dir_;
   std::set<std::string> ids_;  // every container it had
+  bool had_libpod_parent_ = false;
 };
 
 TEST_F(PodmanTest, RunRmGivesTheOutputAndTheExitCode) {

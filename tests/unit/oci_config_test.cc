@@ -120,8 +120,10 @@ TEST(OciConfig, TheSpecExampleTranslatesFieldByField) {
   EXPECT_EQ(s.cgroup_name, "myRuntime/myContainer");
   EXPECT_EQ(s.resources.pids, 32771);
   EXPECT_EQ(s.resources.memory_bytes, 536870912);
-  ASSERT_TRUE(s.resources.cpus.has_value());
-  EXPECT_DOUBLE_EQ(*s.resources.cpus, 2.0) << "quota 1000000 per period 500000";
+  EXPECT_EQ(s.resources.cpu_quota_us, 1000000);
+  EXPECT_EQ(s.resources.cpu_period_us, 500000u);
+  EXPECT_EQ(s.resources.cpuset_cpus, "2-3");
+  EXPECT_EQ(s.resources.cpuset_mems, "0-7");
   EXPECT_EQ(s.resources.cpu_shares, 1024u);
   EXPECT_EQ(s.resources.device_rules, (std::vector<std::string>{"deny a", "allow c 10:229 rw", "allow b 8:0 r"}));
   EXPECT_EQ(s.rootfs_propagation, static_cast<unsigned long>(MS_SLAVE));
@@ -149,7 +151,7 @@ TEST(OciConfig, TheSpecExampleTranslatesFieldByField) {
   for (const char* field :
        {"process.apparmorProfile", "process.selinuxLabel", "linux.mountLabel",
         "linux.resources.memory.reservation", "linux.resources.memory.swappiness",
-        "linux.resources.cpu.cpus", "linux.resources.hugepageLimits", "linux.resources.blockIO",
+        "linux.resources.cpu.realtimeRuntime", "linux.resources.hugepageLimits", "linux.resources.blockIO",
         "linux.resources.network"})
     EXPECT_NE(warnings.find(field), std::string::npos) << field << " in:\n" << warnings;
 }
