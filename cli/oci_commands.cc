@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <chrono>
 #include <sstream>
+#include <thread>
 
 #include "base/fs.h"
 #include "base/log.h"
@@ -127,6 +129,19 @@ std::string features_json() {
         {"selinux", {{"enabled", false}}}}},
       {"annotations", {{"org.opencontainers.runc.checkpoint.enabled", "false"}}}};
   return f.dump(2) + "\n";
+}
+
+// "5s", "500ms", "2m" -> a duration.
+Result<std::chrono::milliseconds> parse_interval(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  std::string unit = text.substr(digits);
+  if (digits == 0 || digits > 9) return fail("--interval {}: expected a number and ms, s or m", text);
+  long n = std::stol(text.substr(0, digits));
+  if (unit == "ms" && n > 0) return std::chrono::milliseconds(n);
+  if (unit == "s" && n > 0) return std::chrono::milliseconds(n * 1000);
+  if (unit == "m" && n > 0) return std::chrono::milliseconds(n * 60000);
+  return fail("--interval {}: expected a number above 0 and ms, s or m", text);
 }
 
 // `ps` in runc's table form: ps(1) with the given options, only the lines of the container's pids.
@@ -285,6 +300,48 @@ void register_oci_commands(CLI::App& app, const GlobalOptions& global, Outcome& 
       }
       auto rt = SLW_TRY(open_runtime(*g));
       return rt.exec(*exec_id, o);
+    });
+  });
+
+  auto update = oci->add_subcommand("update", "change a running container's resource limits");
+  auto update_id = std::make_shared<std::string>();
+  auto update_file = std::make_shared<std::string>();
+  update->add_option("-r,--resources", *update_file, "a linux.resources JSON object: a file, or - for stdin")
+      ->required();
+  update->add_option("ID", *update_id, "container ID")->required();
+  update->callback([&outcome, g, update_id, update_file] {
+    run_oci(outcome, [&]() -> Result<int> {
+      auto rt = SLW_TRY(open_runtime(*g));
+      std::string text = *update_file == "-" ? SLW_TRY(fs::read_all(STDIN_FILENO, "stdin"))
+                                             : SLW_TRY(fs::read_file(*update_file));
+      SLW_TRY(rt.update(*update_id, text));
+      return 0;
+    });
+  });
+
+  auto events = oci->add_subcommand("events", "the container's resource usage as JSON events");
+  auto events_id = std::make_shared<std::string>();
+  auto events_stats = std::make_shared<bool>(false);
+  auto events_interval = std::make_shared<std::string>("5s");
+  events->add_flag("--stats", *events_stats, "print one stats event and exit");
+  events->add_option("--interval", *events_interval, "between stats events: 5s, 500ms")->capture_default_str();
+  events->add_option("ID", *events_id, "container ID")->required();
+  events->callback([&outcome, g, events_id, events_stats, events_interval] {
+    run_oci(outcome, [&]() -> Result<int> {
+      auto rt = SLW_TRY(open_runtime(*g));
+      auto interval = SLW_TRY(parse_interval(*events_interval));
+      for (;;) {
+        auto event = rt.stats_event(*events_id);
+        if (!event) {
+          // Streaming ends with the container; a one-shot query of a stopped one is an error.
+          if (!*events_stats) return 0;
+          return std::unexpected(event.error());
+        }
+        fmt::print("{}\n", *event);
+        std::fflush(stdout);
+        if (*events_stats) return 0;
+        std::this_thread::sleep_for(interval);
+      }
     });
   });
 

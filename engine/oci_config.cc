@@ -640,6 +640,24 @@ Result<OciBundle> parse_oci_config(std::string_view text, const OciPlace& place)
   return b;
 }
 
+Result<runtime::ResourceSpec> parse_oci_resources(std::string_view text, std::vector<std::string>& warnings) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::exception& e) {
+    return fail("resources: not JSON: {}", e.what());
+  }
+  OciBundle b;
+  try {
+    SLW_TRY(read_resources(Field{doc, "resources"}, b));
+  } catch (const MissingField& missing) {
+    return fail("{}: is required", missing.path);
+  }
+  warnings = std::move(b.warnings);
+  if (!b.spec.resources.device_rules.empty()) warnings.push_back("resources.devices: not changed by update");
+  return b.spec.resources;
+}
+
 Status apply_oci_process(std::string_view text, OciBundle& b) {
   json doc;
   try {

@@ -59,6 +59,11 @@ struct OciBundle {
 // the bundle's process (args, env, cwd, user, capabilities, rlimits, noNewPrivileges, terminal).
 [[nodiscard]] Status apply_oci_process(std::string_view json, OciBundle& bundle);
 
+// `update --resources FILE`: the JSON of a linux.resources object. Warnings name what it cannot
+// change.
+[[nodiscard]] Result<runtime::ResourceSpec> parse_oci_resources(std::string_view json,
+                                                                std::vector<std::string>& warnings);
+
 // Mount options ("ro", "nosuid", "rbind", "rslave", "mode=755", ...) -> MS_* flags, propagation
 // and the file-system data string, as mount(8) reads them.
 struct ParsedMountOptions {

@@ -470,6 +470,36 @@ Result<int> OciRuntime::exec(const std::string& id, const OciExecOptions& o) {
   return runtime::exec_process(target, exec);
 }
 
+Status OciRuntime::update(const std::string& id, std::string_view resources_json) {
+  OciState s = SLW_TRY(state(id));
+  if (s.status == OciStatus::kStopped || !s.record.has_process) return fail("container {} is not running", id);
+  std::vector<std::string> warnings;
+  runtime::ResourceSpec r = SLW_TRY(parse_oci_resources(resources_json, warnings));
+  for (const auto& w : warnings) log::warn("{}", w);
+  runtime::CgroupLimits limits{r.memory_bytes, r.cpus,          r.pids,          false,
+                               r.cpu_shares,   {},              r.cpu_quota_us,  r.cpu_period_us,
+                               r.cpuset_cpus,  r.cpuset_mems};
+  runtime::Cgroup cg = SLW_TRY(open_cgroup(s.record));
+  auto keep = ScopeExit([&] { cg.release(); });
+  return with_context(cg.update(limits), fmt::format("update container {}", id));
+}
+
+Result<std::string> OciRuntime::stats_event(const std::string& id) const {
+  OciState s = SLW_TRY(state(id));
+  if (s.status == OciStatus::kStopped || !s.record.has_process) return fail("container {} is not running", id);
+  runtime::Cgroup cg = SLW_TRY(open_cgroup(s.record));
+  auto keep = ScopeExit([&] { cg.release(); });
+  runtime::Cgroup::Usage u = cg.usage();
+  json data = json::object();
+  if (u.cpu_ns >= 0) data["cpu"] = {{"usage", {{"total", u.cpu_ns}}}};
+  if (u.memory_bytes >= 0) {
+    data["memory"] = {{"usage", {{"usage", u.memory_bytes}}}};
+    if (u.memory_limit >= 0) data["memory"]["usage"]["limit"] = u.memory_limit;
+  }
+  if (u.pids >= 0) data["pids"] = {{"current", u.pids}};
+  return json{{"type", "stats"}, {"id", id}, {"data", data}}.dump();
+}
+
 Status OciRuntime::pause(const std::string& id) {
   OciState s = SLW_TRY(state(id));
   if (!s.record.has_process) return fail("container {} has no process to pause", id);

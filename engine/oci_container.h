@@ -82,6 +82,10 @@ class OciRuntime {
   // Runs a process in a created or running container: its exit code, or 0 once it runs with
   // detach.
   Result<int> exec(const std::string& id, const OciExecOptions& options);
+  // New resource limits (a linux.resources JSON object) for a running container.
+  Status update(const std::string& id, std::string_view resources_json);
+  // One stats event as runc prints it: {"type":"stats","id":...,"data":{cpu, memory, pids}}.
+  Result<std::string> stats_event(const std::string& id) const;
   Status pause(const std::string& id);
   Status resume(const std::string& id);
 

@@ -279,6 +279,44 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& nam
   return cg;
 }
 
+Status Cgroup::update(const CgroupLimits& limits) {
+  for (const auto& w : SLW_TRY(plan_cgroup_writes(limits, version_))) {
+    const Hierarchy* h = find(w.controller);
+    if (!h) {
+      if (w.controller_optional) continue;
+      return fail("cgroup {} has no {} controller to update", name_, w.controller);
+    }
+    std::string path = fs::join(h->dir, w.file);
+    if (w.skip_if_missing && !fs::exists(path)) continue;
+    SLW_TRY(write_cgroup_file(path, w.value));
+  }
+  return {};
+}
+
+Cgroup::Usage Cgroup::usage() const {
+  auto number = [&](std::string_view controller, const char* file) -> int64_t {
+    const Hierarchy* h = find(controller);
+    if (!h) return -1;
+    auto text = fs::read_file(fs::join(h->dir, file));
+    if (!text) return -1;
+    if (text->starts_with("max")) return -1;
+    return std::strtoll(text->c_str(), nullptr, 10);
+  };
+  Usage u;
+  bool v2 = version_ == CgroupVersion::kV2;
+  u.memory_bytes = number("memory", v2 ? "memory.current" : "memory.usage_in_bytes");
+  u.memory_limit = number("memory", v2 ? "memory.max" : "memory.limit_in_bytes");
+  u.pids = number("pids", "pids.current");
+  if (v2) {
+    if (const Hierarchy* h = find("cpu"))
+      if (auto text = fs::read_file(fs::join(h->dir, "cpu.stat")))
+        if (auto usec = parse_cgroup_key(*text, "usage_usec")) u.cpu_ns = *usec * 1000;
+  } else {
+    u.cpu_ns = number("cpuacct", "cpuacct.usage");
+  }
+  return u;
+}
+
 Result<Cgroup> Cgroup::open_existing(const CgroupLayout& layout, const std::string& name) {
   SLW_TRY(validate_name(name));
   Cgroup cg(layout.version, name);

@@ -147,6 +147,18 @@ class Cgroup {
   // True when the kernel's OOM killer killed a process in this cgroup (v1: memory.oom_control
   // oom_kill, kernel >= 4.13; v2: memory.events oom_kill). Needs the memory controller.
   Result<bool> oom_killed() const;
+  // Writes new limits into the running cgroup (`slipway oci update`); device rules are not
+  // changed. Fails naming a controller the cgroup has no directory in.
+  Status update(const CgroupLimits& limits);
+  // Usage figures for `events --stats`: memory in bytes, CPU time in nanoseconds, pids; -1 where
+  // the controller is absent.
+  struct Usage {
+    int64_t memory_bytes = -1;
+    int64_t memory_limit = -1;
+    int64_t cpu_ns = -1;
+    int64_t pids = -1;
+  };
+  Usage usage() const;
   // Sends `sig` to every process in the cgroup, frozen first where a freezer exists so that a fork
   // cannot slip a new process past the signal. For SIGKILL, returns once the cgroup is empty (or
   // fails after a bounded wait).

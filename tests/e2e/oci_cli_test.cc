@@ -212,6 +212,39 @@ TEST_F(OciCliTest, ExecRunsInTheContainerWithAProcessFileOrArguments) {
   EXPECT_EQ(runc({"delete", "--force", id("d")}).exit_code, 0);
 }
 
+TEST_F(OciCliTest, UpdateChangesTheLimitsAndEventsReportUsage) {
+  config_["linux"]["cgroupsPath"] = "/" + id_prefix_ + "/u";
+  config_["linux"]["resources"] = {{"memory", {{"limit", 67108864}}}};
+  command({"sleep", "300"});
+  ASSERT_EQ(runc_detached({"run", "--detach", "--bundle", bundle_, id("u")}).exit_code, 0);
+  auto stats = runc({"events", "--stats", id("u")});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  json event = json::parse(stats.out);
+  EXPECT_EQ(event["type"], "stats");
+  EXPECT_EQ(event["id"], id("u"));
+  EXPECT_EQ(event["data"]["memory"]["usage"]["limit"], 67108864);
+  EXPECT_EQ(event["data"]["pids"]["current"], 1);
+
+  auto updated = runc({"update", "--resources", "-", id("u")},
+                      R"({"memory": {"limit": 33554432}, "pids": {"limit": 20}, "cpu": {"quota": 20000, "period": 100000}})");
+  ASSERT_EQ(updated.exit_code, 0) << updated.err;
+  event = json::parse(runc({"events", "--stats", id("u")}).out);
+  EXPECT_EQ(event["data"]["memory"]["usage"]["limit"], 33554432);
+  std::string pids_max, quota;
+  for (const auto& dir : cgroups_containing(id_prefix_ + "/u")) {
+    if (auto t = fs::read_file(dir + "/pids.max")) pids_max = *t;
+    for (const char* f : {"/cpu.cfs_quota_us", "/cpu.max"})
+      if (auto t = fs::read_file(dir + f)) quota = *t;
+  }
+  EXPECT_EQ(pids_max, "20\n");
+  EXPECT_TRUE(quota == "20000\n" || quota == "20000 100000\n") << quota;
+
+  EXPECT_EQ(runc({"update", "--resources", "-", id("u")}, R"({"memory": {"limit": "lots"}})").err,
+            "slipway: error: resources.memory.limit: must be an integer\n");
+  ASSERT_EQ(runc({"delete", "--force", id("u")}).exit_code, 0);
+  EXPECT_EQ(runc({"events", "--stats", id("u")}).err, "slipway: error: container " + id("u") + " does not exist\n");
+}
+
 TEST_F(OciCliTest, HooksGetTheStateAndAFailingOneUndoesTheCreate) {
   std::string seen = dir_->path() + "/seen";
   config_["hooks"] = {
