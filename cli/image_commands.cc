@@ -12,6 +12,7 @@
 #include "cli/format_output.h"
 #include "engine/container_view.h"
 #include "oci/digest.h"
+#include "oci/build/output.h"
 #include "oci/store/image_store.h"
 
 namespace slipway::cli {
@@ -172,15 +173,26 @@ void register_image_commands(CLI::App& app, const GlobalOptions& g, Outcome& out
     });
   });
 
-  auto save = image->add_subcommand("save", "write an image as an OCI layout directory");
+  auto save = image->add_subcommand(
+      "save", "write an image as an OCI layout directory, an oci-archive or a docker-archive");
   auto save_ref = std::make_shared<std::string>();
   auto save_dir = std::make_shared<std::string>();
   save->add_option("IMAGE", *save_ref, "name[:tag], id or digest")->required();
-  save->add_option("DIR", *save_dir, "layout directory (created, or an existing layout)")->required();
+  save->add_option("DEST", *save_dir,
+                   "DIR (a layout, created or added to), oci:DIR, oci-archive:FILE or docker-archive:FILE "
+                   "(deterministic tars, as build --output writes them)")
+      ->required();
   save->callback([&g, &outcome, save_ref, save_dir] {
     run_command(outcome, [&]() -> Result<int> {
       auto store = SLW_TRY(oci::ImageStore::open(g.root));
-      SLW_TRY(store.save(*save_ref, *save_dir));
+      const std::string& dest = *save_dir;
+      if (!dest.starts_with("oci:") && !dest.starts_with("oci-archive:") && !dest.starts_with("docker-archive:")) {
+        SLW_TRY(store.save(*save_ref, dest));
+        return 0;
+      }
+      oci::BuildOutput output = SLW_TRY(oci::parse_build_output(dest));
+      oci::Image image = SLW_TRY(store.resolve(*save_ref));
+      SLW_TRY(oci::write_build_output(store, image, output, 0));
       return 0;
     });
   });

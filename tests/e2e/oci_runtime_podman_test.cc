@@ -25,11 +25,9 @@ class PodmanTest : public RootTest {
     dir_ = std::make_unique<TempDir>("slipway-podman");
     had_libpod_parent_ = !cgroups_containing("/libpod_parent").empty();
     load_busybox();
-    std::string layout = dir_->path() + "/busybox-layout";
-    auto saved = slipway({"image", "save", "busybox", layout});
-    ASSERT_EQ(saved.exit_code, 0) << saved.err;
     std::string archive = dir_->path() + "/busybox.tar";
-    ASSERT_EQ(run_command({"tar", "-C", layout, "-cf", archive, "."}).exit_code, 0);
+    auto saved = slipway({"image", "save", "busybox", "oci-archive:" + archive});
+    ASSERT_EQ(saved.exit_code, 0) << saved.err;
     auto pulled = podman({"pull", "oci-archive:" + archive});
     ASSERT_EQ(pulled.exit_code, 0) << pulled.err;
   }
