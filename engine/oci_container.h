@@ -76,7 +76,8 @@ class OciRuntime {
   Result<std::vector<OciState>> list() const;
   // `all`: every process of the container's cgroup, not only PID 1.
   Status kill(const std::string& id, int signal, bool all);
-  // Removes a stopped container (`force`: stops it first); runs the poststop hooks.
+  // Removes a stopped or created container (`force`: a running one too, killed first); runs the
+  // poststop hooks.
   Status remove(const std::string& id, bool force);
   Result<std::vector<pid_t>> pids(const std::string& id) const;
   // Runs a process in a created or running container: its exit code, or 0 once it runs with

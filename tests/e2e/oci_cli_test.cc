@@ -135,6 +135,15 @@ TEST_F(OciCliTest, CreateStartStateKillDelete) {
   EXPECT_EQ(runc({"delete", "--force", id("a")}).exit_code, 0) << "as runc: a forced delete of nothing succeeds";
 }
 
+TEST_F(OciCliTest, ACreatedContainerIsDeletedWithoutForce) {
+  command({"sleep", "300"});
+  ASSERT_EQ(runc_detached({"create", "--bundle", bundle_, id("c")}).exit_code, 0);
+  EXPECT_EQ(state("c")["status"], "created");
+  auto deleted = runc({"delete", id("c")});
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_EQ(runc({"list", "-q"}).out, "");
+}
+
 TEST_F(OciCliTest, RunPassesStdioThroughAndReturnsTheExitCode) {
   command({"sh", "-c", "read line; echo got $line; echo to stderr >&2; exit 9"});
   auto r = runc({"run", "--bundle", bundle_, id("b")}, "hello\n");
