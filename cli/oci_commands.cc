@@ -52,6 +52,15 @@ Result<engine::OciRuntime> open_runtime(const OciGlobals& g) {
   return engine::OciRuntime::open(g.root, fs::join(g.root, ".cache"));
 }
 
+// The fds a caller passes on must all be open before this process opens any of its own (a --log
+// file would take a free number and go to the container).
+Status check_preserved_fds(int count) {
+  if (count < 0 || count > 1 << 20) return fail("--preserve-fds {}: must be 0 or more", count);
+  for (int fd = 3; fd < 3 + count; ++fd)
+    if (::fcntl(fd, F_GETFD) < 0) return fail("--preserve-fds {}: fd {} is not open", count, fd);
+  return {};
+}
+
 // Runs a body; an error is logged (stderr and --log) and exits 1.
 template <class F>
 void run_oci(Outcome& outcome, F&& body) {
@@ -216,6 +225,7 @@ void register_oci_commands(CLI::App& app, const GlobalOptions& global, Outcome& 
   create->add_option("ID", *create_id, "container ID")->required();
   create->callback([&outcome, g, create_opts, create_id] {
     run_oci(outcome, [&]() -> Result<int> {
+      SLW_TRY(check_preserved_fds(create_opts->preserve_fds));
       auto rt = SLW_TRY(open_runtime(*g));
       SLW_TRY(rt.create(*create_id, *create_opts));
       return 0;
@@ -231,6 +241,7 @@ void register_oci_commands(CLI::App& app, const GlobalOptions& global, Outcome& 
   run->add_option("ID", *run_id, "container ID")->required();
   run->callback([&outcome, g, run_opts, run_id, detach] {
     run_oci(outcome, [&]() -> Result<int> {
+      SLW_TRY(check_preserved_fds(run_opts->preserve_fds));
       auto rt = SLW_TRY(open_runtime(*g));
       pid_t pid = SLW_TRY(rt.create(*run_id, *run_opts));
       if (auto st = rt.start(*run_id); !st) {

@@ -283,6 +283,9 @@ Status read_namespaces(const Field& namespaces, OciBundle& b) {
       s.namespaces.join.push_back({kind->flag, path});
     }
   }
+  if (s.namespaces.user() && (!s.namespaces.join.empty() || s.network.mode == runtime::NetworkMode::kJoin))
+    return std::unexpected(namespaces.error(
+        "joining namespaces by path together with a new user namespace is not supported by slipway yet"));
   bool joins_mount = std::any_of(s.namespaces.join.begin(), s.namespaces.join.end(),
                                  [](const runtime::NamespaceJoin& j) { return j.type == CLONE_NEWNS; });
   if (!(s.namespaces.create & CLONE_NEWNS) && !joins_mount)
@@ -554,6 +557,13 @@ Status read_config(const Field& doc, const OciPlace& place, OciBundle& b) {
   if (auto mounts = doc.member("mounts")) SLW_TRY(read_mounts(*mounts, b, place));
   if (auto linux_field = doc.member("linux")) SLW_TRY(read_linux(*linux_field, b));
   if (auto hooks = doc.member("hooks")) SLW_TRY(read_hooks(*hooks, b.hooks));
+  // A host binary run in the container's mount namespace would load its libraries from the image
+  // (a hostile one gets host root); until they run from the child before its pivot, they run in
+  // the runtime's namespaces.
+  for (const auto& [kind, list] : {std::pair{"createContainer", &b.hooks.create_container},
+                                   std::pair{"startContainer", &b.hooks.start_container}})
+    if (!list->empty())
+      b.warnings.push_back(fmt::format("hooks.{}: run in the runtime's namespaces, not the container's", kind));
   if (auto annotations = doc.member("annotations")) {
     SLW_TRY(annotations->object());
     for (const auto& [key, value] : annotations->value.items()) b.annotations[key] = SLW_TRY(annotations->at(key).string());

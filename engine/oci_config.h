@@ -27,8 +27,8 @@ struct OciHook {
 struct OciHooks {
   std::vector<OciHook> prestart;         // deprecated; run as createRuntime
   std::vector<OciHook> create_runtime;   // after the namespaces exist, in the runtime's namespace
-  std::vector<OciHook> create_container; // in the container's namespaces, before pivot (see note)
-  std::vector<OciHook> start_container;  // in the container, before its command
+  std::vector<OciHook> create_container; // after createRuntime; in the runtime's namespaces (warned)
+  std::vector<OciHook> start_container;  // at start, before the command; runtime's namespaces too
   std::vector<OciHook> poststart;        // after start, in the runtime's namespace
   std::vector<OciHook> poststop;         // after delete, in the runtime's namespace
 };

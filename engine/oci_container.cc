@@ -223,6 +223,12 @@ Result<pid_t> OciRuntime::create(const std::string& id, const OciCreateOptions& 
   OciBundle b = SLW_TRY(parse_oci_config(text, {id, bundle, state_dir, cache_dir_}));
   if (!b.has_process) return create_without_process(id, bundle, text, b);
   fit_rlimits(b.spec.process, b.warnings);
+  if (!b.spec.resources.device_rules.empty()) {
+    auto layout = runtime::detect_cgroup_layout();
+    if (layout && !layout->uses_v1())
+      b.warnings.push_back("linux.resources.devices: not applied on a cgroup v2 host (it needs an eBPF program, not "
+                           "written yet)");
+  }
   for (const auto& w : b.warnings) log::warn("{}", w);
   if (!fs::is_dir(b.spec.rootfs.plain_dir)) return fail("root.path {}: not a directory", b.spec.rootfs.plain_dir);
   SLW_TRY(check_mount_destinations(b.spec.rootfs.plain_dir, *b.spec.mounts));
@@ -269,7 +275,7 @@ Result<pid_t> OciRuntime::create(const std::string& id, const OciCreateOptions& 
   std::string state = oci_state_json({r, OciStatus::kCreated});
   SLW_TRY(run_oci_hooks(b.hooks.prestart, "prestart", state));
   SLW_TRY(run_oci_hooks(b.hooks.create_runtime, "createRuntime", state));
-  SLW_TRY(run_oci_hooks(b.hooks.create_container, "createContainer", state, c.pid));
+  SLW_TRY(run_oci_hooks(b.hooks.create_container, "createContainer", state));
   if (!options.pid_file.empty())
     SLW_TRY_CTX(fs::write_file_atomic(options.pid_file, std::to_string(c.pid), 0644), "--pid-file {}",
                 options.pid_file);
@@ -312,7 +318,7 @@ Status OciRuntime::start(const std::string& id) {
   if (!pidfd || !alive(s.record)) return fail("container {} has exited", id);
   OciBundle b = SLW_TRY(load_bundle(s.record));
   std::string state_json = oci_state_json(s);
-  SLW_TRY(run_oci_hooks(b.hooks.start_container, "startContainer", state_json, s.record.pid));
+  SLW_TRY(run_oci_hooks(b.hooks.start_container, "startContainer", state_json));
   std::string fifo_path = fs::join(dir(id), kStartFifo);
   // Non-blocking, so that a process that died meanwhile is seen (its pidfd) instead of waited on.
   UniqueFd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
@@ -364,20 +370,23 @@ Result<std::vector<OciState>> OciRuntime::list() const {
 
 Status OciRuntime::kill(const std::string& id, int signal, bool all) {
   OciState s = SLW_TRY(state(id));
-  if (s.status == OciStatus::kStopped || !s.record.has_process) return fail("container {} is not running", id);
+  // containerd's shim recognizes "container not running" and reports the process as gone.
+  if (s.status == OciStatus::kStopped || !s.record.has_process)
+    return fail("cannot signal container {}: container not running", id);
   if (all) {
     runtime::Cgroup cg = SLW_TRY(open_cgroup(s.record));
     auto keep = ScopeExit([&] { cg.release(); });
     return cg.kill_all(signal);
   }
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, s.record.pid, 0)));
-  if (!pidfd || !alive(s.record)) return fail("container {} is not running", id);
+  if (!pidfd || !alive(s.record)) return fail("cannot signal container {}: container not running", id);
   if (::syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0) < 0)
     return fail_errno(fmt::format("send signal {} to container {}", signal, id));
   return {};
 }
 
 Status OciRuntime::remove(const std::string& id, bool force) {
+  SLW_TRY(check_container_id(id));  // before anything is removed by name
   auto loaded = state(id);
   if (!loaded) {
     // runc's delete --force of a container that is not there succeeds.
@@ -474,7 +483,8 @@ Result<int> OciRuntime::exec(const std::string& id, const OciExecOptions& o) {
 
 Status OciRuntime::update(const std::string& id, std::string_view resources_json) {
   OciState s = SLW_TRY(state(id));
-  if (s.status == OciStatus::kStopped || !s.record.has_process) return fail("container {} is not running", id);
+  if (s.status == OciStatus::kStopped || !s.record.has_process)
+    return fail("cannot update container {}: container not running", id);
   std::vector<std::string> warnings;
   runtime::ResourceSpec r = SLW_TRY(parse_oci_resources(resources_json, warnings));
   for (const auto& w : warnings) log::warn("{}", w);
@@ -488,7 +498,8 @@ Status OciRuntime::update(const std::string& id, std::string_view resources_json
 
 Result<std::string> OciRuntime::stats_event(const std::string& id) const {
   OciState s = SLW_TRY(state(id));
-  if (s.status == OciStatus::kStopped || !s.record.has_process) return fail("container {} is not running", id);
+  if (s.status == OciStatus::kStopped || !s.record.has_process)
+    return fail("no stats of container {}: container not running", id);
   runtime::Cgroup cg = SLW_TRY(open_cgroup(s.record));
   auto keep = ScopeExit([&] { cg.release(); });
   runtime::Cgroup::Usage u = cg.usage();

@@ -33,7 +33,7 @@ struct HookProcess {
   UniqueFd output;  // its stdout and stderr
 };
 
-Result<HookProcess> spawn_hook(const OciHook& hook, const std::string& state_json, pid_t container_pid) {
+Result<HookProcess> spawn_hook(const OciHook& hook, const std::string& state_json) {
   std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
@@ -42,14 +42,6 @@ Result<HookProcess> spawn_hook(const OciHook& hook, const std::string& state_jso
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
 
-  UniqueFd pidfd, exe;
-  if (container_pid > 0) {
-    pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, container_pid, 0)));
-    if (!pidfd) return fail_errno(fmt::format("open pidfd of container process {}", container_pid));
-    // Resolved in the runtime's mount namespace, as the spec says; executed in the container's.
-    exe.reset(::open(hook.path.c_str(), O_PATH | O_CLOEXEC));
-    if (!exe) return fail_errno(hook.path);
-  }
   UniqueFd in_read, in_write, out_read, out_write;
   SLW_TRY(make_pipe(in_read, in_write));
   SLW_TRY(make_pipe(out_read, out_write));
@@ -57,14 +49,9 @@ Result<HookProcess> spawn_hook(const OciHook& hook, const std::string& state_jso
   if (pid < 0) return fail_errno("fork hook");
   if (pid == 0) {
     runtime::reset_signal_handling();
-    if (pidfd && ::syscall(SYS_setns, pidfd.get(), CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET) < 0)
-      ::_exit(126);
     if (::dup2(in_read.get(), 0) < 0 || ::dup2(out_write.get(), 1) < 0 || ::dup2(out_write.get(), 2) < 0) ::_exit(126);
     ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-    if (exe)
-      ::syscall(SYS_execveat, exe.get(), "", argv.data(), envp.data(), AT_EMPTY_PATH);
-    else
-      ::execve(hook.path.c_str(), argv.data(), envp.data());
+    ::execve(hook.path.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
   in_read.reset();
@@ -116,11 +103,10 @@ std::string trimmed(std::string s) {
 
 }  // namespace
 
-Status run_oci_hooks(const std::vector<OciHook>& hooks, std::string_view kind, const std::string& state_json,
-                     pid_t container_pid) {
+Status run_oci_hooks(const std::vector<OciHook>& hooks, std::string_view kind, const std::string& state_json) {
   for (const OciHook& hook : hooks) {
     std::string where = fmt::format("{} hook {}", kind, hook.path);
-    HookProcess p = SLW_TRY_CTX(spawn_hook(hook, state_json, container_pid), "{}", where);
+    HookProcess p = SLW_TRY_CTX(spawn_hook(hook, state_json), "{}", where);
     std::string output;
     bool timed_out = false;
     int status = collect(p, hook.timeout, output, &timed_out);

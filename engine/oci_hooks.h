@@ -13,11 +13,10 @@
 
 namespace slipway::engine {
 
-// Runs `hooks` in order, stopping at the first that fails (non-zero exit, killed, or past its
-// timeout): `createRuntime hook /usr/bin/x: exited with code 3: <its output>`. With
-// container_pid > 0 each runs in that process's mount, uts, ipc, network and cgroup namespaces (the
-// createContainer and startContainer kinds); its path is opened in the runtime's first.
+// Runs `hooks` in order, in the runtime's namespaces, stopping at the first that fails (non-zero
+// exit, killed, or past its timeout): `createRuntime hook /usr/bin/x: exited with code 3: <its
+// output>`.
 [[nodiscard]] Status run_oci_hooks(const std::vector<OciHook>& hooks, std::string_view kind,
-                                   const std::string& state_json, pid_t container_pid = 0);
+                                   const std::string& state_json);
 
 }  // namespace slipway::engine

@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -227,10 +228,11 @@ int apply_after_pivot(const MountOp& op) {
                  < 0 ? errno : 0;
     case MountOp::Kind::kReadOnly: {
       // The remount keeps the flags of the mount the path is on (proc's nosuid, nodev, noexec).
-      struct statvfs vfs;
-      if (::statvfs(t, &vfs) < 0) return errno;
-      unsigned long keep = ((vfs.f_flag & ST_NOSUID) ? MS_NOSUID : 0) | ((vfs.f_flag & ST_NODEV) ? MS_NODEV : 0) |
-                           ((vfs.f_flag & ST_NOEXEC) ? MS_NOEXEC : 0);
+      // statfs, not statvfs: the raw system call (glibc's statvfs may read /proc/mounts, allocating).
+      struct statfs fs;
+      if (::statfs(t, &fs) < 0) return errno;
+      unsigned long keep = ((fs.f_flags & ST_NOSUID) ? MS_NOSUID : 0) | ((fs.f_flags & ST_NODEV) ? MS_NODEV : 0) |
+                           ((fs.f_flags & ST_NOEXEC) ? MS_NOEXEC : 0);
       if (::mount(t, t, nullptr, MS_BIND | MS_REC, nullptr) < 0) return errno;
       return ::mount(nullptr, t, nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC | keep, nullptr) < 0 ? errno
                                                                                                       : 0;
@@ -457,8 +459,8 @@ void reset_signal_handling() noexcept {
   if (::chdir(root) < 0 || ::syscall(SYS_pivot_root, ".", ".") < 0 ||
       ::umount2(".", MNT_DETACH) < 0 || ::chdir("/") < 0)
     report_and_exit(plan, ChildStep::kPivotRoot, errno);
-  // After the pivot, which refuses a shared new root.
-  if (plan.rootfs_propagation && ::mount(nullptr, "/", nullptr, plan.rootfs_propagation, nullptr) < 0)
+  // Shared only after the pivot, which refuses a shared new root.
+  if ((plan.rootfs_propagation & MS_SHARED) && ::mount(nullptr, "/", nullptr, plan.rootfs_propagation, nullptr) < 0)
     report_and_exit(plan, ChildStep::kMountPropagation, errno);
 
   for (size_t i = 0; i < m.after_pivot.size(); ++i)

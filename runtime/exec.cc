@@ -132,6 +132,9 @@ Result<int> exec_process(const ExecTarget& target, const ExecOptions& options) {
     // A detached process outlives the runtime, which only waits for its report from here on.
     if (options.detach) ::prctl(PR_SET_PDEATHSIG, 0);
     int ns = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP;
+    // A container with a user namespace: its ids and capabilities are that namespace's, never the
+    // host's.
+    if (spec.namespaces.user()) ns |= CLONE_NEWUSER;
     if (::setns(pidfd.get(), ns) < 0) report(rep[1], kJoin, errno);
     if (console_socket >= 0) {
       if (int e = attach_console(console_socket, console_size, uid)) report(rep[1], kConsole, e);

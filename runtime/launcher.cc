@@ -250,7 +250,12 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   plan.rlimits = spec.process.rlimits.data();
   plan.rlimit_count = spec.process.rlimits.size();
   plan.new_cgroup_ns = (spec.namespaces.create & CLONE_NEWCGROUP) != 0;
-  if (spec.rootfs_propagation) plan.rootfs_propagation = spec.rootfs_propagation;
+  if (spec.rootfs_propagation) {
+    plan.rootfs_propagation = spec.rootfs_propagation;
+    // Slave (host mounts reach the container), private or unbindable from the start, as runc sets
+    // it; a shared root receives as a slave until the pivot, then becomes shared.
+    plan.root_propagation = (spec.rootfs_propagation & MS_SHARED) ? (MS_SLAVE | MS_REC) : spec.rootfs_propagation;
+  }
   std::vector<std::string> sysctl_paths;
   std::vector<ChildPlan::Sysctl> sysctls;
   for (const auto& [key, value] : spec.sysctl) {

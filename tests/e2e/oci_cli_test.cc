@@ -129,10 +129,19 @@ TEST_F(OciCliTest, CreateStartStateKillDelete) {
   ASSERT_EQ(runc({"kill", id("a"), "KILL"}).exit_code, 0);
   for (int i = 0; i < 100 && state("a")["status"] != "stopped"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(state("a")["status"], "stopped");
-  EXPECT_EQ(runc({"kill", id("a")}).err, "slipway: error: container " + id("a") + " is not running\n");
+  // The words containerd's shim looks for.
+  EXPECT_EQ(runc({"kill", id("a")}).err, "slipway: error: cannot signal container " + id("a") + ": container not running\n");
   ASSERT_EQ(runc({"delete", id("a")}).exit_code, 0);
   EXPECT_EQ(runc({"state", id("a")}).err, "slipway: error: container " + id("a") + " does not exist\n");
   EXPECT_EQ(runc({"delete", "--force", id("a")}).exit_code, 0) << "as runc: a forced delete of nothing succeeds";
+  // A forced delete never takes a path for an ID.
+  ASSERT_TRUE(fs::make_dirs(dir_->path() + "/victim").has_value());
+  for (std::string bad : {"../victim", "..", "", "."}) {
+    auto r = runc({"delete", "--force", bad});
+    EXPECT_EQ(r.exit_code, 1) << bad;
+  }
+  EXPECT_TRUE(fs::is_dir(dir_->path() + "/victim"));
+  EXPECT_TRUE(fs::is_dir(state_root_));
 }
 
 TEST_F(OciCliTest, ACreatedContainerIsDeletedWithoutForce) {
@@ -360,6 +369,8 @@ TEST_F(OciCliTest, BadInputIsOneLineAndLeavesNothing) {
             "slipway: error: --systemd-cgroup: slipway manages cgroupfs directly and has no systemd driver; run "
             "without it\n");
   EXPECT_EQ(runc({"kill", id("x"), "SIGNOPE"}).err, "slipway: error: unknown signal \"SIGNOPE\"\n");
+  EXPECT_EQ(runc({"create", "--preserve-fds", "5", "--bundle", bundle_, id("x")}).err,
+            "slipway: error: --preserve-fds 5: fd 3 is not open\n");
   EXPECT_EQ(runc({"list", "-q"}).out, "");
 }
 
