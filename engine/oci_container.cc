@@ -334,6 +334,7 @@ Status OciRuntime::start(const std::string& id) {
     if (fds[1].revents) return fail("container {} exited before it started", id);
   }
   ::unlink(fifo_path.c_str());
+  SLW_TRY_CTX(runtime::await_exec_after_start(fifo.get(), pidfd.get()), "start container {}", id);
   s.status = OciStatus::kRunning;
   if (auto st = run_oci_hooks(b.hooks.poststart, "poststart", oci_state_json(s)); !st)
     log::warn("{}", st.error().message());

@@ -345,7 +345,9 @@ int check_command(const ChildPlan& plan) {
 
 // The create/start split: setup is done, so the runtime hears "created" (EOF on the report pipe)
 // and may exit without taking this process along; then opening the FIFO for writing blocks until
-// `start` opens it for reading. A missing command is still a create-time error, as runc's.
+// `start` opens it for reading. A missing command is still a create-time error, as runc's. What
+// fails after this (user, capabilities, seccomp, exec) is reported to `start` through the FIFO,
+// which takes the report pipe's number and closes at exec.
 void wait_for_start(const ChildPlan& plan) {
   if (int e = check_command(plan)) report_and_exit(plan, ChildStep::kExec, e);
   ::prctl(PR_SET_PDEATHSIG, 0);
@@ -355,7 +357,10 @@ void wait_for_start(const ChildPlan& plan) {
   while (fifo < 0 && errno == EINTR);
   if (fifo < 0) ::_exit(127);
   (void)!::write(fifo, "0", 1);
-  ::close(fifo);
+  if (fifo != plan.report_fd) {
+    if (::dup3(fifo, plan.report_fd, O_CLOEXEC) < 0) ::_exit(127);
+    ::close(fifo);
+  }
   ::close(plan.start_fifo_dir);
 }
 

@@ -173,6 +173,21 @@ Status write_id_maps(pid_t pid, const NamespaceSpec& ns) {
   return {};
 }
 
+// The steps that may fail after the start FIFO, for `start`'s error.
+std::string late_step_name(ChildStep step) {
+  switch (step) {
+    case ChildStep::kSeccomp: return "load seccomp filter";
+    case ChildStep::kCapabilities: return "set capabilities";
+    case ChildStep::kSetGroups: return "set supplementary groups";
+    case ChildStep::kSetGid: return "set gid";
+    case ChildStep::kSetUid: return "set uid";
+    case ChildStep::kNoNewPrivileges: return "set no_new_privs";
+    case ChildStep::kCloseFds: return "close inherited file descriptors";
+    case ChildStep::kExec: return "exec the command";
+    default: return "container setup";
+  }
+}
+
 // Each hierarchy's directory of the container's cgroup by the hierarchy's mount name.
 CgroupView cgroup_view(const CgroupLayout& layout, const Cgroup& cgroup) {
   CgroupView view;
@@ -398,6 +413,29 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   if (n != 0) return fail("container process died during setup");
   reap.release();
   return c;
+}
+
+Status await_exec_after_start(int fifo, int pidfd) {
+  ChildReport r{};
+  size_t got = 0;
+  for (;;) {
+    pollfd fds[2] = {{fifo, POLLIN, 0}, {pidfd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("wait for the container's command");
+    }
+    if (fds[0].revents) {
+      ssize_t n = ::read(fifo, reinterpret_cast<char*>(&r) + got, sizeof r - got);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) return {};  // closed at exec: the command runs
+      got += static_cast<size_t>(n);
+      if (got < sizeof r) continue;
+      std::string what = late_step_name(r.step);
+      if (r.step == ChildStep::kExec && r.error == ENOENT) return fail("exec: executable file not found in $PATH");
+      return std::unexpected(Error(r.error, fmt::format("{}: {}", what, std::strerror(r.error))));
+    }
+    if (fds[1].revents) return fail("the container's process died before its command ran");
+  }
 }
 
 Result<ExitStatus> wait_container(StartedContainer& c, const WaitOptions& options) {

@@ -48,6 +48,11 @@ struct ExitStatus {
 [[nodiscard]] Result<StartedContainer> start_container(const ContainerSpec& spec,
                                                        const LaunchOptions& options = {});
 
+// After `start` has read the start FIFO's first byte: waits until the container's process execs
+// its command (the FIFO closes) or reports a late setup failure through it ("set uid: Operation
+// not permitted"), or dies (pidfd).
+[[nodiscard]] Status await_exec_after_start(int fifo, int pidfd);
+
 // What a foreground run passes on to the container, as docker run's --sig-proxy does.
 inline constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 

@@ -374,6 +374,19 @@ TEST_F(OciCliTest, BadInputIsOneLineAndLeavesNothing) {
   EXPECT_EQ(runc({"list", "-q"}).out, "");
 }
 
+TEST_F(OciCliTest, AFailureAfterCreateIsStartsError) {
+  // The kernel refuses an effective capability that is not permitted; that step comes after the
+  // start FIFO, so `start` reports it.
+  config_["process"]["capabilities"] = {{"bounding", {"CAP_KILL"}}, {"effective", {"CAP_KILL"}}, {"permitted", json::array()}};
+  command({"true"});
+  ASSERT_EQ(runc_detached({"create", "--bundle", bundle_, id("late")}).exit_code, 0);
+  auto started = runc({"start", id("late")});
+  EXPECT_EQ(started.exit_code, 1);
+  EXPECT_EQ(started.err,
+            "slipway: error: start container " + id("late") + ": set capabilities: Operation not permitted\n");
+  EXPECT_EQ(runc({"delete", "--force", id("late")}).exit_code, 0);
+}
+
 TEST_F(OciCliTest, JsonLogLinesGoToTheLogFile) {
   std::string log = dir_->path() + "/log.json";
   auto r = runc({"--log", log, "--log-format", "json", "state", id("none")});
