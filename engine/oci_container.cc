@@ -397,9 +397,8 @@ Status OciRuntime::remove(const std::string& id, bool force) {
   }
   OciState s = std::move(*loaded);
   if (s.status != OciStatus::kStopped && s.record.has_process) {
-    // A created container never ran its command: runc deletes it without --force too.
-    if (!force && s.status != OciStatus::kCreated)
-      return fail("container {} is {}: stop it first or use delete --force", id, to_string(s.status));
+    // The spec's rule, also for a created container (runc deletes that one anyway): kill it first.
+    if (!force) return fail("container {} is {}: stop it first or use delete --force", id, to_string(s.status));
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, s.record.pid, 0)));
     if (auto cg = open_cgroup(s.record)) {
       if (s.status == OciStatus::kPaused) (void)cg->freeze(false);

@@ -76,7 +76,7 @@ class OciRuntime {
   Result<std::vector<OciState>> list() const;
   // `all`: every process of the container's cgroup, not only PID 1.
   Status kill(const std::string& id, int signal, bool all);
-  // Removes a stopped or created container (`force`: a running one too, killed first); runs the
+  // Removes a stopped container (`force`: a created or running one too, killed first); runs the
   // poststop hooks.
   Status remove(const std::string& id, bool force);
   Result<std::vector<pid_t>> pids(const std::string& id) const;

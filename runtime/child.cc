@@ -464,8 +464,8 @@ void reset_signal_handling() noexcept {
   if (::chdir(root) < 0 || ::syscall(SYS_pivot_root, ".", ".") < 0 ||
       ::umount2(".", MNT_DETACH) < 0 || ::chdir("/") < 0)
     report_and_exit(plan, ChildStep::kPivotRoot, errno);
-  // Shared only after the pivot, which refuses a shared new root.
-  if ((plan.rootfs_propagation & MS_SHARED) && ::mount(nullptr, "/", nullptr, plan.rootfs_propagation, nullptr) < 0)
+  // After the pivot, which refuses a shared new root.
+  if (plan.rootfs_propagation && ::mount(nullptr, "/", nullptr, plan.rootfs_propagation, nullptr) < 0)
     report_and_exit(plan, ChildStep::kMountPropagation, errno);
 
   for (size_t i = 0; i < m.after_pivot.size(); ++i)

@@ -267,9 +267,10 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   plan.new_cgroup_ns = (spec.namespaces.create & CLONE_NEWCGROUP) != 0;
   if (spec.rootfs_propagation) {
     plan.rootfs_propagation = spec.rootfs_propagation;
-    // Slave (host mounts reach the container), private or unbindable from the start, as runc sets
-    // it; a shared root receives as a slave until the pivot, then becomes shared.
-    plan.root_propagation = (spec.rootfs_propagation & MS_SHARED) ? (MS_SLAVE | MS_REC) : spec.rootfs_propagation;
+    // Slave or shared: host mounts reach the container, so every mount is a slave from the start
+    // (a shared one would fail the pivot); after the pivot the root takes what was asked. Private
+    // and unbindable are set after the pivot only (an unbindable root cannot be bound from).
+    if (spec.rootfs_propagation & (MS_SLAVE | MS_SHARED)) plan.root_propagation = MS_SLAVE | MS_REC;
   }
   std::vector<std::string> sysctl_paths;
   std::vector<ChildPlan::Sysctl> sysctls;

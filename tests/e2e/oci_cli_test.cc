@@ -144,10 +144,14 @@ TEST_F(OciCliTest, CreateStartStateKillDelete) {
   EXPECT_TRUE(fs::is_dir(state_root_));
 }
 
-TEST_F(OciCliTest, ACreatedContainerIsDeletedWithoutForce) {
+TEST_F(OciCliTest, ACreatedContainerIsDeletedOnlyWithForceOrOnceKilled) {
   command({"sleep", "300"});
   ASSERT_EQ(runc_detached({"create", "--bundle", bundle_, id("c")}).exit_code, 0);
   EXPECT_EQ(state("c")["status"], "created");
+  auto refused = runc({"delete", id("c")});  // the spec's rule (runc deletes it anyway)
+  EXPECT_EQ(refused.err, "slipway: error: container " + id("c") + " is created: stop it first or use delete --force\n");
+  ASSERT_EQ(runc({"kill", id("c"), "KILL"}).exit_code, 0);
+  for (int i = 0; i < 100 && state("c")["status"] != "stopped"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   auto deleted = runc({"delete", id("c")});
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
   EXPECT_EQ(runc({"list", "-q"}).out, "");
