@@ -570,7 +570,10 @@ Status Cgroup::remove_dirs() {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
     }
-    // Ancestors named in name_ (slipway/) are slipway's; remove them once the last child is gone.
+    // Ancestors named in name_ are slipway's own under slipway/: removed once the last child is
+    // gone. Another parent (an OCI cgroupsPath: containerd's namespace, kubelet's kubepods/...) is
+    // its owner's and stays, with whatever settings that owner gave it.
+    if (!name_.starts_with(std::string(kCgroupParent) + "/")) continue;
     std::string_view rel = name_;
     for (size_t slash; (slash = rel.rfind('/')) != std::string_view::npos;) {
       rel = rel.substr(0, slash);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "base/fs.h"
@@ -23,6 +24,7 @@ class ContainerdTest : public RootTest {
     RootTest::SetUp();
     if (IsSkipped()) return;
     peer_ = std::make_unique<ContainerdPeer>();
+    ns_ = peer_->ns();
     ASSERT_EQ(peer_->failure(), "");
     // The image as slipway saves it, archived as an oci-archive, imported and unpacked by containerd.
     load_busybox();
@@ -42,6 +44,8 @@ class ContainerdTest : public RootTest {
       }
     }
     peer_.reset();
+    // The namespace's parent cgroup is containerd's (its runtime leaves it, as runc does).
+    if (ns_) remove_empty_cgroups(*ns_);
     RootTest::TearDown();
   }
   // `ctr run` with slipway as the runtime.
@@ -67,6 +71,7 @@ class ContainerdTest : public RootTest {
   }
 
   std::unique_ptr<ContainerdPeer> peer_;
+  std::optional<std::string> ns_;
 };
 
 TEST_F(ContainerdTest, RunRmGivesTheOutputAndTheExitCode) {
@@ -137,7 +142,7 @@ TEST_F(ContainerdTest, ResourceLimitsLandInTheContainersCgroup) {
   auto deleted = ctr({"task", "delete", "c4"});
   EXPECT_NE(deleted.err.find("exit code 137"), std::string::npos) << deleted.err;
   EXPECT_EQ(ctr({"containers", "delete", "c4"}).exit_code, 0);
-  EXPECT_TRUE(cgroups_containing(peer_->ns()).empty()) << "the task's cgroup went with it";
+  EXPECT_TRUE(cgroups_containing(peer_->ns() + "/c4").empty()) << "the task's cgroup went with it";
 }
 
 }  // namespace

@@ -290,6 +290,12 @@ std::vector<std::string> cgroups_containing(const std::string& needle) {
   return found;
 }
 
+void remove_empty_cgroups(const std::string& needle) {
+  std::vector<std::string> dirs = cgroups_containing(needle);
+  std::sort(dirs.begin(), dirs.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const auto& dir : dirs) ::rmdir(dir.c_str());
+}
+
 std::vector<std::string> container_cgroups(const std::set<std::string>& ids) {
   std::vector<std::string> found;
   if (ids.empty()) return found;

@@ -83,6 +83,9 @@ class RootTest : public ::testing::Test {
 std::vector<std::string> mounts_containing(const std::string& needle);
 // cgroup directories (any hierarchy) whose path contains `needle`.
 std::vector<std::string> cgroups_containing(const std::string& needle);
+// Removes the empty cgroup directories whose path contains `needle`, deepest first (parents a
+// test's containers had, which the runtime leaves to their owner).
+void remove_empty_cgroups(const std::string& needle);
 // The slipway/<id> cgroup directories (any hierarchy, with their descendants) of these container
 // ids.
 std::vector<std::string> container_cgroups(const std::set<std::string>& ids);
