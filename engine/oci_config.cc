@@ -339,7 +339,8 @@ Status check_sysctl(const Field& f, const std::string& key, const runtime::Conta
     return {};
   }
   if (key.starts_with("net.")) {
-    if (s.network.mode != runtime::NetworkMode::kNone) return refuse("network");
+    // A joined one (CRI's pod netns) is checked at create: it must not be the host's.
+    if (s.network.mode == runtime::NetworkMode::kHost) return refuse("network");
     return {};
   }
   if (key == "kernel.hostname" || key == "kernel.domainname") {

@@ -115,6 +115,20 @@ void fit_rlimits(runtime::ProcessSpec& process, std::vector<std::string>& warnin
   }
 }
 
+// net.* sysctls go to the network namespace the container joins; never to this process's own.
+Status check_joined_network_sysctls(const runtime::ContainerSpec& s) {
+  if (s.network.mode != runtime::NetworkMode::kJoin) return {};
+  bool net = std::any_of(s.sysctl.begin(), s.sysctl.end(), [](const auto& kv) { return kv.first.starts_with("net."); });
+  if (!net) return {};
+  struct stat joined, own;
+  if (::stat(s.network.join_path.c_str(), &joined) < 0) return fail_errno(fmt::format("namespace {}", s.network.join_path));
+  if (::stat("/proc/self/ns/net", &own) < 0) return fail_errno("/proc/self/ns/net");
+  if (joined.st_dev == own.st_dev && joined.st_ino == own.st_ino)
+    return fail("linux.sysctl: net.* sysctls would change the host: the network namespace {} is the host's",
+                s.network.join_path);
+  return {};
+}
+
 // The host id that `id` of the container is, or nullopt when unmapped.
 std::optional<uint32_t> host_id(const std::vector<runtime::IdMapping>& mappings, uint32_t id) {
   for (const auto& m : mappings)
@@ -231,6 +245,7 @@ Result<pid_t> OciRuntime::create(const std::string& id, const OciCreateOptions& 
   }
   for (const auto& w : b.warnings) log::warn("{}", w);
   if (!fs::is_dir(b.spec.rootfs.plain_dir)) return fail("root.path {}: not a directory", b.spec.rootfs.plain_dir);
+  SLW_TRY(check_joined_network_sysctls(b.spec));
   SLW_TRY(check_mount_destinations(b.spec.rootfs.plain_dir, *b.spec.mounts));
   if (b.spec.process.terminal && options.console_socket.empty())
     return fail("process.terminal is true: --console-socket is required to receive the terminal");
