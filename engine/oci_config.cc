@@ -12,84 +12,17 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "engine/oci_json_field.h"
 #include "runtime/capabilities.h"
 
 namespace slipway::engine {
 namespace {
 
-using nlohmann::json;
-
-// A required field that is absent; thrown by Field::at, caught in parse_oci_config.
-struct MissingField {
-  std::string path;
-};
-
-// A field's value with the path to it, so that every error names the field.
-struct Field {
-  const json& value;
-  std::string path;
-
-  // A required member.
-  Field at(std::string_view key) const {
-    const json* v = find(key);
-    if (!v) throw MissingField{join(key)};
-    return {*v, join(key)};
-  }
-  Field at(size_t i) const { return {value[i], fmt::format("{}[{}]", path, i)}; }
-  const json* find(std::string_view key) const {
-    auto it = value.find(std::string(key));
-    return it == value.end() || it->is_null() ? nullptr : &*it;
-  }
-  std::optional<Field> member(std::string_view key) const {
-    if (const json* v = find(key)) return Field{*v, join(key)};
-    return std::nullopt;
-  }
-  std::string join(std::string_view key) const { return path.empty() ? std::string(key) : fmt::format("{}.{}", path, key); }
-
-  Error error(std::string_view what) const {
-    return Error(0, path.empty() ? std::string(what) : fmt::format("{}: {}", path, what));
-  }
-  Status expect(json::value_t type, std::string_view name) const {
-    if (value.type() == type || (type == json::value_t::number_unsigned && value.is_number_integer()))
-      return {};
-    return std::unexpected(error(fmt::format("must be {}", name)));
-  }
-  Result<std::string> string() const {
-    if (!value.is_string()) return std::unexpected(error("must be a string"));
-    return value.get<std::string>();
-  }
-  Result<bool> boolean() const {
-    if (!value.is_boolean()) return std::unexpected(error("must be true or false"));
-    return value.get<bool>();
-  }
-  Result<int64_t> integer() const {
-    if (!value.is_number_integer()) return std::unexpected(error("must be an integer"));
-    if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
-      return std::unexpected(error("is too large"));
-    return value.get<int64_t>();
-  }
-  Result<uint64_t> unsigned_integer() const {
-    if (!value.is_number_integer() || (!value.is_number_unsigned() && value.get<int64_t>() < 0))
-      return std::unexpected(error("must be a non-negative integer"));
-    return value.get<uint64_t>();
-  }
-  Result<std::vector<Field>> array() const {
-    if (!value.is_array()) return std::unexpected(error("must be an array"));
-    std::vector<Field> items;
-    for (size_t i = 0; i < value.size(); ++i) items.push_back(at(i));
-    return items;
-  }
-  Result<std::vector<std::string>> strings() const {
-    std::vector<std::string> out;
-    for (const Field& f : SLW_TRY(array())) out.push_back(SLW_TRY(f.string()));
-    return out;
-  }
-  Status object() const { return expect(json::value_t::object, "an object"); }
-};
-
-Status unknown(const Field& f, std::string_view what, std::string_view value) {
-  return std::unexpected(f.error(fmt::format("unknown {} \"{}\"", what, value)));
-}
+using oci_json::Field;
+using oci_json::json;
+using oci_json::MissingField;
+using oci_json::read_resources;
+using oci_json::unknown;
 
 // Lexically normal, and not above its start: "a/../b" is fine, "../b" is not.
 bool stays_below(const std::filesystem::path& relative) {
@@ -104,15 +37,6 @@ Result<std::string> absolute_in_bundle(const Field& f, const std::string& bundle
   if (!stays_below(p)) return std::unexpected(f.error(fmt::format("\"{}\" leaves the bundle directory", p)));
   return (std::filesystem::path(bundle) / p).lexically_normal().string();
 }
-
-constexpr std::array<std::pair<std::string_view, int>, 16> kRlimits = {{
-    {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_STACK", RLIMIT_STACK},     {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},   {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
-    {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_LOCKS", RLIMIT_LOCKS},     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},   {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
-    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-}};
 
 Result<uint64_t> capability_set(const Field& f) {
   uint64_t set = 0;
@@ -350,77 +274,6 @@ Status check_sysctl(const Field& f, const std::string& key, const runtime::Conta
   return std::unexpected(f.error(fmt::format("{} is not namespaced: setting it would change the host", key)));
 }
 
-// One rule of linux.resources.devices as the v1 devices controller reads it: "allow c 10:229 rwm".
-Result<std::string> device_rule(const Field& d) {
-  SLW_TRY(d.object());
-  bool allow = SLW_TRY(d.at("allow").boolean());
-  std::string type = "a";
-  if (auto t = d.member("type")) type = SLW_TRY(t->string());
-  if (type != "a" && type != "c" && type != "b")
-    return std::unexpected(d.at("type").error(fmt::format("unknown device type (a, c or b) \"{}\"", type)));
-  std::string access = "rwm";
-  if (auto a = d.member("access")) access = SLW_TRY(a->string());
-  if (access.empty() || access.find_first_not_of("rwm") != std::string::npos)
-    return std::unexpected(d.at("access").error(fmt::format("\"{}\" is not made of r, w and m", access)));
-  auto number = [&](const char* key) -> Result<std::string> {
-    auto f = d.member(key);
-    if (!f) return std::string("*");
-    int64_t n = SLW_TRY(f->integer());
-    return n < 0 ? std::string("*") : std::to_string(n);
-  };
-  std::string what = type == "a" ? "a" : fmt::format("{} {}:{} {}", type, SLW_TRY(number("major")), SLW_TRY(number("minor")), access);
-  return fmt::format("{} {}", allow ? "allow" : "deny", what);
-}
-
-Status read_resources(const Field& r, OciBundle& b) {
-  SLW_TRY(r.object());
-  runtime::ResourceSpec& res = b.spec.resources;
-  auto warn = [&](const std::string& field) {
-    b.warnings.push_back(fmt::format("{}: not supported by slipway yet, ignored", field));
-  };
-  if (auto memory = r.member("memory")) {
-    SLW_TRY(memory->object());
-    if (auto limit = memory->member("limit")) {
-      int64_t v = SLW_TRY(limit->integer());
-      if (v > 0) res.memory_bytes = v;  // -1: unlimited
-    }
-    for (const char* other : {"reservation", "swap", "kernel", "kernelTCP", "swappiness", "disableOOMKiller"})
-      if (memory->find(other)) warn(memory->join(other));
-  }
-  if (auto cpu = r.member("cpu")) {
-    SLW_TRY(cpu->object());
-    if (auto q = cpu->member("quota")) {
-      int64_t quota = SLW_TRY(q->integer());
-      if (quota > 0) res.cpu_quota_us = quota;
-    }
-    if (auto p = cpu->member("period")) {
-      uint64_t period = SLW_TRY(p->unsigned_integer());
-      if (period > 0) res.cpu_period_us = period;
-    }
-    if (auto cpus = cpu->member("cpus")) res.cpuset_cpus = SLW_TRY(cpus->string());
-    if (auto mems = cpu->member("mems")) res.cpuset_mems = SLW_TRY(mems->string());
-    if (auto shares = cpu->member("shares")) {
-      uint64_t v = SLW_TRY(shares->unsigned_integer());
-      if (v != 0) res.cpu_shares = v;  // 0: the kernel's default
-    }
-    for (const char* other : {"realtimeRuntime", "realtimePeriod", "idle"})
-      if (const json* v = cpu->find(other); v && !(v->is_string() && v->get<std::string>().empty())) warn(cpu->join(other));
-  }
-  if (auto pids = r.member("pids")) {
-    SLW_TRY(pids->object());
-    if (auto limit = pids->member("limit")) {
-      int64_t v = SLW_TRY(limit->integer());
-      if (v > 0) res.pids = v;
-    }
-  }
-  if (auto devices = r.member("devices")) {
-    for (const Field& d : SLW_TRY(devices->array())) res.device_rules.push_back(SLW_TRY(device_rule(d)));
-  }
-  for (const char* other : {"hugepageLimits", "blockIO", "network", "rdma", "unified"})
-    if (const json* v = r.find(other); v && !v->empty()) warn(r.join(other));
-  return {};
-}
-
 // linux.devices: nodes made in the container's /dev (after its mounts).
 Status read_devices(const Field& devices, runtime::ContainerSpec& s) {
   for (const Field& d : SLW_TRY(devices.array())) {
@@ -580,61 +433,6 @@ Status read_config(const Field& doc, const OciPlace& place, OciBundle& b) {
 
 }  // namespace
 
-std::optional<int> rlimit_from_name(std::string_view name) {
-  for (const auto& [n, r] : kRlimits)
-    if (n == name) return r;
-  return std::nullopt;
-}
-
-std::string_view rlimit_name(int resource) {
-  for (const auto& [n, r] : kRlimits)
-    if (r == resource) return n;
-  return "RLIMIT_?";
-}
-
-ParsedMountOptions parse_mount_options(const std::vector<std::string>& options) {
-  struct Flag {
-    std::string_view name;
-    bool clear;
-    unsigned long flag;
-  };
-  static constexpr Flag kFlags[] = {
-      {"async", true, MS_SYNCHRONOUS}, {"atime", true, MS_NOATIME},       {"bind", false, MS_BIND},
-      {"defaults", false, 0},          {"dev", true, MS_NODEV},           {"diratime", true, MS_NODIRATIME},
-      {"dirsync", false, MS_DIRSYNC},  {"exec", true, MS_NOEXEC},         {"iversion", false, MS_I_VERSION},
-      {"lazytime", false, MS_LAZYTIME}, {"loud", true, MS_SILENT},        {"mand", false, MS_MANDLOCK},
-      {"noatime", false, MS_NOATIME},  {"nodev", false, MS_NODEV},        {"nodiratime", false, MS_NODIRATIME},
-      {"noexec", false, MS_NOEXEC},    {"noiversion", true, MS_I_VERSION}, {"nolazytime", true, MS_LAZYTIME},
-      {"nomand", true, MS_MANDLOCK},   {"norelatime", true, MS_RELATIME}, {"nostrictatime", true, MS_STRICTATIME},
-      {"nosuid", false, MS_NOSUID},    {"rbind", false, MS_BIND | MS_REC}, {"relatime", false, MS_RELATIME},
-      {"ro", false, MS_RDONLY},        {"rw", true, MS_RDONLY},           {"silent", false, MS_SILENT},
-      {"strictatime", false, MS_STRICTATIME}, {"suid", true, MS_NOSUID},  {"sync", false, MS_SYNCHRONOUS},
-  };
-  static constexpr std::pair<std::string_view, unsigned long> kPropagation[] = {
-      {"private", MS_PRIVATE},           {"rprivate", MS_PRIVATE | MS_REC}, {"shared", MS_SHARED},
-      {"rshared", MS_SHARED | MS_REC},   {"slave", MS_SLAVE},               {"rslave", MS_SLAVE | MS_REC},
-      {"unbindable", MS_UNBINDABLE},     {"runbindable", MS_UNBINDABLE | MS_REC},
-  };
-  ParsedMountOptions out;
-  for (const auto& o : options) {
-    auto flag = std::find_if(std::begin(kFlags), std::end(kFlags), [&](const Flag& f) { return f.name == o; });
-    if (flag != std::end(kFlags)) {
-      if (flag->clear) out.flags &= ~flag->flag;
-      else out.flags |= flag->flag;
-      continue;
-    }
-    auto prop = std::find_if(std::begin(kPropagation), std::end(kPropagation), [&](const auto& p) { return p.first == o; });
-    if (prop != std::end(kPropagation)) {
-      out.propagation = prop->second;
-      continue;
-    }
-    if (o.empty()) continue;
-    if (!out.data.empty()) out.data += ',';
-    out.data += o;
-  }
-  return out;
-}
-
 Result<OciBundle> parse_oci_config(std::string_view text, const OciPlace& place) {
   json doc;
   try {
@@ -649,24 +447,6 @@ Result<OciBundle> parse_oci_config(std::string_view text, const OciPlace& place)
     return fail("config.json: {}: is required", missing.path);
   }
   return b;
-}
-
-Result<runtime::ResourceSpec> parse_oci_resources(std::string_view text, std::vector<std::string>& warnings) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception& e) {
-    return fail("resources: not JSON: {}", e.what());
-  }
-  OciBundle b;
-  try {
-    SLW_TRY(read_resources(Field{doc, "resources"}, b));
-  } catch (const MissingField& missing) {
-    return fail("{}: is required", missing.path);
-  }
-  warnings = std::move(b.warnings);
-  if (!b.spec.resources.device_rules.empty()) warnings.push_back("resources.devices: not changed by update");
-  return b.spec.resources;
 }
 
 Status apply_oci_process(std::string_view text, OciBundle& b) {
@@ -684,52 +464,6 @@ Status apply_oci_process(std::string_view text, OciBundle& b) {
   } catch (const MissingField& missing) {
     return fail("{}: is required", missing.path);
   }
-}
-
-std::string default_oci_config() {
-  json caps = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
-  json config = {
-      {"ociVersion", "1.0.2"},
-      {"process",
-       {{"terminal", true},
-        {"user", {{"uid", 0}, {"gid", 0}}},
-        {"args", {"sh"}},
-        {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
-        {"cwd", "/"},
-        {"capabilities",
-         {{"bounding", caps}, {"effective", caps}, {"inheritable", caps}, {"permitted", caps}, {"ambient", caps}}},
-        {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}}},
-        {"noNewPrivileges", true}}},
-      {"root", {{"path", "rootfs"}, {"readonly", true}}},
-      {"hostname", "slipway"},
-      {"mounts",
-       {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-        {{"destination", "/dev"},
-         {"type", "tmpfs"},
-         {"source", "tmpfs"},
-         {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
-        {{"destination", "/dev/pts"},
-         {"type", "devpts"},
-         {"source", "devpts"},
-         {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
-        {{"destination", "/dev/shm"},
-         {"type", "tmpfs"},
-         {"source", "shm"},
-         {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
-        {{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"}, {"options", {"nosuid", "noexec", "nodev"}}},
-        {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"}, {"options", {"nosuid", "noexec", "nodev", "ro"}}},
-        {{"destination", "/sys/fs/cgroup"},
-         {"type", "cgroup"},
-         {"source", "cgroup"},
-         {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}}}},
-      {"linux",
-       {{"resources", {{"devices", {{{"allow", false}, {"access", "rwm"}}}}}},
-        {"namespaces", {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}, {{"type", "cgroup"}}}},
-        {"maskedPaths",
-         {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-          "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
-        {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}}};
-  return config.dump(2) + "\n";
 }
 
 }  // namespace slipway::engine
