@@ -273,24 +273,30 @@ Result<pid_t> OciRuntime::create(const std::string& id, const OciCreateOptions& 
     console = SLW_TRY(connect_console_socket(options.console_socket));
     launch.stdio.console_socket = console.get();
   }
-  runtime::StartedContainer c = SLW_TRY(runtime::start_container(b.spec, launch));
-  auto kill_it = ScopeExit([&] { (void)c.cgroup.kill_all(SIGKILL); });
-
   OciRecord r;
   r.oci_version = b.oci_version;
   r.id = id;
   r.bundle = bundle;
   r.rootfs = b.spec.rootfs.plain_dir;
   r.created = runtime::now_rfc3339();
-  r.pid = c.pid;
-  r.pid_start_time = runtime::process_start_time(c.pid);
-  r.cgroup_name = c.cgroup.name();
+  r.cgroup_name = b.spec.cgroup_name.empty() ? runtime::container_cgroup_name(id) : b.spec.cgroup_name;
   r.annotations = b.annotations;
-  SLW_TRY(fs::write_file_atomic(fs::join(state_dir, kStateFile), dump_byte_safe(to_json(r)), 0600));
-  std::string state = oci_state_json({r, OciStatus::kCreated});
-  SLW_TRY(run_oci_hooks(b.hooks.prestart, "prestart", state));
-  SLW_TRY(run_oci_hooks(b.hooks.create_runtime, "createRuntime", state));
-  SLW_TRY(run_oci_hooks(b.hooks.create_container, "createContainer", state));
+  // The record is written as soon as the process exists (before the hooks), so that a create
+  // killed from here on leaves a container `delete` can find. The hooks run while the child waits
+  // with its mounts made, before its pivot_root, as the spec places them.
+  launch.hold_before_pivot = !b.hooks.prestart.empty() || !b.hooks.create_runtime.empty() ||
+                             !b.hooks.create_container.empty();
+  launch.before_exec = [&](pid_t pid) -> Status {
+    r.pid = pid;
+    r.pid_start_time = runtime::process_start_time(pid);
+    SLW_TRY(fs::write_file_atomic(fs::join(state_dir, kStateFile), dump_byte_safe(to_json(r)), 0600));
+    std::string state = oci_state_json({r, OciStatus::kCreated});  // what the validation suite expects
+    SLW_TRY(run_oci_hooks(b.hooks.prestart, "prestart", state));
+    SLW_TRY(run_oci_hooks(b.hooks.create_runtime, "createRuntime", state));
+    return run_oci_hooks(b.hooks.create_container, "createContainer", state);
+  };
+  runtime::StartedContainer c = SLW_TRY(runtime::start_container(b.spec, launch));
+  auto kill_it = ScopeExit([&] { (void)c.cgroup.kill_all(SIGKILL); });
   if (!options.pid_file.empty())
     SLW_TRY_CTX(fs::write_file_atomic(options.pid_file, std::to_string(c.pid), 0644), "--pid-file {}",
                 options.pid_file);

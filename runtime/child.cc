@@ -314,6 +314,16 @@ int write_sysctl(const ChildPlan::Sysctl& s) {
   return e;
 }
 
+// Blocks until the parent says "go" (or reports that it is gone).
+void wait_for_parent(const ChildPlan& plan) {
+  char go;
+  ssize_t got;
+  do got = ::read(plan.sync_fd, &go, 1);
+  while (got < 0 && errno == EINTR);
+  if (got != 1) report_and_exit(plan, ChildStep::kWaitForParent, got < 0 ? errno : EPIPE);
+  ::close(plan.sync_fd);
+}
+
 // Whether exec_command would find the command: 0, or the errno it would fail with.
 int check_command(const ChildPlan& plan) {
   const char* cmd = plan.argv[0];
@@ -460,6 +470,11 @@ void reset_signal_handling() noexcept {
       report_and_exit(plan, ChildStep::kMountInRootfs, e, static_cast<int>(i));
   ::close(root_fd);
 
+  if (plan.wait_before_pivot) {
+    ChildReport ready{ChildStep::kWaitForParent, 0, -1};
+    if (::write(plan.report_fd, &ready, sizeof ready) != sizeof ready) ::_exit(127);
+    wait_for_parent(plan);
+  }
   // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the new.
   if (::chdir(root) < 0 || ::syscall(SYS_pivot_root, ".", ".") < 0 ||
       ::umount2(".", MNT_DETACH) < 0 || ::chdir("/") < 0)
@@ -481,12 +496,7 @@ void reset_signal_handling() noexcept {
     report_and_exit(plan, ChildStep::kDomainname, errno);
 
   // The filesystem work above overlaps with the parent's own setup (networking hooks).
-  char go;
-  ssize_t got;
-  do got = ::read(plan.sync_fd, &go, 1);
-  while (got < 0 && errno == EINTR);
-  if (got != 1) report_and_exit(plan, ChildStep::kWaitForParent, got < 0 ? errno : EPIPE);
-  ::close(plan.sync_fd);
+  if (!plan.wait_before_pivot) wait_for_parent(plan);
   if (plan.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0)
     report_and_exit(plan, ChildStep::kCgroupNamespace, errno);
 

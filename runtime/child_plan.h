@@ -101,6 +101,7 @@ struct ChildPlan {
   const char* start_fifo_name = nullptr;
   // A user namespace: the child waits on this for its uid and gid maps, then becomes its root.
   int id_map_fd = -1;
+  bool wait_before_pivot = false;  // LaunchOptions::hold_before_pivot
   int preserve_fds = 0;  // fds 3 .. 3+N-1 of the runtime's caller stay open in the container
   int sync_fd = -1;        // read end: parent says "go" once the cgroup (and network) are set
   int report_fd = -1;      // write end: ChildReport on failure, closed by exec on success

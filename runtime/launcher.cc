@@ -261,6 +261,7 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   plan.init = spec.init;
   plan.loopback_up = spec.network.mode == NetworkMode::kNone;
   plan.preserve_fds = options.preserve_fds;
+  plan.wait_before_pivot = options.hold_before_pivot;
   plan.domainname = spec.domainname.empty() ? nullptr : spec.domainname.c_str();
   plan.rlimits = spec.process.rlimits.data();
   plan.rlimit_count = spec.process.rlimits.size();
@@ -389,17 +390,27 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   if (spec.process.oom_score_adj)
     SLW_TRY_CTX(fs::write_file(fmt::format("/proc/{}/oom_score_adj", pid), std::to_string(*spec.process.oom_score_adj)),
                 "set oom_score_adj");
-  if (options.before_exec) SLW_TRY(options.before_exec(pid));
-  // The child may already have failed (and closed its end): its report below says why. The
-  // caller ignores SIGPIPE (cli main), so this write fails with EPIPE rather than killing us.
-  char go = 'g';
-  (void)!::write(sync_write.get(), &go, 1);
-  sync_write.reset();
-
   ChildReport r{};
-  ssize_t n;
-  do n = ::read(report_read.get(), &r, sizeof r);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = 0;
+  auto read_report = [&] {
+    do n = ::read(report_read.get(), &r, sizeof r);
+    while (n < 0 && errno == EINTR);
+  };
+  bool go_on = true;
+  if (options.hold_before_pivot) {
+    // The child says it is ready (a report without an error) just before its pivot_root.
+    read_report();
+    go_on = n == sizeof r && r.step == ChildStep::kWaitForParent && r.error == 0;
+  }
+  if (go_on) {
+    if (options.before_exec) SLW_TRY(options.before_exec(pid));
+    // The child may already have failed (and closed its end): its report below says why. The
+    // caller ignores SIGPIPE (cli main), so this write fails with EPIPE rather than killing us.
+    char go = 'g';
+    (void)!::write(sync_write.get(), &go, 1);
+    sync_write.reset();
+    read_report();
+  }
   if (n == sizeof r) {
     if (r.step != ChildStep::kExec)
       return std::unexpected(

@@ -25,6 +25,9 @@ struct LaunchOptions {
   StdioTargets stdio;  // the container gets pipes; the runtime copies to and from these
   std::function<Status(pid_t pid)> before_exec;
   int preserve_fds = 0;  // OCI --preserve-fds: this process's fds 3 .. 3+N-1 go to the container
+  // before_exec runs once the child has made its mounts and waits just before pivot_root (the
+  // OCI prestart, createRuntime and createContainer hooks' moment), not while it makes them.
+  bool hold_before_pivot = false;
 };
 
 // A started container: PID 1 (in the host's pid namespace), its pidfd and its cgroup.

@@ -273,13 +273,20 @@ TEST_F(OciCliTest, UpdateChangesTheLimitsAndEventsReportUsage) {
 TEST_F(OciCliTest, HooksGetTheStateAndAFailingOneUndoesTheCreate) {
   std::string seen = dir_->path() + "/seen";
   config_["hooks"] = {
-      {"createRuntime", {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "cat > " + seen + ".create"}}}}},
+      // It also records whether the container's root is still the host's (before the pivot): the
+      // bundle is then visible through /proc/PID/root.
+      {"createRuntime",
+       {{{"path", "/bin/sh"},
+         {"args", {"sh", "-c", "cat > " + seen + ".create; pid=$(sed 's/.*\"pid\":\\([0-9]*\\).*/\\1/' " + seen +
+                                   ".create); test -d /proc/$pid/root" + bundle_ + "/rootfs && echo before-pivot > " +
+                                   seen + ".root"}}}}},
       {"poststart", {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "cat > " + seen + ".poststart"}}}}},
       {"poststop", {{{"path", "/bin/sh"}, {"args", {"sh", "-c", "cat > " + seen + ".poststop"}}}}}};
   command({"true"});
   ASSERT_EQ(run("h").exit_code, 0);
   json created = json::parse(fs::read_file(seen + ".create").value_or("{}"));
   EXPECT_EQ(created["status"], "created");
+  EXPECT_EQ(fs::read_file(seen + ".root").value_or(""), "before-pivot\n");
   EXPECT_EQ(created["id"], id("h"));
   EXPECT_GT(created["pid"].get<int>(), 0);
   EXPECT_EQ(json::parse(fs::read_file(seen + ".poststart").value_or("{}"))["status"], "running");
