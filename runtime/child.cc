@@ -273,13 +273,14 @@ int make_dirs_in_container(const char* path) {
   return 0;
 }
 
-// execvpe without allocation: tries each PATH entry for a bare command name.
-int exec_command(const ChildPlan& plan) {
+// Calls try_path(candidate) for argv[0] itself when it has a '/', else for each PATH entry joined
+// with it, as execvp looks; stops at the first that returns 0 or an errno other than ENOENT,
+// ENOTDIR and EACCES. Returns that, else EACCES if any candidate gave it, else ENOENT. No
+// allocation: a stack buffer.
+template <class TryPath>
+int walk_command_path(const ChildPlan& plan, TryPath try_path) {
   const char* cmd = plan.argv[0];
-  if (std::strchr(cmd, '/')) {
-    ::execve(cmd, plan.argv, plan.envp);
-    return errno;
-  }
+  if (std::strchr(cmd, '/')) return try_path(cmd);
   const char* path = plan.path_env ? plan.path_env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   int first_error = ENOENT;
   char buf[kPathMax];
@@ -293,15 +294,33 @@ int exec_command(const ChildPlan& plan) {
       if (n == 0) buf[n++] = '.';
       buf[n++] = '/';
       std::memcpy(buf + n, cmd, cmd_len + 1);
-      ::execve(buf, plan.argv, plan.envp);
+      int e = try_path(buf);
       // Like execvp: remember a permission error but keep looking.
-      if (errno == EACCES) first_error = EACCES;
-      else if (errno != ENOENT && errno != ENOTDIR) return errno;
+      if (e == EACCES) first_error = EACCES;
+      else if (e != ENOENT && e != ENOTDIR) return e;
     }
     if (!end) break;
     path = end + 1;
   }
   return first_error;
+}
+
+// execvpe without allocation: returns only on failure, with the errno.
+int exec_command(const ChildPlan& plan) {
+  return walk_command_path(plan, [&](const char* candidate) {
+    ::execve(candidate, plan.argv, plan.envp);
+    return errno;
+  });
+}
+
+// Whether exec_command would find the command: 0, or the errno it would fail with.
+int check_command(const ChildPlan& plan) {
+  return walk_command_path(plan, [](const char* candidate) {
+    struct stat st;
+    if (::stat(candidate, &st) < 0) return errno;
+    if (!S_ISREG(st.st_mode)) return EACCES;
+    return ::access(candidate, X_OK) == 0 ? 0 : errno;
+  });
 }
 
 int write_sysctl(const ChildPlan::Sysctl& s) {
@@ -324,34 +343,6 @@ void wait_for_parent(const ChildPlan& plan) {
   ::close(plan.sync_fd);
 }
 
-// Whether exec_command would find the command: 0, or the errno it would fail with.
-int check_command(const ChildPlan& plan) {
-  const char* cmd = plan.argv[0];
-  if (std::strchr(cmd, '/')) return ::access(cmd, X_OK) == 0 ? 0 : errno;
-  const char* path = plan.path_env ? plan.path_env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  int first_error = ENOENT;
-  char buf[kPathMax];
-  size_t cmd_len = std::strlen(cmd);
-  while (*path) {
-    const char* end = std::strchr(path, ':');
-    size_t dir_len = end ? static_cast<size_t>(end - path) : std::strlen(path);
-    if (dir_len + cmd_len + 2 <= sizeof buf) {
-      std::memcpy(buf, path, dir_len);
-      size_t n = dir_len;
-      if (n == 0) buf[n++] = '.';
-      buf[n++] = '/';
-      std::memcpy(buf + n, cmd, cmd_len + 1);
-      struct stat st;
-      if (::stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
-        if (::access(buf, X_OK) == 0) return 0;
-        first_error = EACCES;
-      }
-    }
-    if (!end) break;
-    path = end + 1;
-  }
-  return first_error;
-}
 
 // The create/start split: setup is done, so the runtime hears "created" (EOF on the report pipe)
 // and may exit without taking this process along; then opening the FIFO for writing blocks until
