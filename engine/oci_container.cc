@@ -252,13 +252,8 @@ Result<pid_t> OciRuntime::create(const std::string& id, const OciCreateOptions& 
   if (!b.spec.process.terminal && !options.console_socket.empty())
     return fail("--console-socket is given but process.terminal is false");
 
-  // The directory is the container's claim on its ID: made by exactly one create.
-  if (::mkdir(state_dir.c_str(), 0700) < 0) {
-    if (errno == EEXIST) return fail("container {} already exists", id);
-    return fail_errno(fmt::format("create {}", state_dir));
-  }
+  SLW_TRY(claim(id, text));
   auto cleanup = ScopeExit([&] { (void)fs::remove_tree(state_dir); });
-  SLW_TRY(fs::write_file(fs::join(state_dir, kConfigCopy), text, 0600));
   std::string fifo = fs::join(state_dir, kStartFifo);
   if (::mkfifo(fifo.c_str(), 0600) < 0) return fail_errno(fmt::format("create {}", fifo));
   b.spec.start_fifo = fifo;
@@ -273,14 +268,8 @@ Result<pid_t> OciRuntime::create(const std::string& id, const OciCreateOptions& 
     console = SLW_TRY(connect_console_socket(options.console_socket));
     launch.stdio.console_socket = console.get();
   }
-  OciRecord r;
-  r.oci_version = b.oci_version;
-  r.id = id;
-  r.bundle = bundle;
-  r.rootfs = b.spec.rootfs.plain_dir;
-  r.created = runtime::now_rfc3339();
+  OciRecord r = new_record(id, bundle, b);
   r.cgroup_name = b.spec.cgroup_name.empty() ? runtime::container_cgroup_name(id) : b.spec.cgroup_name;
-  r.annotations = b.annotations;
   // The record is written as soon as the process exists (before the hooks), so that a create
   // killed from here on leaves a container `delete` can find. The hooks run while the child waits
   // with its mounts made, before its pivot_root, as the spec places them.
@@ -306,17 +295,21 @@ Result<pid_t> OciRuntime::create(const std::string& id, const OciCreateOptions& 
   return c.pid;
 }
 
-// The spec allows a config without `process`: such a container is recorded as created and can be
-// inspected and deleted, but never started.
-Result<pid_t> OciRuntime::create_without_process(const std::string& id, const std::string& bundle,
-                                                 const std::string& text, const OciBundle& b) {
+// The state directory is the container's claim on its ID, made by exactly one create; it gets the
+// config as it is now. The caller removes it on a later failure.
+Status OciRuntime::claim(const std::string& id, const std::string& config_text) const {
   std::string state_dir = dir(id);
   if (::mkdir(state_dir.c_str(), 0700) < 0) {
     if (errno == EEXIST) return fail("container {} already exists", id);
     return fail_errno(fmt::format("create {}", state_dir));
   }
   auto cleanup = ScopeExit([&] { (void)fs::remove_tree(state_dir); });
-  SLW_TRY(fs::write_file(fs::join(state_dir, kConfigCopy), text, 0600));
+  SLW_TRY(fs::write_file(fs::join(state_dir, kConfigCopy), config_text, 0600));
+  cleanup.release();
+  return {};
+}
+
+OciRecord OciRuntime::new_record(const std::string& id, const std::string& bundle, const OciBundle& b) {
   OciRecord r;
   r.oci_version = b.oci_version;
   r.id = id;
@@ -324,6 +317,17 @@ Result<pid_t> OciRuntime::create_without_process(const std::string& id, const st
   r.rootfs = b.spec.rootfs.plain_dir;
   r.created = runtime::now_rfc3339();
   r.annotations = b.annotations;
+  return r;
+}
+
+// The spec allows a config without `process`: such a container is recorded as created and can be
+// inspected and deleted, but never started.
+Result<pid_t> OciRuntime::create_without_process(const std::string& id, const std::string& bundle,
+                                                 const std::string& text, const OciBundle& b) {
+  std::string state_dir = dir(id);
+  SLW_TRY(claim(id, text));
+  auto cleanup = ScopeExit([&] { (void)fs::remove_tree(state_dir); });
+  OciRecord r = new_record(id, bundle, b);
   r.has_process = false;
   SLW_TRY(fs::write_file_atomic(fs::join(state_dir, kStateFile), dump_byte_safe(to_json(r)), 0600));
   cleanup.release();

@@ -97,6 +97,8 @@ class OciRuntime {
   std::string dir(const std::string& id) const;
   Result<OciRecord> load(const std::string& id) const;
   Result<OciBundle> load_bundle(const OciRecord& record) const;
+  Status claim(const std::string& id, const std::string& config_text) const;
+  static OciRecord new_record(const std::string& id, const std::string& bundle, const OciBundle& bundle_config);
   Result<pid_t> create_without_process(const std::string& id, const std::string& bundle, const std::string& text,
                                        const OciBundle& bundle_config);
   std::string root_;
