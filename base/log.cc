@@ -4,10 +4,10 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <ctime>
+#include <nlohmann/json.hpp>
 #include <string>
 
-#include <nlohmann/json.hpp>
+#include "base/clock_text.h"
 
 namespace slipway::log {
 namespace {
@@ -27,13 +27,7 @@ std::atomic<int> g_extra_fd{-1};
 std::atomic<bool> g_extra_json{false};
 
 std::string json_line(std::string_view level, std::string_view msg) {
-  timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  tm t;
-  ::gmtime_r(&ts.tv_sec, &t);
-  char time[64];
-  std::strftime(time, sizeof time, "%Y-%m-%dT%H:%M:%S", &t);
-  nlohmann::json j = {{"level", level}, {"msg", msg}, {"time", fmt::format("{}.{:09d}Z", time, ts.tv_nsec)}};
+  nlohmann::json j = {{"level", level}, {"msg", msg}, {"time", now_rfc3339()}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

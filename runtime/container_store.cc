@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "base/byte_json.h"
+#include "base/clock_text.h"
 #include "base/fs.h"
 #include "runtime/spec_json.h"
 
@@ -46,15 +47,7 @@ bool process_alive(pid_t pid, uint64_t start_time) {
   return pid > 0 && start_time != 0 && process_start_time(pid) == start_time;
 }
 
-std::string now_rfc3339() {
-  timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  tm t;
-  ::gmtime_r(&ts.tv_sec, &t);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-  return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
-}
+std::string now_rfc3339() { return slipway::now_rfc3339(); }
 
 Result<ContainerStore> ContainerStore::open(const std::string& root) {
   std::string dir = fs::join(root, "containers");
