@@ -20,7 +20,6 @@ namespace {
 
 using oci_json::Field;
 using oci_json::json;
-using oci_json::MissingField;
 using oci_json::read_resources;
 using oci_json::unknown;
 
@@ -434,36 +433,16 @@ Status read_config(const Field& doc, const OciPlace& place, OciBundle& b) {
 }  // namespace
 
 Result<OciBundle> parse_oci_config(std::string_view text, const OciPlace& place) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception& e) {
-    return fail("config.json: not JSON: {}", e.what());
-  }
   OciBundle b;
-  try {
-    SLW_TRY_CTX(read_config(Field{doc, ""}, place, b), "config.json");
-  } catch (const MissingField& missing) {
-    return fail("config.json: {}: is required", missing.path);
-  }
+  SLW_TRY(oci_json::read_document(text, "", "config.json", [&](const Field& doc) { return read_config(doc, place, b); }));
   return b;
 }
 
 Status apply_oci_process(std::string_view text, OciBundle& b) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception& e) {
-    return fail("process: not JSON: {}", e.what());
-  }
   b.spec.process = {};
   b.spec.security.capability_sets = runtime::CapabilitySets{};
   b.spec.security.no_new_privileges = false;
-  try {
-    return read_process(Field{doc, "process"}, b);
-  } catch (const MissingField& missing) {
-    return fail("{}: is required", missing.path);
-  }
+  return oci_json::read_document(text, "process", "", [&](const Field& doc) { return read_process(doc, b); });
 }
 
 }  // namespace slipway::engine

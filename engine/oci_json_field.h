@@ -89,6 +89,25 @@ inline Status unknown(const Field& f, std::string_view what, std::string_view va
   return std::unexpected(f.error(fmt::format("unknown {} \"{}\"", what, value)));
 }
 
+// Parses `text` and runs `read` on its root, a Field named `name` ("process"; "" for config.json
+// itself): bad JSON, a missing required field and read's own errors come back as one line,
+// prefixed with `context` when it is not empty.
+template <class Read>
+Status read_document(std::string_view text, std::string_view name, std::string_view context, Read read) {
+  auto in_context = [&](Status st) { return context.empty() ? st : with_context(std::move(st), context); };
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::exception& e) {
+    return in_context(name.empty() ? fail("not JSON: {}", e.what()) : fail("{}: not JSON: {}", name, e.what()));
+  }
+  try {
+    return in_context(read(Field{doc, std::string(name)}));
+  } catch (const MissingField& missing) {
+    return in_context(fail("{}: is required", missing.path));
+  }
+}
+
 // linux.resources (also `update --resources`).
 Status read_resources(const Field& resources, OciBundle& bundle);
 

@@ -87,22 +87,10 @@ Status read_resources(const Field& r, OciBundle& b) {
 }  // namespace oci_json
 
 using oci_json::Field;
-using oci_json::json;
-using oci_json::MissingField;
 
 Result<runtime::ResourceSpec> parse_oci_resources(std::string_view text, std::vector<std::string>& warnings) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception& e) {
-    return fail("resources: not JSON: {}", e.what());
-  }
   OciBundle b;
-  try {
-    SLW_TRY(read_resources(Field{doc, "resources"}, b));
-  } catch (const MissingField& missing) {
-    return fail("{}: is required", missing.path);
-  }
+  SLW_TRY(oci_json::read_document(text, "resources", "", [&](const Field& doc) { return oci_json::read_resources(doc, b); }));
   warnings = std::move(b.warnings);
   if (!b.spec.resources.device_rules.empty()) warnings.push_back("resources.devices: not changed by update");
   return b.spec.resources;
