@@ -57,12 +57,14 @@ class CowVolumeTest : public RootTest {
     std::ofstream(snapshot_ + "/doomed") << "delete me\n";
     std::ofstream(snapshot_ + "/sub/nested") << "nested\n";
     stdfs::create_symlink("dump.rdb", snapshot_ + "/link");
-    host_mounts_ = mounts_containing("/");
+    host_mounts_ = host_mounts_outside_test_dirs();
   }
 
   void TearDown() override {
     if (!IsSkipped()) {
-      EXPECT_EQ(mounts_containing("/"), host_mounts_) << "host mount table changed";
+      EXPECT_EQ(host_mounts_outside_test_dirs(), host_mounts_) << "host mount table changed";
+      for (const std::string& own : {root(), run_root()})
+        EXPECT_TRUE(mounts_containing(own).empty()) << "a mount is left under " << own;
     }
     RootTest::TearDown();
   }

@@ -49,13 +49,7 @@ class RunTest : public RootTest {
     return json::parse(r.out);
   }
 
-  // The host's mount table without the temporary directories of tests running beside this one
-  // (containerd's snapshots, Podman's storage); this test's own are checked apart, below.
-  static std::vector<std::string> read_mountinfo_targets() {
-    std::vector<std::string> targets = mounts_containing("/");
-    std::erase_if(targets, [](const std::string& t) { return t.starts_with("/tmp/") || t.starts_with("/var/tmp/"); });
-    return targets;
-  }
+  static std::vector<std::string> read_mountinfo_targets() { return host_mounts_outside_test_dirs(); }
 
   void TearDown() override {
     if (!IsSkipped()) {

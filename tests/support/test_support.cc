@@ -290,6 +290,12 @@ std::vector<std::string> cgroups_containing(const std::string& needle) {
   return found;
 }
 
+std::vector<std::string> host_mounts_outside_test_dirs() {
+  std::vector<std::string> targets = mounts_containing("/");
+  std::erase_if(targets, [](const std::string& t) { return t.starts_with("/tmp/") || t.starts_with("/var/tmp/"); });
+  return targets;
+}
+
 void remove_empty_cgroups(const std::string& needle) {
   std::vector<std::string> dirs = cgroups_containing(needle);
   std::sort(dirs.begin(), dirs.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });

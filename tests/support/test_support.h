@@ -81,6 +81,10 @@ class RootTest : public ::testing::Test {
 
 // Mount points whose path contains `needle`, from /proc/self/mountinfo.
 std::vector<std::string> mounts_containing(const std::string& needle);
+// The host's mount points without those in /tmp and /var/tmp, where tests running beside the
+// caller keep theirs (containerd's snapshots, Podman's storage): compare before and after a test,
+// and check the test's own directories apart.
+std::vector<std::string> host_mounts_outside_test_dirs();
 // cgroup directories (any hierarchy) whose path contains `needle`.
 std::vector<std::string> cgroups_containing(const std::string& needle);
 // Removes the empty cgroup directories whose path contains `needle`, deepest first (parents a
