@@ -1,5 +1,6 @@
 #include "pipeline/service_sets.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 

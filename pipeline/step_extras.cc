@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "base/fs.h"
 #include "base/log.h"
 #include "pipeline/cache_key.h"
