@@ -322,6 +322,7 @@ Status read_linux(const Field& linux_field, OciBundle& b) {
   if (auto n = linux_field.member("namespaces")) SLW_TRY(read_namespaces(*n, b));
   SLW_TRY(read_id_mappings(linux_field, s.namespaces));
   if (auto r = linux_field.member("resources")) SLW_TRY(read_resources(*r, b));
+  s.resources.cpu_accounting = true;  // `events --stats` and `update` of the CPU, as with runc
   if (auto c = linux_field.member("cgroupsPath")) s.cgroup_name = SLW_TRY(cgroup_name_of(*c));
   if (auto sysctl = linux_field.member("sysctl")) {
     SLW_TRY(sysctl->object());

@@ -9,6 +9,7 @@
 
 #include "base/fs.h"
 #include "base/random_id.h"
+#include "base/step_clock.h"
 #include "engine/container_config.h"
 #include "engine/container_network.h"
 #include "engine/health_check.h"
@@ -133,6 +134,7 @@ Result<RunResult> run_container(const RunContext& context, RunOptions o) {
   // can remove layers under a running container.
   oci::LayerLease layer_lease;
   std::optional<oci::Healthcheck> image_health;
+  step_clock::mark("run: record store open");
   if (!o.image.empty()) {
     auto images = SLW_TRY(oci::ImageStore::open(context.root));
     ImageSource source = context.images;
@@ -149,11 +151,13 @@ Result<RunResult> run_container(const RunContext& context, RunOptions o) {
     std::error_code ec;
     o.rootfs = std::filesystem::absolute(o.rootfs, ec).string();
   }
+  step_clock::mark("run: image found, layers leased");
   auto reader = layered_rootfs_reader(o.rootfs.empty() ? in.layer_dirs : std::vector<std::string>{o.rootfs});
   record.spec = SLW_TRY(build_container_spec(o, in, reader));
   // Before anything is reserved: the re-executed command starts over.
   if (runtime::can_reach_runtime_binary(record.spec))
     SLW_TRY(runtime::reexec_from_readonly_binary(context.argv));
+  step_clock::mark("run: spec built");
   record.id = in.id;
   record.name = o.name.empty() ? in.id.substr(0, 12) : o.name;
   record.auto_remove = o.remove;
@@ -166,6 +170,7 @@ Result<RunResult> run_container(const RunContext& context, RunOptions o) {
   // Released by its destructor on any error below, and by the hooks once the container ends.
   auto network = SLW_TRY(ContainerNetwork::prepare(context.root, store, o, record.name, record.spec));
   runtime::ContainerHooks hooks = container_hooks(context, network, record.id);
+  step_clock::mark("run: network prepared");
   record.spec.network.extra_hosts += added_hosts;
   // Closed to other users from the root down: writable layers hold what images and containers made.
   SLW_TRY(fs::make_private_dir(fs::join(context.root, "containers")));
@@ -183,6 +188,7 @@ Result<RunResult> run_container(const RunContext& context, RunOptions o) {
     }
   }
 
+  step_clock::mark("run: record created");
   RunResult result{record.id, record.name, std::nullopt};
   if (o.detach) {
     if (auto st = runtime::run_detached(store, record, hooks); !st) {

@@ -35,20 +35,22 @@ constexpr int kCreateAttempts = 5;
 // pidfds held at once while signalling, well below the usual 1024 open-file limit.
 constexpr size_t kSignalBatch = 256;
 
-// v1 hierarchies a container gets a directory in; cpuset and devices would need setup first.
+// v1 hierarchies a container gets a directory in (cpu and cpuacct only for a CPU limit or CPU
+// accounting: each hierarchy costs a mkdir, a migration of the child and an rmdir per start).
 constexpr std::string_view kV1Controllers[] = {"memory", "cpu", "cpuacct", "pids", "freezer", "devices"};
 // v2 controllers enabled for a container when the host has them.
 constexpr std::string_view kV2Controllers[] = {"memory", "cpu", "pids"};
 
-// Mount point -> the controllers of kV1Controllers mounted there (cpu,cpuacct may share one), and
-// cpuset when asked for.
-std::map<std::string, std::vector<std::string>> v1_hierarchies(const CgroupLayout& layout, bool cpuset = false) {
+// Mount point -> the controllers of kV1Controllers mounted there (cpu,cpuacct may share one), cpu
+// and cpuacct only when asked for, and cpuset when asked for.
+std::map<std::string, std::vector<std::string>> v1_hierarchies(const CgroupLayout& layout, bool cpu, bool cpuset) {
   std::map<std::string, std::vector<std::string>> by_mount;
   auto add = [&](std::string_view c) {
     if (auto it = layout.v1_mounts.find(std::string(c)); it != layout.v1_mounts.end())
       by_mount[it->second].emplace_back(c);
   };
-  for (std::string_view c : kV1Controllers) add(c);
+  for (std::string_view c : kV1Controllers)
+    if (cpu || (c != "cpu" && c != "cpuacct")) add(c);
   if (cpuset) add("cpuset");
   return by_mount;
 }
@@ -225,8 +227,9 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& nam
       if (!layout.v1_mounts.contains(w.controller))
         return fail("{} needs the {} cgroup controller, which this host does not have mounted",
                     flag_for(w.controller), w.controller);
-    bool cpuset = needs_cpuset(writes);
-    auto by_mount = v1_hierarchies(layout, cpuset);
+    bool cpu = limits.cpu_accounting ||
+               std::any_of(writes.begin(), writes.end(), [](const CgroupWrite& w) { return w.controller == "cpu"; });
+    auto by_mount = v1_hierarchies(layout, cpu, needs_cpuset(writes));
     if (by_mount.empty())
       return fail(
           "create cgroup {}: none of the cgroup controllers memory, cpu, pids and freezer "
@@ -321,7 +324,7 @@ Result<Cgroup> Cgroup::open_existing(const CgroupLayout& layout, const std::stri
   SLW_TRY(validate_name(name));
   Cgroup cg(layout.version, name);
   if (layout.uses_v1()) {
-    for (auto& [mount, controllers] : v1_hierarchies(layout, true))
+    for (auto& [mount, controllers] : v1_hierarchies(layout, true, true))
       if (fs::is_dir(fs::join(mount, name)))
         cg.hierarchies_.push_back({mount, fs::join(mount, name), std::move(controllers)});
   } else if (std::string dir = fs::join(layout.v2_root, name); fs::is_dir(dir)) {
@@ -570,14 +573,16 @@ Status Cgroup::remove_dirs() {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
     }
-    // Ancestors named in name_ are slipway's own under slipway/: removed once the last child is
-    // gone. Another parent (an OCI cgroupsPath: containerd's namespace, kubelet's kubepods/...) is
-    // its owner's and stays, with whatever settings that owner gave it.
+    // Ancestors named in name_ below slipway/ are slipway's own: removed once the last child is
+    // gone. slipway/ itself stays (as docker/ does for Docker): making and removing it again
+    // cost every start a mkdir and an rmdir per hierarchy. Another parent (an OCI cgroupsPath:
+    // containerd's namespace, kubelet's kubepods/...) is its owner's and stays, with whatever
+    // settings that owner gave it.
     if (!name_.starts_with(std::string(kCgroupParent) + "/")) continue;
     std::string_view rel = name_;
     for (size_t slash; (slash = rel.rfind('/')) != std::string_view::npos;) {
       rel = rel.substr(0, slash);
-      if (::rmdir(fs::join(h.mount, rel).c_str()) < 0) break;  // not empty: another container's
+      if (rel == kCgroupParent || ::rmdir(fs::join(h.mount, rel).c_str()) < 0) break;  // not empty: another's
     }
   }
   return {};

@@ -69,6 +69,9 @@ struct CgroupLimits {
   // The CPUs and memory nodes it may use ("0-3", "0"): the cpuset controller, made only then.
   std::string cpuset_cpus{};
   std::string cpuset_mems{};
+  // A v1 cpu and cpuacct directory even without a CPU limit, for CPU usage figures (OCI
+  // containers: `events --stats`, `update`). v2 has one hierarchy, cpu included when enabled.
+  bool cpu_accounting = false;
 };
 
 // One write of a limit: `value` into the file `file` of the container's `controller` directory.

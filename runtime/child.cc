@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/step_clock.h"
 #include "runtime/capabilities.h"
 #include "runtime/child_plan.h"
 
@@ -404,6 +405,7 @@ void reset_signal_handling() noexcept {
 }
 
 [[noreturn]] void run_child(const ChildPlan& plan) noexcept {
+  step_clock::mark("child: cloned");
   reset_signal_handling();
   // If the runtime dies during setup, so does the container.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -424,6 +426,7 @@ void reset_signal_handling() noexcept {
   for (size_t i = 0; i < plan.cgroup_task_fd_count; ++i)
     if (::write(plan.cgroup_task_fds[i], "0", 1) != 1)
       report_and_exit(plan, ChildStep::kJoinCgroup, errno);
+  step_clock::mark("child: in its cgroups");
 
   for (size_t i = 0; i < plan.join_count; ++i)
     if (::setns(plan.join_fds[i], plan.join_types[i]) < 0)
@@ -435,8 +438,10 @@ void reset_signal_handling() noexcept {
   // Through the host's /proc, which shows the caller's own namespaces: the container's now.
   for (size_t i = 0; i < plan.sysctl_count; ++i)
     if (int e = write_sysctl(plan.sysctls[i])) report_and_exit(plan, ChildStep::kSysctl, e, static_cast<int>(i));
+  step_clock::mark("child: namespaces joined, loopback up");
   if (::mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) < 0)
     report_and_exit(plan, ChildStep::kMountPropagation, errno);
+  step_clock::mark("child: mounts private");
 
   const MountPlan& m = plan.mounts;
   if (!m.writable_layer.fstype.empty()) {
@@ -453,6 +458,7 @@ void reset_signal_handling() noexcept {
   else
     rc = ::mount("overlay", root, "overlay", 0, m.rootfs.data.c_str());
   if (rc < 0) report_and_exit(plan, ChildStep::kMountRootfs, errno);
+  step_clock::mark("child: rootfs mounted");
 
   int root_fd = ::open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) report_and_exit(plan, ChildStep::kOpenRootfs, errno);
@@ -460,6 +466,7 @@ void reset_signal_handling() noexcept {
     if (int e = apply_in_rootfs(root_fd, m.in_rootfs[i]))
       report_and_exit(plan, ChildStep::kMountInRootfs, e, static_cast<int>(i));
   ::close(root_fd);
+  step_clock::mark("child: mounts in the rootfs done");
 
   if (plan.wait_before_pivot) {
     ChildReport ready{ChildStep::kWaitForParent, 0, -1};
@@ -470,6 +477,7 @@ void reset_signal_handling() noexcept {
   if (::chdir(root) < 0 || ::syscall(SYS_pivot_root, ".", ".") < 0 ||
       ::umount2(".", MNT_DETACH) < 0 || ::chdir("/") < 0)
     report_and_exit(plan, ChildStep::kPivotRoot, errno);
+  step_clock::mark("child: pivot_root done");
   // After the pivot, which refuses a shared new root.
   if (plan.rootfs_propagation && ::mount(nullptr, "/", nullptr, plan.rootfs_propagation, nullptr) < 0)
     report_and_exit(plan, ChildStep::kMountPropagation, errno);
@@ -480,6 +488,7 @@ void reset_signal_handling() noexcept {
   if (m.read_only_root &&
       ::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) < 0)
     report_and_exit(plan, ChildStep::kReadOnlyRoot, errno);
+  step_clock::mark("child: mounts after the pivot done");
 
   if (plan.hostname && ::sethostname(plan.hostname, std::strlen(plan.hostname)) < 0)
     report_and_exit(plan, ChildStep::kHostname, errno);
@@ -488,6 +497,7 @@ void reset_signal_handling() noexcept {
 
   // The filesystem work above overlaps with the parent's own setup (networking hooks).
   if (!plan.wait_before_pivot) wait_for_parent(plan);
+  step_clock::mark("child: parent said go");
   if (plan.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0)
     report_and_exit(plan, ChildStep::kCgroupNamespace, errno);
 
@@ -528,6 +538,7 @@ void reset_signal_handling() noexcept {
   }
   if (plan.start_fifo_dir >= 0) wait_for_start(plan);
 
+  step_clock::mark("child: stdio, cwd, rlimits set");
   // Every inherited fd above stdio closes at exec: no runtime fd reaches the container. Only
   // those an OCI caller passes on (--preserve-fds) stay. Before any filter, which may not allow
   // close_range.
@@ -547,8 +558,10 @@ void reset_signal_handling() noexcept {
   if (plan.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     report_and_exit(plan, ChildStep::kNoNewPrivileges, errno);
   // Seccomp last: the filter may forbid calls the steps above need.
+  step_clock::mark("child: credentials and capabilities set");
   if (plan.seccomp && plan.no_new_privileges)
     if (int e = load_seccomp(*plan.seccomp)) report_and_exit(plan, ChildStep::kSeccomp, e);
+  step_clock::mark("child: seccomp filter loaded; exec");
   report_and_exit(plan, ChildStep::kExec, exec_command(plan));
 }
 

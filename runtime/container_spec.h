@@ -155,6 +155,7 @@ struct ResourceSpec {
   std::optional<uint64_t> cpu_period_us{};
   std::string cpuset_cpus{};
   std::string cpuset_mems{};
+  bool cpu_accounting = false;  // see CgroupLimits::cpu_accounting
 };
 
 struct ContainerSpec {

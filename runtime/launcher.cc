@@ -20,6 +20,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/scope_exit.h"
+#include "base/step_clock.h"
 #include "runtime/capabilities.h"
 #include "runtime/child_plan.h"
 #include "runtime/etc_files.h"
@@ -239,11 +240,13 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
     for (auto& m : *planned.mounts)
       if (m.flags & MS_BIND) m.source_is_file = fs::exists(m.source) && !fs::is_dir(m.source);
   SLW_TRY(write_etc_files(etc_dir, spec));
+  step_clock::mark("launch: state dirs, volumes and /etc files made");
 
   ChildPlan plan;
   SeccompProgram seccomp = SLW_TRY(container_seccomp(spec.security, spec.cache_dir));
   CapabilityPlan caps = spec.security.capability_sets ? SLW_TRY(plan_capability_sets(*spec.security.capability_sets))
                                                       : SLW_TRY(plan_capabilities(spec.security.capabilities));
+  step_clock::mark("launch: seccomp program and capabilities ready");
   CStringArray argv(spec.process.args);
   CStringArray envp(spec.process.env);
   plan.hostname = spec.hostname.empty() ? nullptr : spec.hostname.c_str();  // else the uts namespace's own
@@ -322,11 +325,13 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   CgroupLimits limits{spec.resources.memory_bytes, spec.resources.cpus, spec.resources.pids,
                       spec.resources.pids_is_default, spec.resources.cpu_shares, spec.resources.device_rules,
                       spec.resources.cpu_quota_us, spec.resources.cpu_period_us, spec.resources.cpuset_cpus,
-                      spec.resources.cpuset_mems};
+                      spec.resources.cpuset_mems, spec.resources.cpu_accounting};
+  step_clock::mark("launch: stdio ready");
   CgroupLayout layout = SLW_TRY(detect_cgroup_layout());
   Cgroup cgroup = SLW_TRY(
       Cgroup::create(layout, spec.cgroup_name.empty() ? container_cgroup_name(spec.id) : spec.cgroup_name, limits));
   plan.mounts = plan_mounts(planned, etc_dir, cgroup_view(layout, cgroup));
+  step_clock::mark("launch: cgroup made, mounts planned");
 
   int sync[2], report[2];
   if (::pipe2(sync, O_CLOEXEC) < 0) return fail_errno("create sync pipe");
@@ -364,6 +369,7 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   pid_t pid = clone_child(ns_flags, join.v2_dir.get(), &pidfd, &born_in_cgroup);
   if (own_pid_ns && pid != 0) (void)::setns(own_pid_ns.get(), CLONE_NEWPID);
   if (pid < 0) return fail_errno("clone container process");
+  if (pid > 0) step_clock::mark("launch: cloned");
   if (pid == 0) {
     ::close(sync[1]);
     ::close(report[0]);
@@ -404,6 +410,7 @@ Result<StartedContainer> start_container(const ContainerSpec& spec, const Launch
   }
   if (go_on) {
     if (options.before_exec) SLW_TRY(options.before_exec(pid));
+    step_clock::mark("launch: hooks run, child told to go");
     // The child may already have failed (and closed its end): its report below says why. The
     // caller ignores SIGPIPE (cli main), so this write fails with EPIPE rather than killing us.
     char go = 'g';

@@ -10,6 +10,7 @@
 
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/step_clock.h"
 #include "base/scope_exit.h"
 
 namespace slipway::runtime {
@@ -180,6 +181,7 @@ Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRe
   auto restore = ScopeExit([&] { ::pthread_sigmask(SIG_SETMASK, &old, nullptr); });
   stdio.terminal = record.spec.process.terminal;
   auto started = start_with_hooks(record, hooks, std::move(stdio));
+  step_clock::mark("started: the command runs");
   if (!started) {
     finish(store, record, hooks, failed_state({}, started.error().message()));
     return std::unexpected(started.error());
@@ -187,10 +189,13 @@ Result<ExitStatus> run_foreground(const ContainerStore& store, const ContainerRe
   ContainerState s = running_state(*started);
   if (auto st = store.save_state(record.id, s); !st) log::warn("{}", st.error().message());
   auto health = monitor_health(store, record, hooks);
+  step_clock::mark("running state saved");
   auto exit = wait_container(*started, wait_options(record, true, hooks));
+  step_clock::mark("exit seen, cgroup removed");
   health.reset();
   if (!exit) return std::unexpected(exit.error());
   finish(store, record, hooks, exit_state(s, *exit));
+  step_clock::mark("finished: network released, final state saved");
   return exit;
 }
 
