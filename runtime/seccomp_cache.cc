@@ -9,7 +9,7 @@ namespace slipway::runtime {
 
 std::string seccomp_profile_key(const SeccompProfile& p) {
   // The profile's own version so that a change of this format never reuses an old program.
-  std::string key = fmt::format("v1 default={}/{} arch=", static_cast<int>(p.default_action), p.default_errno);
+  std::string key = fmt::format("v2 default={}/{} arch=", static_cast<int>(p.default_action), p.default_errno);
   for (const auto& a : p.architectures) key += a + ",";
   for (const auto& r : p.rules) {
     key += fmt::format("\nrule {}/{}", static_cast<int>(r.action), r.errno_ret);

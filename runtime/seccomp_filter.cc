@@ -122,6 +122,12 @@ Result<SeccompProgram> compile_seccomp(const SeccompProfile& profile) {
   if (int rc = ::seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0); rc < 0)
     return fail_errno("seccomp: turn off libseccomp's no_new_privs", -rc);
 
+  // A binary tree of syscall numbers instead of one long if-chain: a call is checked in ~10
+  // instructions instead of up to ~500, and loading the filter costs a fraction (the kernel
+  // evaluates it for every syscall of every architecture to build its allow cache).
+  if (int rc = ::seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2); rc < 0)
+    return fail_errno("seccomp: ask libseccomp for a binary-tree filter", -rc);
+
   for (const std::string& name : profile.architectures) {
     uint32_t arch = libseccomp_arch(name);
     if (arch == 0) return fail("seccomp: architecture {} is not supported by libseccomp", name);
