@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "base/step_clock.h"
 #include "cli/cli.h"
 
 namespace slipway::cli {
@@ -76,10 +77,87 @@ std::vector<std::string> split_container_command(CLI::App& app, std::vector<std:
   return args;
 }
 
+// The groups of top-level commands, in the order of the help text, and the names each adds. A
+// start of slipway registers only the group of the command it runs: CLI11 takes ~0.5 ms to
+// register all of them, and `run` and `slipway-runc create/start/delete` run on every container
+// start. Help, errors and unknown names register every group, and check this table on the way.
+struct CommandGroup {
+  void (*add)(CLI::App&, const GlobalOptions&, Outcome&);
+  std::vector<std::string_view> names;
+  std::string_view extends = {};  // another group's command it adds sub-commands to
+};
+
+const std::vector<CommandGroup>& command_groups() {
+  static const std::vector<CommandGroup> groups = {
+      {register_container_commands,
+       {"run", "ps", "logs", "stop", "kill", "rm", "cp", "start", "restart", "exec", "inspect", "wait", "gc"}},
+      {register_image_commands, {"image", "images", "tag"}},
+      {register_network_commands, {"network"}},
+      {register_registry_commands, {"push", "pull", "login", "logout"}},
+      {register_build_commands, {"build"}},
+      {register_pipeline_commands, {"pipeline", "services"}},
+      {register_prune_commands, {"builder", "system"}, "image"},  // after image: adds `image prune`
+      {register_oci_commands, {"oci"}},
+  };
+  return groups;
+}
+
+// The first argument that is neither a global option nor its value: the command's name, or "".
+std::string first_command(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--root" || a == "--run-root") {
+      ++i;
+      continue;
+    }
+    if (a.starts_with("-")) continue;  // --root=X, --help, --version, or a bad flag: all groups
+    return a;
+  }
+  return "";
+}
+
+std::vector<CLI::App*> commands_of(CLI::App& app) {
+  return app.get_subcommands(std::function<bool(CLI::App*)>());
+}
+
+CLI::App* find_command(CLI::App& app, std::string_view name) {
+  for (CLI::App* c : commands_of(app))
+    if (c->get_name() == name) return c;
+  return nullptr;
+}
+
+Status register_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome, const std::string& command) {
+  const auto& groups = command_groups();
+  auto adds = [](const CommandGroup& g, std::string_view name) {
+    return std::find(g.names.begin(), g.names.end(), name) != g.names.end();
+  };
+  auto own = std::find_if(groups.begin(), groups.end(), [&](const CommandGroup& g) { return adds(g, command); });
+  if (own != groups.end()) {
+    // With the group whose command it extends, and the groups that extend one of its commands.
+    for (const auto& g : groups)
+      if (&g == &*own || (!own->extends.empty() && adds(g, own->extends)) ||
+          (!g.extends.empty() && adds(*own, g.extends)))
+        g.add(app, global, outcome);
+    return {};
+  }
+  for (const auto& g : groups) {
+    size_t before = commands_of(app).size();
+    g.add(app, global, outcome);
+    auto added = commands_of(app);
+    for (size_t i = before; i < added.size(); ++i)
+      if (std::find(g.names.begin(), g.names.end(), added[i]->get_name()) == g.names.end())
+        return fail("internal error: command \"{}\" is missing from main.cc's command_groups()", added[i]->get_name());
+    if (added.size() - before != g.names.size())
+      return fail("internal error: main.cc's command_groups() lists a command its group does not add");
+  }
+  return {};
+}
+
 }  // namespace slipway::cli
 
 int main(int argc, char** argv) {
   using namespace slipway::cli;
+  slipway::step_clock::start_from_env();
   // Broken pipes are errors to handle where they happen (a child that died), not a reason to die.
   ::signal(SIGPIPE, SIG_IGN);
   // A caller that closed stdin, stdout or stderr would have the next file slipway opens take that
@@ -91,6 +169,7 @@ int main(int argc, char** argv) {
     nofile.rlim_cur = nofile.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &nofile);
   }
+  slipway::step_clock::mark("main: process set up");
   CLI::App app{"slipway: run containers, build images and run CI pipelines, without a daemon"};
   app.require_subcommand(1);
   app.set_version_flag("-v,--version", "slipway version " SLIPWAY_VERSION ", build " SLIPWAY_COMMIT);
@@ -103,23 +182,21 @@ int main(int argc, char** argv) {
   app.add_option("--run-root", global.run_root,
                  "container state, on a tmpfs by default (env SLIPWAY_RUN_ROOT)");
   Outcome outcome;
-  register_container_commands(app, global, outcome);
-  register_image_commands(app, global, outcome);
-  register_network_commands(app, global, outcome);
-  register_registry_commands(app, global, outcome);
-  register_build_commands(app, global, outcome);
-  register_pipeline_commands(app, global, outcome);
-  register_prune_commands(app, global, outcome);  // after image: adds `image prune`
-  register_oci_commands(app, global, outcome);
-  app.get_subcommand("oci")->set_version_flag(
-      "-v,--version", "slipway-runc version " SLIPWAY_VERSION "\ncommit: " SLIPWAY_COMMIT "\nspec: 1.1.0");
+  std::vector<std::string> args(argv + 1, argv + argc);
+  // Installed as slipway-runc: runc's command line, i.e. `slipway oci ...`.
+  std::string_view self = argv[0];
+  if (self.substr(self.rfind('/') + 1) == "slipway-runc") args.insert(args.begin(), "oci");
+  if (slipway::Status st = register_commands(app, global, outcome, first_command(args)); !st) {
+    print_error(st.error());
+    return 70;
+  }
+  if (CLI::App* oci = find_command(app, "oci"))
+    oci->set_version_flag("-v,--version",
+                          "slipway-runc version " SLIPWAY_VERSION "\ncommit: " SLIPWAY_COMMIT "\nspec: 1.1.0");
   try {
-    std::vector<std::string> args(argv + 1, argv + argc);
-    // Installed as slipway-runc: runc's command line, i.e. `slipway oci ...`.
-    std::string_view self = argv[0];
-    if (self.substr(self.rfind('/') + 1) == "slipway-runc") args.insert(args.begin(), "oci");
     args = split_container_command(app, std::move(args), global.command);
     std::reverse(args.begin(), args.end());  // CLI11 takes them back to front
+    slipway::step_clock::mark("main: commands registered");
     app.parse(args);
   } catch (const CLI::ParseError& e) {
     // --help and --version are "errors" that CLI11 prints itself; bad usage is one line, exit 125.
@@ -129,5 +206,6 @@ int main(int argc, char** argv) {
     print_error(slipway::Error(0, fmt::format("{} (see slipway --help)", what)));
     return 125;
   }
+  slipway::step_clock::mark("main: done");
   return outcome.exit_code;
 }
