@@ -14,6 +14,7 @@
 #include "base/fs.h"
 #include "base/unique_fd.h"
 #include "engine/build_runner.h"
+#include "oci/digest.h"
 #include "oci/build/output.h"
 #include "oci/dockerfile/dockerignore.h"
 #include "oci/dockerfile/instructions.h"
@@ -90,6 +91,19 @@ Result<int64_t> source_date_epoch(const oci::VarMap& build_args, const std::stri
   return git_commit_time(context).value_or(0);
 }
 
+namespace {
+
+// One digest cache per context directory (by its real path), in the store's cache.
+std::string context_digest_cache(const std::string& root, const std::string& context) {
+  std::error_code ec;
+  std::string real = std::filesystem::canonical(context, ec).string();
+  if (ec) return "";
+  std::string name = oci::sha256_digest(real).substr(7, 32);
+  return fs::join(root, "cache/build-context/" + name);
+}
+
+}  // namespace
+
 Result<oci::BuildResult> build_image(const ImageBuild& b) {
   if (b.network != "none" && b.network != "host" && b.network != "default")
     return fail("invalid --network {}: builds use default, none or host", b.network);
@@ -122,7 +136,9 @@ Result<oci::BuildResult> build_image(const ImageBuild& b) {
   oci::Dockerignore ignore = SLW_TRY(oci::load_dockerignore(b.context, dockerfile));
   oci::StorePlanInputs inputs(store, b.context, std::move(ignore));
   inputs.find_image = [&](std::string_view ref) { return find_image(store, ref, b.images); };
+  inputs.digest_cache = context_digest_cache(b.root, b.context);
   oci::BuildPlan plan = SLW_TRY(oci::plan_build(df, options, inputs));
+  inputs.save_digest_cache();  // planning digested what COPY and ADD read
   if (b.warn)
     for (const auto& w : plan.warnings) b.warn(w);
 

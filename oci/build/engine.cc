@@ -369,7 +369,8 @@ Result<SourceImage> StorePlanInputs::image(std::string_view ref) {
 
 Result<const ContextTree*> StorePlanInputs::context() {
   if (!context_) {
-    context_ = std::make_unique<ContextTree>(SLW_TRY(ContextTree::open(context_dir_, ignore_)));
+    ContextDigests digests = digest_cache.empty() ? ContextDigests() : ContextDigests::load(digest_cache);
+    context_ = std::make_unique<ContextTree>(SLW_TRY(ContextTree::open(context_dir_, ignore_, std::move(digests))));
   }
   return context_.get();
 }

@@ -50,6 +50,13 @@ class StorePlanInputs : public PlanInputs {
   // The context, opened once.
   Result<const ContextTree*> context();
 
+  // Where the digests of the context's files are kept from one build to the next (empty: every
+  // build reads every file), and keeping them there.
+  std::string digest_cache;
+  void save_digest_cache() const {
+    if (context_) context_->digests().save();
+  }
+
  private:
   const ImageStore& store_;
   std::string context_dir_;

@@ -52,18 +52,9 @@ class Digester {
     field(rel);
     field(fmt::format("{:o}", st.st_mode & 07777));
     if (S_ISREG(st.st_mode)) {
-      UniqueFd fd = SLW_TRY(tree_.open(n));
-      Sha256 content;
-      char buf[1 << 16];
-      for (;;) {
-        ssize_t got = ::read(fd.get(), buf, sizeof buf);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) return fail_errno(fmt::format("read {}", rel_path(n.path)));
-        if (got == 0) break;
-        content.update(buf, static_cast<size_t>(got));
-      }
-      field(std::to_string(content.size()));
-      field(content.finish());
+      FileDigest content = SLW_TRY(tree_.content_digest(n));
+      field(std::to_string(content.size));
+      field(content.digest);
     } else if (S_ISLNK(st.st_mode)) {
       field(SLW_TRY(tree_.read_link(n)));
     } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
@@ -89,6 +80,23 @@ class Digester {
 
 }  // namespace
 
+Result<FileDigest> SourceTree::content_digest(const Node& node) const {
+  UniqueFd fd = SLW_TRY(open(node));
+  Sha256 content;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t got = ::read(fd.get(), buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return fail_errno(fmt::format("read {}", rel_path(node.path)));
+    if (got == 0) break;
+    content.update(buf, static_cast<size_t>(got));
+  }
+  FileDigest out;
+  out.size = content.size();
+  out.digest = content.finish();
+  return out;
+}
+
 Result<PathParts> SourceTree::resolve(std::string_view path, bool follow_last) const {
   return resolve_in_root(path, follow_last,
                          [this](const PathParts& p) -> Result<std::optional<std::string>> {
@@ -98,9 +106,11 @@ Result<PathParts> SourceTree::resolve(std::string_view path, bool follow_last) c
                          });
 }
 
-Result<ContextTree> ContextTree::open(const std::string& dir, const Dockerignore& ignore) {
+Result<ContextTree> ContextTree::open(const std::string& dir, const Dockerignore& ignore,
+                                     ContextDigests digests) {
   ContextTree tree;
   tree.dir_ = dir;
+  tree.digests_ = std::move(digests);
   tree.root_.reset(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!tree.root_) return fail_errno(fmt::format("build context {}", dir));
   auto entries = SLW_TRY(with_context(list_context(dir, ignore), "read the build context"));
@@ -114,6 +124,10 @@ Result<ContextTree> ContextTree::open(const std::string& dir, const Dockerignore
     tree.entries_.emplace(std::move(key), std::move(e));
   }
   for (auto& [_, names] : tree.children_) std::sort(names.begin(), names.end());
+  std::vector<std::string> files;
+  for (const auto& [rel, e] : tree.entries_)
+    if (e.kind == ContextEntry::Kind::kFile) files.push_back(rel);
+  tree.digests_.keep_only(files);
   return tree;
 }
 
@@ -126,9 +140,19 @@ Result<std::optional<SourceTree::Node>> ContextTree::lookup(const PathParts& pat
   }
   auto it = entries_.find(rel_path(path));
   if (it == entries_.end()) return std::optional<Node>();
-  n.st.st_mode = it->second.mode;
-  n.st.st_size = it->second.size;
+  n.st = it->second.st;
   return n;
+}
+
+Result<FileDigest> ContextTree::content_digest(const Node& node) const {
+  std::string rel = rel_path(node.path);
+  if (const FileDigest* known = digests_.find(rel, node.st)) return *known;
+  FileDigest d = SLW_TRY(SourceTree::content_digest(node));
+  digests_.count_read();
+  // What was read is the file as it is now, when its size still is the listed one; else it
+  // changed during the build and stays uncached.
+  if (d.size == static_cast<uint64_t>(node.st.st_size)) digests_.record(rel, node.st, d);
+  return d;
 }
 
 Result<std::vector<std::string>> ContextTree::list(const PathParts& dir) const {

@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "oci/build/context_digests.h"
 #include "oci/build/rootfs.h"
 #include "oci/dockerfile/dockerignore.h"
 
@@ -35,6 +36,8 @@ class SourceTree {
   virtual Result<std::string> read_link(const Node& node) const = 0;
   // "the build context", "stage build", ...: for error messages.
   virtual std::string describe() const = 0;
+  // Size and sha256 of a regular file's content: read through open() unless the tree knows it.
+  virtual Result<FileDigest> content_digest(const Node& node) const;
 
   // resolve_in_root over this tree.
   Result<PathParts> resolve(std::string_view path, bool follow_last) const;
@@ -43,13 +46,18 @@ class SourceTree {
 // The build context directory with what .dockerignore excludes taken out.
 class ContextTree : public SourceTree {
  public:
-  static Result<ContextTree> open(const std::string& dir, const Dockerignore& ignore);
+  // `digests`: what the files digested to in an earlier build (ContextDigests::load before the
+  // listing); unchanged files are not read again, and the cache learns the others.
+  static Result<ContextTree> open(const std::string& dir, const Dockerignore& ignore,
+                                  ContextDigests digests = {});
 
   Result<std::optional<Node>> lookup(const PathParts& path) const override;
   Result<std::vector<std::string>> list(const PathParts& dir) const override;
   Result<UniqueFd> open(const Node& node) const override;
   Result<std::string> read_link(const Node& node) const override;
   std::string describe() const override { return "the build context"; }
+  Result<FileDigest> content_digest(const Node& node) const override;
+  const ContextDigests& digests() const { return digests_; }
 
  private:
   ContextTree() = default;
@@ -60,6 +68,7 @@ class ContextTree : public SourceTree {
   UniqueFd root_;
   std::map<std::string, ContextEntry> entries_;               // by path relative to the root
   std::map<std::string, std::vector<std::string>> children_;  // dir ("" for root) -> names
+  mutable ContextDigests digests_;  // filled in as files are digested, a cache behind a const view
 };
 
 // A stage's or image's root file system.

@@ -403,7 +403,7 @@ Status walk(int dir_fd, const std::string& shown, const std::string& rel,
       return fail_errno(fmt::format("stat {}/{}", shown, name));
     }
     const bool excluded = ignore.excluded(path);
-    ContextEntry entry{path, kind_of(st.st_mode), st.st_mode, st.st_size};
+    ContextEntry entry{path, kind_of(st.st_mode), st.st_mode, st.st_size, st};
     if (entry.kind != Kind::kDirectory) {
       if (!excluded) out.push_back(std::move(entry));
       continue;

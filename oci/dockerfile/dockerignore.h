@@ -4,6 +4,7 @@
 // unless a later exception re-includes some of it.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <string>
@@ -76,6 +77,7 @@ struct ContextEntry {
   Kind kind = Kind::kFile;
   mode_t mode = 0;  // st_mode from lstat
   off_t size = 0;
+  struct stat st {};  // the whole lstat: device, inode and times say whether a file changed
 };
 
 // Every entry of the context that the build may see, sorted by path. Symlinks are listed, never
