@@ -1,6 +1,6 @@
 #include "oci/registry/credentials.h"
 
-#include <openssl/evp.h>
+#include <nettle/base64.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -161,25 +161,22 @@ Result<bool> remove_docker_login(std::string_view registry) {
 }
 
 std::string base64_encode(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()),
-                          static_cast<int>(data.size()));
-  out.resize(static_cast<size_t>(n));
+  std::string out(BASE64_ENCODE_RAW_LENGTH(data.size()), '\0');
+  base64_encode_raw(out.data(), data.size(), reinterpret_cast<const uint8_t*>(data.data()));
   return out;
 }
 
 Result<std::string> base64_decode(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
   if (text.size() % 4 != 0) return fail("base64 length is not a multiple of 4");
-  std::string out(3 * text.size() / 4, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  if (n < 0) return fail("invalid base64");
-  // EVP_DecodeBlock counts the bytes that padding stands for; they are not data.
-  size_t pad = text.ends_with("==") ? 2 : text.ends_with('=') ? 1 : 0;
-  out.resize(static_cast<size_t>(n) - pad);
+  std::string out(BASE64_DECODE_LENGTH(text.size()), '\0');
+  base64_decode_ctx ctx;
+  base64_decode_init(&ctx);
+  size_t n = out.size();
+  if (!base64_decode_update(&ctx, &n, reinterpret_cast<uint8_t*>(out.data()), text.size(), text.data()) ||
+      !base64_decode_final(&ctx))
+    return fail("invalid base64");
+  out.resize(n);
   return out;
 }
 
