@@ -64,7 +64,7 @@ Result<int> parse_signal(std::string_view name) {
   return fail("invalid signal \"{}\"", name);
 }
 
-std::string short_id(const std::string& id) { return id.substr(0, 12); }
+std::string short_container_id(const std::string& id) { return id.substr(0, 12); }
 
 // Docker's exit codes when the container did not run: 127 command not found, 126 not
 // executable, 125 anything else.
@@ -388,13 +388,13 @@ Result<int> do_gc(const GlobalOptions& g, const GcArgs& a) {
   for (const auto& r : pruned.runs) fmt::print("removed pipeline run {}\n", r);
   for (const auto& c : pruned.snapshot_copies) fmt::print("removed snapshot copies of commit {}\n", c.substr(0, 12));
   for (const auto& c : pruned.caches) fmt::print("removed cache {} ({} bytes)\n", c.key, c.bytes);
-  for (const auto& id : report.containers) fmt::print("cleaned up container {}\n", short_id(id));
+  for (const auto& id : report.containers) fmt::print("cleaned up container {}\n", short_container_id(id));
   for (const auto& l : report.leases) fmt::print("released address {}\n", l);
   for (const auto& l : report.links) fmt::print("removed link {}\n", l);
   for (const auto& r : runs.runs) fmt::print("marked killed pipeline run {} failed\n", r);
   for (const auto& p : report.partial) fmt::print("removed partial file {}\n", p);
   for (const auto& p : runs.partial) fmt::print("removed partial file {}\n", p);
-  for (const auto& id : report.data_dirs) fmt::print("removed data of vanished container {}\n", short_id(id));
+  for (const auto& id : report.data_dirs) fmt::print("removed data of vanished container {}\n", short_container_id(id));
   for (const auto& f : report.network_files) fmt::print("removed network file {}\n", f);
   for (const auto& b : report.nftables_rules) fmt::print("removed nftables rules of bridge {}\n", b);
   return 0;

@@ -37,7 +37,7 @@ std::string human_age(const std::string& created) {
   return engine::human_duration(::time(nullptr) - then) + " ago";
 }
 
-std::string short_id(const std::string& id) {
+std::string short_image_id(const std::string& id) {
   std::string_view hex = id;
   if (hex.starts_with(oci::kSha256Prefix)) hex.remove_prefix(oci::kSha256Prefix.size());
   return std::string(hex.substr(0, 12));
@@ -52,13 +52,13 @@ Result<int> list_images(const GlobalOptions& g, const ListOptions& o) {
   auto store = SLW_TRY(oci::ImageStore::open(g.root));
   auto images = SLW_TRY(store.list());
   if (o.quiet) {
-    for (const auto& img : images) fmt::print("{}\n", o.no_trunc ? img.id : short_id(img.id));
+    for (const auto& img : images) fmt::print("{}\n", o.no_trunc ? img.id : short_image_id(img.id));
     return 0;
   }
   std::vector<std::array<std::string, 5>> rows;
   rows.push_back({"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"});
   for (const auto& img : images) {
-    std::string id = o.no_trunc ? img.id : short_id(img.id);
+    std::string id = o.no_trunc ? img.id : short_image_id(img.id);
     std::string age = human_age(img.created);
     std::string size = human_size(img.size);
     if (img.names.empty()) rows.push_back({"<none>", "<none>", id, age, size});
