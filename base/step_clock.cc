@@ -63,4 +63,9 @@ void mark(const char* label) {
   (void)!::write(out_fd, p, static_cast<size_t>(q - p));
 }
 
+void stop() {
+  if (out_fd >= 0) ::close(out_fd);
+  out_fd = -1;
+}
+
 }  // namespace slipway::step_clock

@@ -14,4 +14,8 @@ void start_from_env();
 // to the moment it closes its inherited descriptors. label: a short literal.
 void mark(const char* label);
 
+// Stops the clock in a forked process that outlives the command (a detached supervisor): its copy
+// of the caller's stderr would keep a pipe reading that stderr open long after the command ended.
+void stop();
+
 }  // namespace slipway::step_clock

@@ -210,6 +210,7 @@ Status run_detached(const ContainerStore& store, const ContainerRecord& record,
     // The supervisor: its own session, no terminal, stdio to /dev/null; it reports "ok" or the
     // error on the pipe, then waits for the container.
     ready_read.reset();
+    step_clock::stop();
     ::setsid();
     // Claim the record first: `gc` leaves a not-yet-started record alone while its supervisor lives,
     // even once the CLI that created it is gone.
