@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -33,61 +34,72 @@ void remove_own_files(const std::string& root, const std::string& name, FileLock
   (void)lock.remove();
 }
 
-// Leases read from disk, re-read only when the file changed (checked on each query). The file is
-// replaced by rename on every change, so its inode tells changes apart that the coarse mtime
-// clock (a few ms) would not: a service restarted within one tick kept its old address here.
+// The lease names, indexed again only when the lease file changed (checked on each query). The
+// file is replaced by rename on every change, so its inode tells changes apart that the coarse
+// mtime clock (a few ms) would not: a service restarted within one tick kept its old address here.
 class LeaseCache {
  public:
   LeaseCache(std::string root, netns::Network network)
-      : ipam_(root, network), path_(netns::leases_file(root, network.name)) {}
+      : ipam_(root, network), path_(netns::leases_file(root, network.name)), domain_(network.domain) {}
 
-  std::vector<netns::Lease> get() {
+  // The current index, shared with the queries still using the one before.
+  std::shared_ptr<const LeaseNames> get() {
     std::lock_guard lock(mu_);
     struct stat st {};
     if (::stat(path_.c_str(), &st) != 0) st = {};
     bool changed = st.st_ino != ino_ || st.st_mtim.tv_sec != mtime_.tv_sec ||
                    st.st_mtim.tv_nsec != mtime_.tv_nsec || st.st_size != size_;
-    if (!loaded_ || changed) {
+    if (!names_ || changed) {
       if (auto l = ipam_.leases()) {
-        leases_ = std::move(*l);
+        names_ = std::make_shared<const LeaseNames>(*l, domain_);
         ino_ = st.st_ino;
         mtime_ = st.st_mtim;
         size_ = st.st_size;
-        loaded_ = true;
       }
     }
-    return leases_;
+    return names_ ? names_ : std::make_shared<const LeaseNames>();
   }
 
  private:
   netns::Ipam ipam_;
   std::string path_;
+  std::string domain_;
   std::mutex mu_;
-  bool loaded_ = false;
   ino_t ino_ = 0;
   timespec mtime_{};
   off_t size_ = 0;
-  std::vector<netns::Lease> leases_;
+  std::shared_ptr<const LeaseNames> names_;
 };
 
 }  // namespace
 
-std::optional<std::vector<netns::Ipv4>> lookup_lease_name(const std::vector<netns::Lease>& leases,
-                                                          std::string_view domain,
-                                                          std::string_view fqdn) {
-  std::string name(fqdn);
+LeaseNames::LeaseNames(const std::vector<netns::Lease>& leases, std::string_view domain)
+    : suffix_("." + lowercase(domain)), leases_(leases.size()) {
+  for (const auto& l : leases) {
+    std::vector<std::string> seen;  // a lease answers once for a name, however often it has it
+    for (const auto& n : l.names) {
+      std::string key = lowercase(n);
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+      by_name_[key].push_back(l.ip);
+      seen.push_back(std::move(key));
+    }
+    if (!l.names.empty()) by_address_.emplace(l.ip.value, l.names.front());
+  }
+}
+
+std::optional<std::vector<netns::Ipv4>> LeaseNames::resolve(std::string_view fqdn) const {
+  std::string name = lowercase(fqdn);
   while (!name.empty() && name.back() == '.') name.pop_back();
-  std::string suffix = "." + lowercase(domain);
-  if (name.size() > suffix.size() && name.ends_with(suffix)) name.resize(name.size() - suffix.size());
-  std::vector<netns::Ipv4> out;
-  for (const auto& l : leases)
-    for (const auto& n : l.names)
-      if (lowercase(n) == name) {
-        out.push_back(l.ip);
-        break;
-      }
-  if (out.empty()) return std::nullopt;
-  return out;
+  if (name.size() > suffix_.size() && name.ends_with(suffix_)) name.resize(name.size() - suffix_.size());
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> LeaseNames::reverse(netns::Ipv4 ip) const {
+  auto it = by_address_.find(ip.value);
+  if (it == by_address_.end()) return std::nullopt;
+  return it->second;
 }
 
 Status ensure_dns_service(const std::string& root, const netns::Network& network) {
@@ -154,14 +166,8 @@ Result<int> serve_network_dns(const std::string& root, const std::string& networ
   config.listen_port = 53;
   config.clients = network.subnet;
   config.zone.domain = network.domain;
-  config.zone.resolve = [cache, domain = network.domain](std::string_view fqdn) {
-    return lookup_lease_name(cache->get(), domain, fqdn);
-  };
-  config.zone.reverse = [cache](netns::Ipv4 ip) -> std::optional<std::string> {
-    for (const auto& l : cache->get())
-      if (l.ip == ip && !l.names.empty()) return l.names.front();
-    return std::nullopt;
-  };
+  config.zone.resolve = [cache](std::string_view fqdn) { return cache->get()->resolve(fqdn); };
+  config.zone.reverse = [cache](netns::Ipv4 ip) { return cache->get()->reverse(ip); };
   // SLIPWAY_DNS_UPSTREAMS ("IPV4[:PORT],...") replaces the host's resolvers: tests point it at a
   // fake on loopback so that no query leaves the machine.
   if (const char* env = std::getenv("SLIPWAY_DNS_UPSTREAMS")) {
@@ -196,7 +202,7 @@ Result<int> serve_network_dns(const std::string& root, const std::string& networ
     }
     // Removed and made again with another subnet: the next container starts a DNS process for it.
     if (now && *now != network) break;
-    if (!cache->get().empty()) {
+    if (!cache->get()->empty()) {
       idle_since = std::chrono::steady_clock::now();
     } else if (std::chrono::steady_clock::now() - idle_since > kDnsIdleExit) {
       break;

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "base/error.h"
@@ -27,10 +29,24 @@ Status ensure_dns_service(const std::string& root, const netns::Network& network
 // to ready_fd (if >= 0) once it listens.
 Result<int> serve_network_dns(const std::string& root, const std::string& network_name, int ready_fd);
 
-// Local name lookup over leases (pure): "web" and "web.<domain>" both match a lease name,
-// case-insensitively. nullopt when unknown.
-std::optional<std::vector<netns::Ipv4>> lookup_lease_name(const std::vector<netns::Lease>& leases,
-                                                          std::string_view domain,
-                                                          std::string_view fqdn_lowercase);
+// The names of a network's leases, indexed (pure): "web" and "web.<domain>" both match a lease
+// name, case-insensitively, giving the address of every lease with that name; an address gives its
+// first lease's first name. Made once per change of the lease file, so that an answer costs the
+// same with 2 containers on the network or 2,000.
+class LeaseNames {
+ public:
+  LeaseNames() = default;
+  LeaseNames(const std::vector<netns::Lease>& leases, std::string_view domain);
+
+  std::optional<std::vector<netns::Ipv4>> resolve(std::string_view fqdn) const;
+  std::optional<std::string> reverse(netns::Ipv4 ip) const;
+  bool empty() const { return leases_ == 0; }
+
+ private:
+  std::string suffix_;  // "." + the domain, lowercase
+  std::unordered_map<std::string, std::vector<netns::Ipv4>> by_name_;  // lowercase name
+  std::unordered_map<uint32_t, std::string> by_address_;
+  size_t leases_ = 0;
+};
 
 }  // namespace slipway::engine
