@@ -11,12 +11,14 @@
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
 #include <netlink/socket.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cstring>
 #include <map>
 
 #include "base/scope_exit.h"
+#include "base/unique_fd.h"
 #include "netns/ifname.h"
 
 namespace slipway::netns {
@@ -335,6 +337,22 @@ Result<std::vector<std::pair<Ipv4, int>>> Netlink::addresses(const std::string& 
     out.emplace_back(addr_to_ipv4(rtnl_addr_get_local(a)), rtnl_addr_get_prefixlen(a));
   }
   return out;
+}
+
+Result<std::optional<std::pair<Ipv4, int>>> Netlink::primary_address(const std::string& ifname) {
+  SLW_TRY(check_ifname(ifname));
+  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) return fail_errno(fmt::format("address of {}: socket", ifname));
+  ifreq req{};
+  std::memcpy(req.ifr_name, ifname.c_str(), ifname.size());  // checked: shorter than IFNAMSIZ
+  if (::ioctl(fd.get(), SIOCGIFADDR, &req) < 0) {
+    if (errno == EADDRNOTAVAIL) return std::nullopt;
+    return fail_errno(fmt::format("address of {}", ifname));
+  }
+  Ipv4 ip{ntohl(reinterpret_cast<const sockaddr_in*>(&req.ifr_addr)->sin_addr.s_addr)};
+  if (::ioctl(fd.get(), SIOCGIFNETMASK, &req) < 0) return fail_errno(fmt::format("netmask of {}", ifname));
+  uint32_t mask = ntohl(reinterpret_cast<const sockaddr_in*>(&req.ifr_netmask)->sin_addr.s_addr);
+  return std::make_pair(ip, __builtin_popcount(mask));
 }
 
 Status Netlink::add_default_route(Ipv4 gateway) {

@@ -57,6 +57,9 @@ class Netlink {
   Status add_address(const std::string& ifname, Ipv4 ip, int prefix);
   // IPv4 addresses of ifname as (address, prefix) pairs.
   Result<std::vector<std::pair<Ipv4, int>>> addresses(const std::string& ifname);
+  // The interface's primary IPv4 address and prefix, nullopt when it has none: two ioctls, where
+  // addresses() dumps every address of the host (one per container veth on a busy bridge).
+  Result<std::optional<std::pair<Ipv4, int>>> primary_address(const std::string& ifname);
   Status add_default_route(Ipv4 gateway);
   // Deletes link `name`; a link that does not exist is success. Costs 15-35 ms of kernel RCU
   // waiting, so keep it off start paths.

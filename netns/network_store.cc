@@ -221,11 +221,11 @@ Status ensure_bridge(const Network& network) {
   std::string marker = network.internal ? "slipway:internal" : "slipway:egress";
   Netlink nl = SLW_TRY_CTX(Netlink::open(), "{}", what);
   // Fast path for every container after the first. The address is checked too: a bridge left
-  // up by an earlier network of the same name may carry another subnet.
+  // up by an earlier network of the same name may carry another subnet. (A bridge whose primary
+  // address is another one takes the slow path, which adds what is missing.)
   if (auto l = nl.link(network.bridge); l && l->kind == "bridge" && l->up && l->alias == marker) {
-    auto addrs = SLW_TRY_CTX(nl.addresses(network.bridge), "{}", what);
-    std::pair<Ipv4, int> want{network.gateway, network.subnet.prefix};
-    if (std::find(addrs.begin(), addrs.end(), want) != addrs.end()) return {};
+    auto primary = SLW_TRY_CTX(nl.primary_address(network.bridge), "{}", what);
+    if (primary == std::make_pair(network.gateway, network.subnet.prefix)) return {};
   }
   SLW_TRY_CTX(nl.create_bridge(network.bridge, network.mtu), "{}", what);
   SLW_TRY_CTX(nl.add_address(network.bridge, network.gateway, network.subnet.prefix), "{}", what);

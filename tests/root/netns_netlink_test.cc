@@ -157,6 +157,19 @@ TEST_F(NetlinkTest, LinkStateMtuAddressesAndRoutes) {
   ASSERT_TRUE(st) << st.error().message();
 }
 
+TEST_F(NetlinkTest, PrimaryAddressIsTheFirstIpv4AddressOrNone) {
+  auto st = in_ns([](Netlink& nl) -> Status {
+    SLW_TRY(testing::create_plain_link(nl, "slwtd1"));
+    EXPECT_EQ(SLW_TRY(nl.primary_address("slwtd1")), std::nullopt);
+    SLW_TRY(nl.add_address("slwtd1", ip("10.98.0.1"), 16));
+    SLW_TRY(nl.add_address("slwtd1", ip("10.97.0.1"), 24));
+    EXPECT_EQ(SLW_TRY(nl.primary_address("slwtd1")), std::make_pair(ip("10.98.0.1"), 16));
+    EXPECT_FALSE(nl.primary_address("nosuchlink0"));
+    return {};
+  });
+  ASSERT_TRUE(st) << st.error().message();
+}
+
 TEST_F(NetlinkTest, KernelRefusalsBecomeOneLineErrors) {
   auto st = in_ns([](Netlink& nl) -> Status {
     auto route = nl.add_default_route(ip("10.77.0.1"));
