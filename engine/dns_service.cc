@@ -74,7 +74,8 @@ class LeaseCache {
 }  // namespace
 
 LeaseNames::LeaseNames(const std::vector<netns::Lease>& leases, std::string_view domain)
-    : suffix_("." + lowercase(domain)), leases_(leases.size()) {
+    : suffix_(lowercase(domain)), leases_(leases.size()) {
+  suffix_.insert(suffix_.begin(), '.');
   for (const auto& l : leases) {
     std::vector<std::string> seen;  // a lease answers once for a name, however often it has it
     for (const auto& n : l.names) {
