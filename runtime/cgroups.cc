@@ -573,16 +573,15 @@ Status Cgroup::remove_dirs() {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
     }
-    // Ancestors named in name_ below slipway/ are slipway's own: removed once the last child is
-    // gone. slipway/ itself stays (as docker/ does for Docker): making and removing it again
-    // cost every start a mkdir and an rmdir per hierarchy. Another parent (an OCI cgroupsPath:
-    // containerd's namespace, kubelet's kubepods/...) is its owner's and stays, with whatever
-    // settings that owner gave it.
+    // Ancestors named in name_ are slipway's own under slipway/: removed once the last child is
+    // gone (slipway/ too: nothing of slipway's stays on the host after its last container).
+    // Another parent (an OCI cgroupsPath: containerd's namespace, kubelet's kubepods/...) is its
+    // owner's and stays, with whatever settings that owner gave it.
     if (!name_.starts_with(std::string(kCgroupParent) + "/")) continue;
     std::string_view rel = name_;
     for (size_t slash; (slash = rel.rfind('/')) != std::string_view::npos;) {
       rel = rel.substr(0, slash);
-      if (rel == kCgroupParent || ::rmdir(fs::join(h.mount, rel).c_str()) < 0) break;  // not empty: another's
+      if (::rmdir(fs::join(h.mount, rel).c_str()) < 0) break;  // not empty: another container's
     }
   }
   return {};
