@@ -21,7 +21,7 @@ int64_t now_ns() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-// Writes the decimal digits of v (>= 0) at the end of [begin, end), at least min_digits of them,
+// Writes the decimal digits of v (>= 0) into the bytes before `end`, at least min_digits of them,
 // and returns where they start.
 char* digits_before(char* end, int64_t v, int min_digits) {
   char* p = end;

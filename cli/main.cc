@@ -29,19 +29,21 @@ void print_note(std::string_view note) {
   (void)!::write(STDERR_FILENO, line.data(), line.size());
 }
 
+// Whether option `a` of command `on` takes the next argument as its value.
+bool takes_value(CLI::App* on, const std::string& a) {
+  if (a.find('=') != std::string::npos) return false;
+  try {
+    return on->get_option(a)->get_expected_min() > 0;
+  } catch (const CLI::Error&) {
+    return false;
+  }
+}
+
 // `run IMAGE CMD...`, `exec CONTAINER CMD...` and `oci exec ID CMD...`: everything after the first
 // positional belongs to the container's command, even "--help" or "-e". CLI11 would parse those
 // itself, so they are cut off before parsing and handed to the sub-command in `command`.
 std::vector<std::string> split_container_command(CLI::App& app, std::vector<std::string> args,
                                                  std::vector<std::string>& command) {
-  auto takes_value = [](CLI::App* on, const std::string& a) {
-    if (a.find('=') != std::string::npos) return false;
-    try {
-      return on->get_option(a)->get_expected_min() > 0;
-    } catch (const CLI::Error&) {
-      return false;
-    }
-  };
   // The sub-command named after the options of `on` from args[i] on (i then at its name), or null.
   size_t i = 0;
   auto next_subcommand = [&](CLI::App* on) -> CLI::App* {
@@ -103,15 +105,11 @@ const std::vector<CommandGroup>& command_groups() {
 }
 
 // The first argument that is neither a global option nor its value: the command's name, or "".
-std::string first_command(const std::vector<std::string>& args) {
+std::string first_command(CLI::App& app, const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--root" || a == "--run-root") {
-      ++i;
-      continue;
-    }
-    if (a.starts_with("-")) continue;  // --root=X, --help, --version, or a bad flag: all groups
-    return a;
+    if (!a.starts_with("-")) return a;
+    if (takes_value(&app, a)) ++i;  // --root DIR; --help, --version or a bad flag: next
   }
   return "";
 }
@@ -186,7 +184,7 @@ int main(int argc, char** argv) {
   // Installed as slipway-runc: runc's command line, i.e. `slipway oci ...`.
   std::string_view self = argv[0];
   if (self.substr(self.rfind('/') + 1) == "slipway-runc") args.insert(args.begin(), "oci");
-  if (slipway::Status st = register_commands(app, global, outcome, first_command(args)); !st) {
+  if (slipway::Status st = register_commands(app, global, outcome, first_command(app, args)); !st) {
     print_error(st.error());
     return 70;
   }

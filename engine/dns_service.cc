@@ -57,7 +57,8 @@ class LeaseCache {
         size_ = st.st_size;
       }
     }
-    return names_ ? names_ : std::make_shared<const LeaseNames>();
+    static const auto kNone = std::make_shared<const LeaseNames>();
+    return names_ ? names_ : kNone;
   }
 
  private:
