@@ -37,6 +37,9 @@ constexpr int kAcceptsPerTurn = 64;
 // Bytes one connection may move per turn before others get theirs.
 constexpr size_t kTurnBudget = 2 * PortForwarder::kPipeCapacity;
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+// Empty pipes kept from closed connections: a new connection needs two, and making them (pipe2,
+// F_GETPIPE_SZ, and four closes later) is a good part of its setup cost.
+constexpr size_t kSparePipes = 32;
 
 sockaddr_in to_sockaddr(Ipv4 address, uint16_t port) {
   sockaddr_in sa{};
@@ -52,10 +55,19 @@ void set_nodelay(int fd) {
   (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+}  // namespace
+
+// One direction of a connection. Named, not anonymous: PortForwarder::Connection holds two.
+namespace forwarding {
+
 struct Flow {
   SplicePipe pipe;
   bool src_eof = false;   // the source sent FIN
   bool dst_shut = false;  // and it has been passed on as FIN to the destination
+  // Edge-triggered readiness: set by the socket's epoll events, cleared when a call would block,
+  // so a turn makes no system call that is bound to fail with EAGAIN.
+  bool src_readable = true;
+  bool dst_writable = true;
 };
 
 enum class Pump { kIdle, kBusy, kError };
@@ -65,19 +77,21 @@ Pump pump(int src, int dst, Flow& flow, std::atomic<uint64_t>& moved_total, Erro
   size_t moved = 0;
   for (;;) {
     bool progress = false;
-    if (!flow.pipe.empty()) {
+    if (!flow.pipe.empty() && flow.dst_writable) {
       auto n = flow.pipe.drain_to(dst);
       if (!n) {
         error = std::move(n).error();
         return Pump::kError;
       }
+      if (*n == 0) flow.dst_writable = false;
       if (*n > 0) {
         progress = true;
         moved += *n;
         moved_total.fetch_add(*n, std::memory_order_relaxed);
       }
     }
-    if (!flow.src_eof && !flow.pipe.full()) {
+    if (!flow.src_eof && flow.src_readable && !flow.pipe.full()) {
+      bool was_empty = flow.pipe.empty();
       auto n = flow.pipe.fill_from(src);
       if (!n) {
         error = std::move(n).error();
@@ -86,6 +100,10 @@ Pump pump(int src, int dst, Flow& flow, std::atomic<uint64_t>& moved_total, Erro
       if (n->has_value()) {
         progress = true;
         if (**n == 0) flow.src_eof = true;
+      } else if (was_empty) {
+        // EAGAIN from a pipe with free slots: the socket itself has nothing. (With buffered
+        // bytes the pipe's slots may be what ran out; the next turn asks again after a drain.)
+        flow.src_readable = false;
       }
     }
     if (flow.src_eof && flow.pipe.empty() && !flow.dst_shut) {
@@ -100,7 +118,10 @@ Pump pump(int src, int dst, Flow& flow, std::atomic<uint64_t>& moved_total, Erro
   }
 }
 
-}  // namespace
+}  // namespace forwarding
+
+using forwarding::Flow;
+using forwarding::Pump;
 
 struct PortForwarder::Listener {
   ForwardRule rule;
@@ -240,6 +261,7 @@ void PortForwarder::stop() {
   }
   connections_.clear();
   again_.clear();
+  spare_pipes_.clear();
   active_ = 0;
   for (auto& listener : listeners_) listener->fd.reset();
 }
@@ -358,8 +380,8 @@ void PortForwarder::open_connection(Listener& listener, UniqueFd client) {
   conn->listener = &listener;
   conn->client = std::move(client);
   auto target = make_target_socket(listener);
-  auto to_target = SplicePipe::make(kPipeCapacity);
-  auto to_client = SplicePipe::make(kPipeCapacity);
+  auto to_target = take_pipe();
+  auto to_client = take_pipe();
   const Error* problem = !target      ? &target.error()
                          : !to_target ? &to_target.error()
                          : !to_client ? &to_client.error()
@@ -414,9 +436,15 @@ void PortForwarder::on_connection_event(uint64_t id, bool target_side, uint32_t 
   auto it = connections_.find(id);
   if (it == connections_.end()) return;
   Connection& c = *it->second;
+  // What this socket's edge says about each direction: it is the source of one, the
+  // destination of the other. Hang-up and error make a read return (0 or the error) at once.
+  Flow& from_here = target_side ? c.to_client : c.to_target;
+  Flow& to_here = target_side ? c.to_target : c.to_client;
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) from_here.src_readable = true;
+  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) to_here.dst_writable = true;
   if (!c.connected) {
     // Client bytes wait in the client socket until the target accepts; its edge is not lost,
-    // since service() below reads everything once connected.
+    // since its flag stays set until a read finds it empty.
     if (!target_side) return;
     int err = 0;
     socklen_t len = sizeof err;
@@ -457,7 +485,26 @@ void PortForwarder::service(uint64_t id, Connection& c) {
 }
 
 void PortForwarder::close_connection(uint64_t id) {
-  if (connections_.erase(id) > 0) active_.fetch_sub(1, std::memory_order_relaxed);
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  recycle_pipe(std::move(it->second->to_target.pipe));
+  recycle_pipe(std::move(it->second->to_client.pipe));
+  connections_.erase(it);
+  active_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+Result<SplicePipe> PortForwarder::take_pipe() {
+  if (spare_pipes_.empty()) return SplicePipe::make(kPipeCapacity);
+  SplicePipe pipe = std::move(spare_pipes_.back());
+  spare_pipes_.pop_back();
+  return pipe;
+}
+
+void PortForwarder::recycle_pipe(SplicePipe pipe) {
+  // Only empty pipes of the default size: a grown one holds the user's pipe quota (and a
+  // closed connection's unsent bytes must not reach the next one).
+  if (pipe.valid() && pipe.empty() && !pipe.grown() && spare_pipes_.size() < kSparePipes)
+    spare_pipes_.push_back(std::move(pipe));
 }
 
 }  // namespace slipway::netns

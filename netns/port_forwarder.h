@@ -17,6 +17,7 @@
 #include "base/unique_fd.h"
 #include "netns/forward_rule.h"
 #include "netns/socket_maker.h"
+#include "netns/splice_pipe.h"
 
 namespace slipway::netns {
 
@@ -76,6 +77,8 @@ class PortForwarder {
   // Moves data both ways until both sides would block, a turn's budget is spent, or it closes.
   void service(uint64_t id, Connection& conn);
   void close_connection(uint64_t id);
+  Result<SplicePipe> take_pipe();
+  void recycle_pipe(SplicePipe pipe);
   void pause_listener(Listener& listener);
   int resume_paused_listeners();
 
@@ -87,6 +90,7 @@ class PortForwarder {
   // Loop-thread state.
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<uint64_t> again_;  // connections that used up their turn with data still flowing
+  std::vector<SplicePipe> spare_pipes_;
   uint64_t next_id_ = 1;
 
   std::thread thread_;

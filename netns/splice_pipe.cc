@@ -16,6 +16,7 @@ Result<SplicePipe> SplicePipe::make(size_t max_capacity) {
   int size = ::fcntl(fds[1], F_GETPIPE_SZ);
   if (size < 0) return fail_errno("get pipe size");
   pipe.capacity_ = static_cast<size_t>(size);
+  pipe.initial_capacity_ = pipe.capacity_;
   pipe.max_capacity_ = std::max(max_capacity, pipe.capacity_);
   return pipe;
 }

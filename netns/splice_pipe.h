@@ -28,8 +28,11 @@ class SplicePipe {
   // Moves buffered bytes out to dst; 0 when dst would block.
   Result<size_t> drain_to(int dst_fd);
 
+  bool valid() const { return static_cast<bool>(read_end_); }
   size_t buffered() const { return buffered_; }
   size_t capacity() const { return capacity_; }
+  // Still at the kernel's default size: cheap to keep for another connection.
+  bool grown() const { return capacity_ > initial_capacity_; }
   bool empty() const { return buffered_ == 0; }
   bool full() const { return buffered_ >= capacity_; }
 
@@ -39,6 +42,7 @@ class SplicePipe {
   void grow();
 
   size_t capacity_ = 0;
+  size_t initial_capacity_ = 0;
   size_t max_capacity_ = 0;
   size_t buffered_ = 0;
 };
