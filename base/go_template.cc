@@ -8,7 +8,9 @@ namespace slipway {
 
 using json = nlohmann::json;
 
-namespace {
+// The parse tree. Named (not anonymous) because GoTemplate::Node, declared in the header, holds a
+// Pipeline.
+namespace go_template_tree {
 
 struct Operand;
 using Command = std::vector<Operand>;
@@ -28,7 +30,11 @@ struct Operand {
   std::string spelling;              // as written, for errors
 };
 
-}  // namespace
+}  // namespace go_template_tree
+
+using go_template_tree::Command;
+using go_template_tree::Operand;
+using go_template_tree::Pipeline;
 
 struct GoTemplate::Node {
   enum class Kind { kList, kText, kAction, kIf, kRange };

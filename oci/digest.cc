@@ -47,6 +47,11 @@ bool is_hex(std::string_view text) {
   return true;
 }
 
+std::string short_digest(std::string_view digest) {
+  if (digest.starts_with(kSha256Prefix)) digest.remove_prefix(kSha256Prefix.size());
+  return std::string(digest.substr(0, 12));
+}
+
 bool is_sha256_digest(std::string_view digest) {
   if (!digest.starts_with(kSha256Prefix)) return false;
   std::string_view hex = digest.substr(kSha256Prefix.size());

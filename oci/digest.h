@@ -37,6 +37,9 @@ class Sha256 {
 // "sha256:<hex>" of data.
 std::string sha256_digest(std::string_view data);
 
+// The first 12 hex digits, as Docker shows a digest in progress lines ("sha256:" dropped).
+std::string short_digest(std::string_view digest);
+
 // True for "sha256:" followed by exactly 64 lowercase hex digits.
 bool is_sha256_digest(std::string_view digest);
 

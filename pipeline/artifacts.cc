@@ -14,7 +14,7 @@
 namespace slipway::pipeline {
 namespace {
 
-constexpr int kMaxDepth = 64;
+constexpr int kMaxArtifactDepth = 64;
 
 struct Walk {
   const std::vector<std::string>& patterns;
@@ -64,7 +64,7 @@ Status copy_file(int dir_fd, const char* name, const std::string& rel, Walk& w) 
 }
 
 Status walk(int dir_fd, const std::string& prefix, int depth, bool all_below, Walk& w) {
-  if (depth > kMaxDepth || !w.out.truncated.empty()) return {};
+  if (depth > kMaxArtifactDepth || !w.out.truncated.empty()) return {};
   int fd = ::dup(dir_fd);
   if (fd < 0) return fail_errno("dup");
   DIR* dir = ::fdopendir(fd);

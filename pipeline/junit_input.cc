@@ -13,7 +13,7 @@ namespace {
 
 constexpr size_t kMaxMessage = 1024;
 constexpr size_t kMaxDetails = 4096;
-constexpr int kMaxDepth = 32;
+constexpr int kMaxSuiteDepth = 32;
 
 using Doc = std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)>;
 
@@ -79,7 +79,7 @@ TestCaseRecord test_case(const xmlNode* node, const std::string& suite) {
 
 Status collect(const xmlNode* node, const std::string& suite, int depth, std::vector<TestCaseRecord>& out,
                const std::string& name) {
-  if (depth > kMaxDepth) return fail("JUnit report {}: suites nested deeper than {}", name, kMaxDepth);
+  if (depth > kMaxSuiteDepth) return fail("JUnit report {}: suites nested deeper than {}", name, kMaxSuiteDepth);
   for (const xmlNode* c = node->children; c; c = c->next) {
     if (is(c, "testsuite")) {
       std::string inner = attribute(c, "name");

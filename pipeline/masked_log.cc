@@ -9,7 +9,7 @@
 namespace slipway::pipeline {
 namespace {
 
-int64_t now_ms() {
+int64_t steady_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
@@ -33,7 +33,7 @@ void MaskedLog::pump() {
   char buf[16 * 1024];
   for (;;) {
     int64_t deadline = deadline_ms_.load();
-    if (deadline != 0 && now_ms() >= deadline) break;
+    if (deadline != 0 && steady_now_ms() >= deadline) break;
     pollfd p{read_end_.get(), POLLIN, 0};
     int ready = ::poll(&p, 1, 50);
     if (ready < 0 && errno != EINTR) break;
@@ -50,7 +50,7 @@ void MaskedLog::pump() {
 void MaskedLog::finish(std::chrono::milliseconds grace) {
   if (!thread_.joinable()) return;
   write_end_.reset();
-  deadline_ms_ = now_ms() + std::max<int64_t>(1, grace.count());
+  deadline_ms_ = steady_now_ms() + std::max<int64_t>(1, grace.count());
   thread_.join();
 }
 

@@ -22,7 +22,7 @@
 namespace slipway::pipeline {
 namespace {
 
-int64_t now_ms() {
+int64_t unix_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -88,7 +88,7 @@ Result<std::unique_ptr<PipelineRun>> PipelineRun::create(const PipelineRequest& 
   run->record_.environment = request.environment;
   run->record_.repo = request.repo;
   run->record_.branch = request.branch;
-  run->record_.start_unix_ms = now_ms();
+  run->record_.start_unix_ms = unix_now_ms();
   SLW_TRY(write_reports(run->record_, staging));
   if (::rename(staging.c_str(), dir.c_str()) < 0)
     return fail_errno(fmt::format("rename {} to {}", staging, dir));
@@ -122,7 +122,7 @@ std::string PipelineRun::container_name(const std::string& role) const {
 }
 
 void PipelineRun::save_locked() {
-  record_.duration_ms = now_ms() - record_.start_unix_ms;
+  record_.duration_ms = unix_now_ms() - record_.start_unix_ms;
   if (auto st = write_reports(record_, dir_); !st)
     log::warn("pipeline {}: write reports: {}", record_.id, st.error().message());
 }
@@ -139,7 +139,7 @@ void PipelineRun::skip_step(size_t index, const std::string& why) {
   std::lock_guard lock(mu_);
   StepRecord& s = record_.steps[index];
   s.status = StepStatus::kSkipped;
-  s.start_unix_ms = now_ms();
+  s.start_unix_ms = unix_now_ms();
   s.message = why;
   if (progress_) progress_->finished(s);
   save_locked();
@@ -160,7 +160,7 @@ bool PipelineRun::run_step(size_t index, const std::function<Result<StepOutcome>
     std::lock_guard lock(mu_);
     s = record_.steps[index];
     s.status = StepStatus::kRunning;
-    s.start_unix_ms = now_ms();
+    s.start_unix_ms = unix_now_ms();
     s.log_file = s.name + ".log";
     record_.steps[index] = s;
     save_locked();

@@ -3,13 +3,10 @@
 #include <algorithm>
 
 #include "oci/dockerfile/substitution.h"
+#include "oci/dockerfile/text.h"
 
 namespace slipway::oci {
 namespace {
-
-bool is_regex_space(char c) {  // RE2's \s
-  return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
-}
 
 std::size_t count_quotes(std::string_view text) {
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\'') +

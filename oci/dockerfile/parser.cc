@@ -15,10 +15,6 @@ namespace {
 
 constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
-bool is_regex_space(char c) {  // RE2's \s, which the directive pattern uses
-  return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
-}
-
 // Lines with their line endings, like bufio.Scanner with buildkit's scanLines.
 std::vector<std::string_view> split_lines(std::string_view text) {
   std::vector<std::string_view> lines;

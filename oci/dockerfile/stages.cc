@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 
+#include "base/ascii.h"
 #include "oci/reference.h"
 
 namespace slipway::oci {
@@ -12,12 +12,6 @@ namespace {
 constexpr std::array<std::string_view, 10> kProxyArgs = {
     "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
     "ftp_proxy",  "NO_PROXY",   "no_proxy",    "ALL_PROXY",   "all_proxy"};
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool all_digits(std::string_view text) {
   return !text.empty() &&
@@ -102,7 +96,7 @@ class Planner {
         return fail("{}:{}: duplicate stage name \"{}\" (first used on line {})", df_.file(),
                     stage.line, stage.name, earlier.line);
       }
-      if (stage.base != "scratch" && !earlier.name.empty() && earlier.name == lower(stage.base)) {
+      if (stage.base != "scratch" && !earlier.name.empty() && earlier.name == ascii_lower(stage.base)) {
         stage.base_stage = earlier.index;
       }
     }
@@ -139,7 +133,7 @@ class Planner {
         ref.stage = index;
       } else {
         for (const Stage& other : plan_.stages) {
-          if (!other.name.empty() && other.name == lower(from)) ref.stage = other.index;
+          if (!other.name.empty() && other.name == ascii_lower(from)) ref.stage = other.index;
         }
         if (!ref.stage) {
           if (auto image = parse_reference(from); !image) {
@@ -160,7 +154,7 @@ class Planner {
   Status pick_target() {
     plan_.target = plan_.stages.size() - 1;
     if (options_.target.empty()) return {};
-    const std::string wanted = lower(options_.target);
+    const std::string wanted = ascii_lower(options_.target);
     for (const Stage& stage : plan_.stages) {
       if (!stage.name.empty() && stage.name == wanted) {
         plan_.target = stage.index;

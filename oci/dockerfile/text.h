@@ -24,6 +24,11 @@ bool is_unicode_space(char32_t rune);
 // punctuation, symbol and space blocks counts as a letter (what variable names need).
 bool is_unicode_letter(char32_t rune);
 
+// RE2's \s (what the directive and heredoc patterns use): ASCII space, \t, \n, \f, \r.
+inline bool is_regex_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
 // strings.TrimSpace / TrimLeftFunc(IsSpace) with Go's notion of space.
 std::string_view trim_unicode_space(std::string_view text);
 std::string_view trim_left_unicode_space(std::string_view text);

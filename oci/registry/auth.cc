@@ -4,6 +4,8 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "base/ascii.h"
+
 namespace slipway::oci {
 
 namespace {
@@ -13,12 +15,6 @@ constexpr std::chrono::seconds kDefaultTokenLifetime{60};
 bool is_tchar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) ||
          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // A cursor over a header value with the few token rules RFC 7235 needs.
@@ -83,7 +79,7 @@ Result<std::vector<AuthChallenge>> parse_www_authenticate(std::string_view heade
     if (scheme.empty())
       return fail("WWW-Authenticate '{}': expected an auth scheme at offset {}", header, c.pos());
     AuthChallenge ch;
-    ch.scheme = lower(scheme);
+    ch.scheme = ascii_lower(scheme);
     c.skip_space();
     // Parameters until a name without '=': that name is the next challenge's scheme. (The token68
     // form of RFC 7235 is not used by registries and not supported.)
@@ -110,7 +106,7 @@ Result<std::vector<AuthChallenge>> parse_www_authenticate(std::string_view heade
       } else {
         value = std::string(c.bare());
       }
-      ch.params[lower(name)] = std::move(value);
+      ch.params[ascii_lower(name)] = std::move(value);
     }
     out.push_back(std::move(ch));
   }

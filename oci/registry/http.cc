@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include "base/ascii.h"
 #include "oci/registry/curl_library.h"
 #include <unistd.h>
 
@@ -22,12 +23,6 @@ constexpr char kUserAgent[] = "slipway/0.1";
 constexpr long kDownloadBuffer = 512 * 1024;
 constexpr long kUploadBuffer = 512 * 1024;
 constexpr int kMaxRedirects = 5;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -51,7 +46,7 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     // A new response begins (after 100 Continue or a redirect): only the last one counts.
     t->response->headers.clear();
   } else if (auto colon = line.find(':'); colon != std::string_view::npos) {
-    t->response->headers.emplace_back(lower(trim(line.substr(0, colon))),
+    t->response->headers.emplace_back(ascii_lower(trim(line.substr(0, colon))),
                                       std::string(trim(line.substr(colon + 1))));
   }
   return size * count;

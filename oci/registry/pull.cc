@@ -31,11 +31,6 @@ constexpr int kMaxIndexDepth = 4;
 constexpr size_t kConcurrentDownloads = 3;
 constexpr std::string_view kLayoutFile = R"({"imageLayoutVersion":"1.0.0"})";
 
-std::string short_digest(std::string_view digest) {
-  if (digest.starts_with(kSha256Prefix)) digest.remove_prefix(kSha256Prefix.size());
-  return std::string(digest.substr(0, 12));
-}
-
 // Streams blob d into path, hashing it; the file exists afterwards only if it is exactly d.
 Result<StagedFile> download_blob(RegistryClient& client, const Descriptor& d,
                                  const std::string& path, TransferProgress* progress) {

@@ -26,11 +26,6 @@ Result<std::string> oci_layer_type(const Descriptor& layer) {
   return fail("layer {} has media type '{}', which has no OCI equivalent", layer.digest, mt);
 }
 
-std::string short_digest(std::string_view digest) {
-  if (digest.starts_with(kSha256Prefix)) digest.remove_prefix(kSha256Prefix.size());
-  return std::string(digest.substr(0, 12));
-}
-
 }  // namespace
 
 Result<PushManifest> manifest_for_push(std::string_view stored) {

@@ -20,9 +20,6 @@ namespace slipway::oci {
 
 namespace {
 
-constexpr std::string_view kGcLock = "images-gc";
-constexpr std::string_view kIndexLock = "images";
-
 Descriptor descriptor(std::string_view media_type, std::string digest, int64_t size) {
   Descriptor d;
   d.media_type = std::string(media_type);

@@ -131,6 +131,9 @@ class ImageStore {
   Status collect_garbage();
   void sweep_tmp() const;
   Result<FileLock> lock(std::string_view name, FileLock::Mode mode) const;
+  // Lock names: gc excludes every writer (shared) while it runs (exclusive); index guards index.json.
+  static constexpr std::string_view kGcLock = "images-gc";
+  static constexpr std::string_view kIndexLock = "images";
 
   std::string root_;
   BlobStore blobs_;

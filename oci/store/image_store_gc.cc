@@ -12,13 +12,6 @@
 
 namespace slipway::oci {
 
-namespace {
-
-constexpr std::string_view kGcLock = "images-gc";
-constexpr std::string_view kIndexLock = "images";
-
-}  // namespace
-
 Result<std::vector<RemovalEvent>> ImageStore::remove(const std::vector<std::string>& refs,
                                                      bool force) {
   FileLock gc = SLW_TRY(lock(kGcLock, FileLock::Mode::kExclusive));
