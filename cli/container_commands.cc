@@ -402,7 +402,7 @@ Result<int> do_gc(const GlobalOptions& g, const GcArgs& a) {
 
 }  // namespace
 
-void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome& outcome) {
+void register_run_command(CLI::App& app, const GlobalOptions& g, Outcome& outcome) {
   auto run_opts = std::make_shared<engine::RunOptions>();
   auto run = app.add_subcommand("run", "run a command in a new container");
   auto& o = *run_opts;
@@ -464,7 +464,9 @@ void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome&
       return do_run(g, *run_opts, rest);
     });
   });
+}
 
+void register_container_commands(CLI::App& app, const GlobalOptions& g, Outcome& outcome) {
   auto ps = app.add_subcommand("ps", "list containers");
   auto ps_args = std::make_shared<PsArgs>();
   ps->add_flag("-a,--all", ps_args->all, "include stopped containers");

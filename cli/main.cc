@@ -91,8 +91,9 @@ struct CommandGroup {
 
 const std::vector<CommandGroup>& command_groups() {
   static const std::vector<CommandGroup> groups = {
+      {register_run_command, {"run"}},
       {register_container_commands,
-       {"run", "ps", "logs", "stop", "kill", "rm", "cp", "start", "restart", "exec", "inspect", "wait", "gc"}},
+       {"ps", "logs", "stop", "kill", "rm", "cp", "start", "restart", "exec", "inspect", "wait", "gc"}},
       {register_image_commands, {"image", "images", "tag"}},
       {register_network_commands, {"network"}},
       {register_registry_commands, {"push", "pull", "login", "logout"}},

@@ -78,21 +78,37 @@ Status validate_name(const std::string& name) {
   return {};
 }
 
-// Cgroup files take their value in one write(); a short write would apply a truncated value.
+// A cgroup control file opened once for several values (devices.allow takes one rule per write,
+// and opening a kernfs file costs more than the write).
+class CgroupFile {
+ public:
+  // The value is only for the error message: "write VALUE to PATH: ...", like every write here.
+  static Result<CgroupFile> open(std::string path, std::string_view value) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return fail_errno(fmt::format("write {} to {}", value, path));
+    return CgroupFile(std::move(path), std::move(fd));
+  }
+
+  // Cgroup files take their value in one write(); a short write would apply a truncated value.
+  Status write(std::string_view value) const {
+    ssize_t n;
+    do {
+      n = ::write(fd_.get(), value.data(), value.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return fail_errno(fmt::format("write {} to {}", value, path_));
+    if (static_cast<size_t>(n) != value.size())
+      return fail("write {} to {}: only {} bytes were taken", value, path_, n);
+    return {};
+  }
+
+ private:
+  CgroupFile(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  std::string path_;
+  UniqueFd fd_;
+};
+
 Status write_cgroup_file(const std::string& path, std::string_view value) {
-  auto failed = [&](int code) {
-    return fail_errno(fmt::format("write {} to {}", value, path), code);
-  };
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) return failed(errno);
-  ssize_t n;
-  do {
-    n = ::write(fd.get(), value.data(), value.size());
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return failed(errno);
-  if (static_cast<size_t>(n) != value.size())
-    return fail("write {} to {}: only {} bytes were taken", value, path, n);
-  return {};
+  return SLW_TRY(CgroupFile::open(path, value)).write(value);
 }
 
 bool needs_cpuset(const std::vector<CgroupWrite>& writes) {
@@ -269,14 +285,14 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& nam
   // With CAP_MKNOD a container could make a node for the host's disk and open it: the devices
   // controller lets it open only the devices a container is given.
   if (const Hierarchy* h = cg.find("devices")) {
-    SLW_TRY(write_cgroup_file(fs::join(h->dir, "devices.deny"), "a"));
+    const CgroupFile deny = SLW_TRY(CgroupFile::open(fs::join(h->dir, "devices.deny"), "a"));
+    const CgroupFile allow = SLW_TRY(CgroupFile::open(fs::join(h->dir, "devices.allow"), "rules"));
+    SLW_TRY(deny.write("a"));
     for (const auto& rule : limits.device_rules) {
-      bool allow = rule.starts_with("allow ");
-      std::string_view what = std::string_view(rule).substr(allow ? 6 : 5);
-      SLW_TRY(write_cgroup_file(fs::join(h->dir, allow ? "devices.allow" : "devices.deny"), what));
+      bool allows = rule.starts_with("allow ");
+      SLW_TRY((allows ? allow : deny).write(std::string_view(rule).substr(allows ? 6 : 5)));
     }
-    for (std::string_view rule : container_device_rules())
-      SLW_TRY(write_cgroup_file(fs::join(h->dir, "devices.allow"), rule));
+    for (std::string_view rule : container_device_rules()) SLW_TRY(allow.write(rule));
   }
   for (const auto& dir : cg.paths()) log::debug("created cgroup {}", dir);
   return cg;
@@ -573,22 +589,47 @@ Status Cgroup::remove_dirs() {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
     }
-    // Ancestors named in name_ are slipway's own under slipway/: removed once the last child is
-    // gone (slipway/ too: nothing of slipway's stays on the host after its last container).
-    // Another parent (an OCI cgroupsPath: containerd's namespace, kubelet's kubepods/...) is its
-    // owner's and stays, with whatever settings that owner gave it.
-    if (!name_.starts_with(std::string(kCgroupParent) + "/")) continue;
-    std::string_view rel = name_;
-    for (size_t slash; (slash = rel.rfind('/')) != std::string_view::npos;) {
-      rel = rel.substr(0, slash);
-      if (::rmdir(fs::join(h.mount, rel).c_str()) < 0) break;  // not empty: another container's
-    }
+    remove_own_parents(h);
   }
   return {};
 }
 
+void Cgroup::remove_own_parents(const Hierarchy& h) {
+  // Ancestors named in name_ are slipway's own under slipway/: removed once the last child is
+  // gone (slipway/ too: nothing of slipway's stays on the host after its last container).
+  // Another parent (an OCI cgroupsPath: containerd's namespace, kubelet's kubepods/...) is its
+  // owner's and stays, with whatever settings that owner gave it.
+  if (!name_.starts_with(std::string(kCgroupParent) + "/")) return;
+  std::string_view rel = name_;
+  for (size_t slash; (slash = rel.rfind('/')) != std::string_view::npos;) {
+    rel = rel.substr(0, slash);
+    if (::rmdir(fs::join(h.mount, rel).c_str()) < 0) break;  // not empty: another container's
+  }
+}
+
+bool Cgroup::remove_if_empty() {
+  std::vector<const Hierarchy*> order;
+  for (const auto& h : hierarchies_)
+    if (std::find(h.controllers.begin(), h.controllers.end(), "freezer") == h.controllers.end())
+      order.push_back(&h);
+  for (const auto& h : hierarchies_)
+    if (std::find(h.controllers.begin(), h.controllers.end(), "freezer") != h.controllers.end())
+      order.push_back(&h);
+  for (const Hierarchy* h : order) {
+    // The kernel refuses (EBUSY) a cgroup that still has a member or a child cgroup.
+    if (::rmdir(h->dir.c_str()) < 0 && errno != ENOENT) return false;
+    remove_own_parents(*h);
+  }
+  return true;
+}
+
 Status Cgroup::destroy() {
   if (destroyed_ || hierarchies_.empty()) return {};
+  // After the container's init was reaped, usually nothing is left: no need to list members.
+  if (remove_if_empty()) {
+    destroyed_ = true;
+    return {};
+  }
   // Both name the cgroup in their errors already.
   SLW_TRY(kill_all(SIGKILL));
   SLW_TRY(remove_dirs());

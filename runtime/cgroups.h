@@ -192,6 +192,11 @@ class Cgroup {
   // The processes still in the cgroup at `deadline`, or none as soon as it is empty.
   Result<std::vector<pid_t>> wait_until_empty(std::chrono::steady_clock::time_point deadline) const;
   Status remove_dirs();
+  // The common end: every member already gone, no child cgroups. One rmdir per hierarchy (the
+  // freezer's last, so a refusal leaves it for kill_all); false when one refused.
+  bool remove_if_empty();
+  // slipway/... ancestors of this cgroup in `h` once empty; another owner's parents stay.
+  void remove_own_parents(const Hierarchy& h);
   void destroy_quietly();
 
   CgroupVersion version_ = CgroupVersion::kV2;
