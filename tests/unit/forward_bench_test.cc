@@ -296,8 +296,9 @@ TEST(ForwardBench, DISABLED_ThroughputAndLatencyAgainstRedirAndSocat) {
     double p50 = percentile(m.micros, 0.5);
     std::string fwd = m.forwarder_cpu ? fmt::format("{:.2f}", m.bulk_cpu / gib) : "-";
     std::string cpu = fmt::format("{:.2f} {:>4} {:.2f}", m.client_cpu / gib, fwd, m.sink_cpu / gib);
-    std::printf("%-8s %8.0f %9.2fx %22s %15.1f %8.1f %9.2fx\n", m.name.c_str(), mbps(m),
-                mbps(m) / direct, cpu.c_str(), p50, percentile(m.micros, 0.9), p50 / direct_us);
+    std::string latency_ratio = direct_us > 0 ? fmt::format("{:.2f}x", p50 / direct_us) : "-";
+    std::printf("%-8s %8.0f %9.2fx %22s %15.1f %8.1f %10s\n", m.name.c_str(), mbps(m),
+                mbps(m) / direct, cpu.c_str(), p50, percentile(m.micros, 0.9), latency_ratio.c_str());
   }
   for (auto& m : modes)
     if (m.name != "direct" && m.name != "slipway")
