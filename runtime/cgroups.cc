@@ -286,7 +286,7 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& nam
   // controller lets it open only the devices a container is given.
   if (const Hierarchy* h = cg.find("devices")) {
     const CgroupFile deny = SLW_TRY(CgroupFile::open(fs::join(h->dir, "devices.deny"), "a"));
-    const CgroupFile allow = SLW_TRY(CgroupFile::open(fs::join(h->dir, "devices.allow"), "rules"));
+    const CgroupFile allow = SLW_TRY(CgroupFile::open(fs::join(h->dir, "devices.allow"), "device rules"));
     SLW_TRY(deny.write("a"));
     for (const auto& rule : limits.device_rules) {
       bool allows = rule.starts_with("allow ");
