@@ -183,11 +183,12 @@ Status collect_subtree(const std::string& dir, std::vector<std::string>& out) {
 Status make_leaf(const std::string& mount, const std::string& name) {
   std::string dir = fs::join(mount, name);
   std::string parent = dir.substr(0, dir.rfind('/'));
-  for (int attempt = 1;; ++attempt) {
-    SLW_TRY_CTX(fs::make_dirs(parent), "create cgroup {}", dir);
+  // The leaf first: its parent usually exists (another container's) or is one mkdir away.
+  for (int attempt = 0;; ++attempt) {
     if (::mkdir(dir.c_str(), 0755) == 0) return {};
     if (errno != ENOENT || attempt == kCreateAttempts)
       return fail_errno(fmt::format("create cgroup {}", dir));
+    SLW_TRY_CTX(fs::make_dirs(parent), "create cgroup {}", dir);
   }
 }
 
