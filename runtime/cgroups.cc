@@ -2,7 +2,6 @@
 // directories in the v1 hierarchies or the v2 tree.
 #include "runtime/cgroups.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -16,11 +15,20 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/unique_fd.h"
+#include "runtime/cgroup_files.h"
 
 namespace slipway::runtime {
 
 namespace {
 
+using cgroup_files::CgroupFile;
+using cgroup_files::collect_subtree;
+using cgroup_files::enable_controllers;
+using cgroup_files::inherit_cpusets;
+using cgroup_files::list_subdirs;
+using cgroup_files::make_leaf;
+using cgroup_files::read_words;
+using cgroup_files::write_cgroup_file;
 using Clock = std::chrono::steady_clock;
 
 // SIGKILLed processes leave within milliseconds; one stuck in uninterruptible sleep (a dead NFS
@@ -30,8 +38,6 @@ constexpr auto kKillTimeout = std::chrono::seconds(10);
 constexpr auto kKillPassWait = std::chrono::milliseconds(200);
 // Tasks in uninterruptible sleep cannot freeze; after this we signal the rest anyway.
 constexpr auto kFreezeTimeout = std::chrono::seconds(1);
-// A concurrent destroy may remove the shared empty parent between our mkdir -p and mkdir.
-constexpr int kCreateAttempts = 5;
 // pidfds held at once while signalling, well below the usual 1024 open-file limit.
 constexpr size_t kSignalBatch = 256;
 
@@ -78,145 +84,14 @@ Status validate_name(const std::string& name) {
   return {};
 }
 
-// A cgroup control file opened once for several values (devices.allow takes one rule per write,
-// and opening a kernfs file costs more than the write).
-class CgroupFile {
- public:
-  // The value is only for the error message: "write VALUE to PATH: ...", like every write here.
-  static Result<CgroupFile> open(std::string path, std::string_view value) {
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd) return fail_errno(fmt::format("write {} to {}", value, path));
-    return CgroupFile(std::move(path), std::move(fd));
-  }
-
-  // Cgroup files take their value in one write(); a short write would apply a truncated value.
-  Status write(std::string_view value) const {
-    ssize_t n;
-    do {
-      n = ::write(fd_.get(), value.data(), value.size());
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return fail_errno(fmt::format("write {} to {}", value, path_));
-    if (static_cast<size_t>(n) != value.size())
-      return fail("write {} to {}: only {} bytes were taken", value, path_, n);
-    return {};
-  }
-
- private:
-  CgroupFile(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
-  std::string path_;
-  UniqueFd fd_;
-};
-
-Status write_cgroup_file(const std::string& path, std::string_view value) {
-  return SLW_TRY(CgroupFile::open(path, value)).write(value);
-}
-
 bool needs_cpuset(const std::vector<CgroupWrite>& writes) {
   return std::any_of(writes.begin(), writes.end(), [](const CgroupWrite& w) { return w.controller == "cpuset"; });
-}
-
-// A v1 cpuset directory starts with no CPUs and no memory nodes, and takes no process so: each
-// level of `name` below the mount gets its parent's.
-Status inherit_cpusets(const std::string& mount, const std::string& name) {
-  std::string parent = mount;
-  size_t start = 0;
-  for (;;) {
-    size_t slash = name.find('/', start);
-    std::string dir = fs::join(mount, name.substr(0, slash));
-    for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
-      std::string own = SLW_TRY(fs::read_file(fs::join(dir, file)));
-      if (own.find_first_not_of(" \n") != std::string::npos) continue;
-      std::string inherited = SLW_TRY(fs::read_file(fs::join(parent, file)));
-      SLW_TRY(write_cgroup_file(fs::join(dir, file), inherited));
-    }
-    if (slash == std::string::npos) return {};
-    parent = dir;
-    start = slash + 1;
-  }
-}
-
-
-// The words of a space-separated cgroup file such as cgroup.controllers.
-Result<std::set<std::string>> read_words(const std::string& path) {
-  std::string text = SLW_TRY(fs::read_file(path));
-  std::set<std::string> words;
-  size_t pos = 0;
-  while ((pos = text.find_first_not_of(" \n", pos)) != std::string::npos) {
-    size_t end = text.find_first_of(" \n", pos);
-    words.insert(text.substr(pos, end - pos));
-    pos = end;
-  }
-  return words;
 }
 
 std::string join_words(const std::set<std::string>& words) {
   std::string out;
   for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
   return out.empty() ? "nothing" : out;
-}
-
-// Child cgroups of `dir` (kernfs fills in d_type); a vanished dir has none.
-Result<std::vector<std::string>> list_subdirs(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) {
-    if (errno == ENOENT) return std::vector<std::string>{};
-    return fail_errno(fmt::format("list cgroup {}", dir));
-  }
-  std::vector<std::string> names;
-  while (struct dirent* e = ::readdir(d)) {
-    std::string_view n = e->d_name;
-    if (e->d_type == DT_DIR && n != "." && n != "..") names.emplace_back(n);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-// `dir` and every cgroup below it, children before their parent, so rmdir can go in order.
-Status collect_subtree(const std::string& dir, std::vector<std::string>& out) {
-  for (const auto& child : SLW_TRY(list_subdirs(dir)))
-    SLW_TRY(collect_subtree(fs::join(dir, child), out));
-  out.push_back(dir);
-  return {};
-}
-
-Status make_leaf(const std::string& mount, const std::string& name) {
-  std::string dir = fs::join(mount, name);
-  std::string parent = dir.substr(0, dir.rfind('/'));
-  // The leaf first: its parent usually exists (another container's) or is one mkdir away.
-  for (int attempt = 0;; ++attempt) {
-    if (::mkdir(dir.c_str(), 0755) == 0) return {};
-    if (errno != ENOENT || attempt == kCreateAttempts)
-      return fail_errno(fmt::format("create cgroup {}", dir));
-    SLW_TRY_CTX(fs::make_dirs(parent), "create cgroup {}", dir);
-  }
-}
-
-// v2 only offers a controller's files in a cgroup when every ancestor lists it in
-// cgroup.subtree_control; enabling is idempotent and works after the child exists.
-Status enable_controllers(const std::string& root, const std::string& name,
-                          const std::vector<std::string>& controllers) {
-  std::string dir = root;
-  size_t start = 0;
-  for (;;) {
-    std::string control = fs::join(dir, "cgroup.subtree_control");
-    std::set<std::string> enabled = SLW_TRY(read_words(control));
-    for (const auto& c : controllers) {
-      if (enabled.contains(c)) continue;
-      Status st = write_cgroup_file(control, "+" + c);
-      // Typical inside a container whose own processes sit in the namespace's root cgroup.
-      if (!st && st.error().code() == EBUSY)
-        return std::unexpected(Error(
-            EBUSY, fmt::format("{} (processes in {} itself keep it from giving controllers to "
-                               "child cgroups)",
-                               st.error().message(), dir)));
-      SLW_TRY(std::move(st));
-    }
-    size_t slash = name.find('/', start);
-    if (slash == std::string::npos) return {};
-    dir = fs::join(root, name.substr(0, slash));
-    start = slash + 1;
-  }
 }
 
 std::string pid_list(const std::vector<pid_t>& pids) {
