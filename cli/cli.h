@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -58,6 +59,8 @@ void run_command(Outcome& outcome, F&& body) {
 }
 
 void register_image_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
+// This process's environment, for `-e NAME` without a value (run, start).
+std::map<std::string, std::string> host_environment();
 // `run` alone: it starts every container, and its ~45 options are half of the group's cost.
 void register_run_command(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
 void register_container_commands(CLI::App& app, const GlobalOptions& global, Outcome& outcome);
