@@ -122,7 +122,8 @@ Status make_dirs(const std::string& path, mode_t mode) {
   }
   if (errno != EEXIST) return fail_errno(fmt::format("make directory {}", path));
   struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return {};
+  if (::stat(path.c_str(), &st) < 0) return fail_errno(fmt::format("make directory {}", path));
+  if (S_ISDIR(st.st_mode)) return {};
   return fail("make directory {}: exists and is not a directory", path);
 }
 

@@ -162,7 +162,8 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& nam
   // controller lets it open only the devices a container is given.
   if (const Hierarchy* h = cg.find("devices")) {
     const CgroupFile deny = SLW_TRY(CgroupFile::open(fs::join(h->dir, "devices.deny"), "a"));
-    const CgroupFile allow = SLW_TRY(CgroupFile::open(fs::join(h->dir, "devices.allow"), "device rules"));
+    const CgroupFile allow =
+        SLW_TRY(CgroupFile::open(fs::join(h->dir, "devices.allow"), "device rules"));
     SLW_TRY(deny.write("a"));
     for (const auto& rule : limits.device_rules) {
       bool allows = rule.starts_with("allow ");
@@ -485,12 +486,10 @@ void Cgroup::remove_own_parents(const Hierarchy& h) {
 
 bool Cgroup::remove_if_empty() {
   std::vector<const Hierarchy*> order;
-  for (const auto& h : hierarchies_)
-    if (std::find(h.controllers.begin(), h.controllers.end(), "freezer") == h.controllers.end())
-      order.push_back(&h);
-  for (const auto& h : hierarchies_)
-    if (std::find(h.controllers.begin(), h.controllers.end(), "freezer") != h.controllers.end())
-      order.push_back(&h);
+  for (const auto& h : hierarchies_) order.push_back(&h);
+  std::stable_partition(order.begin(), order.end(), [](const Hierarchy* h) {
+    return std::find(h->controllers.begin(), h->controllers.end(), "freezer") == h->controllers.end();
+  });
   for (const Hierarchy* h : order) {
     // The kernel refuses (EBUSY) a cgroup that still has a member or a child cgroup.
     if (::rmdir(h->dir.c_str()) < 0 && errno != ENOENT) return false;
