@@ -8,3 +8,11 @@ remove_networks() {
     "$@" network rm "$n" >/dev/null 2>&1 || true
   done
 }
+
+# slipway turns on IPv4 forwarding when a network with egress starts and leaves it on, as Docker
+# does; a benchmark puts the host's setting (read when this file is sourced) back in its cleanup.
+saved_ip_forward=$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null || true)
+restore_ip_forward() {
+  [[ -n $saved_ip_forward && -w /proc/sys/net/ipv4/ip_forward ]] || return 0
+  echo "$saved_ip_forward" >/proc/sys/net/ipv4/ip_forward
+}
