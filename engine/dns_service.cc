@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/ascii.h"
 #include "base/file_lock.h"
 #include "base/fs.h"
 #include "base/log.h"
@@ -20,13 +21,6 @@
 
 namespace slipway::engine {
 namespace {
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // The files of a DNS process whose network was removed: they go with it (it holds the lock).
 void remove_own_files(const std::string& root, const std::string& name, FileLock& lock) {
@@ -75,12 +69,12 @@ class LeaseCache {
 }  // namespace
 
 LeaseNames::LeaseNames(const std::vector<netns::Lease>& leases, std::string_view domain)
-    : suffix_(lowercase(domain)), leases_(leases.size()) {
+    : suffix_(ascii_lower(domain)), leases_(leases.size()) {
   suffix_.insert(suffix_.begin(), '.');
   for (const auto& l : leases) {
     std::vector<std::string> seen;  // a lease answers once for a name, however often it has it
     for (const auto& n : l.names) {
-      std::string key = lowercase(n);
+      std::string key = ascii_lower(n);
       if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
       by_name_[key].push_back(l.ip);
       seen.push_back(std::move(key));
@@ -90,7 +84,7 @@ LeaseNames::LeaseNames(const std::vector<netns::Lease>& leases, std::string_view
 }
 
 std::optional<std::vector<netns::Ipv4>> LeaseNames::resolve(std::string_view fqdn) const {
-  std::string name = lowercase(fqdn);
+  std::string name = ascii_lower(fqdn);
   while (!name.empty() && name.back() == '.') name.pop_back();
   if (name.size() > suffix_.size() && name.ends_with(suffix_)) name.resize(name.size() - suffix_.size());
   auto it = by_name_.find(name);

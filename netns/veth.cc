@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/ascii.h"
 #include "base/scope_exit.h"
 #include "netns/ifname.h"
 #include "netns/netns_fd.h"
@@ -21,9 +22,7 @@ std::string host_veth_name(std::string_view container_id) {
                return std::isxdigit(c);
              });
   std::string suffix = hex ? std::string(head) : hash_hex(container_id, kDigits);
-  std::transform(suffix.begin(), suffix.end(), suffix.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return std::string(kHostVethPrefix) + suffix;
+  return std::string(kHostVethPrefix) + ascii_lower(suffix);
 }
 
 Status create_veth_into(Netlink& nl, const std::string& host_ifname, const std::string& bridge,

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 
+#include "base/ascii.h"
 #include "oci/registry/curl_library.h"
 #include "oci/digest.h"
 
@@ -111,8 +112,7 @@ std::string url_file_name(std::string_view url) {
 }
 
 Result<std::string> parse_checksum(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string out = ascii_lower(text);
   if (!is_sha256_digest(out))
     return fail("invalid --checksum={}: want sha256:<64 hex digits>", text);
   return out;

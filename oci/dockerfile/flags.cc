@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/ascii.h"
+
 namespace slipway::oci {
 
 Status FlagSet::parse(const std::vector<std::string>& written) {
@@ -26,9 +28,7 @@ Status FlagSet::parse(const std::vector<std::string>& written) {
         if (has_value && value.empty()) {
           return fail("{}: missing a value on flag --{}", instruction_, name);
         }
-        std::string lower = value;
-        std::transform(lower.begin(), lower.end(), lower.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        std::string lower = ascii_lower(value);
         if (lower.empty()) lower = "true";
         if (lower != "true" && lower != "false") {
           return fail("{}: expecting a boolean value for flag --{}, not: {}", instruction_, name,

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "base/ascii.h"
 #include "oci/dockerfile/flags.h"
 #include "oci/dockerfile/heredoc.h"
 #include "oci/dockerfile/parser.h"
@@ -315,9 +316,7 @@ Result<InstructionBody> parse_from(const Node& node) {
   const auto& args = node.args;
   std::string name;
   if (args.size() == 3 && upper(args[1]) == "AS") {
-    name = args[2];
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    name = ascii_lower(args[2]);
     const bool valid = !name.empty() && name[0] >= 'a' && name[0] <= 'z' &&
                        std::all_of(name.begin(), name.end(), [](char c) {
                          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "base/ascii.h"
 #include "oci/dockerfile/text.h"
 
 namespace slipway::oci {
@@ -312,9 +313,7 @@ std::vector<std::string> split_whitespace(std::string_view text) {
 Result<Node> node_from_line(std::string_view line, char escape) {
   SplitLine split = split_line(line);
   Node node;
-  node.keyword = split.keyword;
-  std::transform(node.keyword.begin(), node.keyword.end(), node.keyword.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  node.keyword = ascii_lower(split.keyword);
   node.flags = std::move(split.flags);
   node.original = std::string(line);
   Parsed parsed = SLW_TRY(parse_arguments(node.keyword, split.rest, escape));

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/ascii.h"
 #include "oci/dockerfile/heredoc.h"
 #include "oci/dockerfile/line_parsers.h"
 #include "oci/dockerfile/text.h"
@@ -141,8 +142,7 @@ class LineScanner {
       directives_done_ = true;
       return {};
     }
-    std::string key = match->first;
-    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string key = ascii_lower(match->first);
     if (key != "escape" && key != "syntax") {
       directives_done_ = true;
       return {};
